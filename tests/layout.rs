@@ -38,7 +38,13 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
 fn dependencies_only_point_down() -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
         .current_dir(ringwasm_tests::workspace_root())
         .output()?;
     assert!(out.status.success(), "cargo metadata failed: {out:?}");
@@ -48,7 +54,9 @@ fn dependencies_only_point_down() -> anyhow::Result<()> {
     let mut bad = Vec::new();
     for pkg in meta["packages"].as_array().expect("packages is an array") {
         let name = pkg["name"].as_str().expect("package has a name");
-        let Some(ok) = allowed.get(name) else { continue };
+        let Some(ok) = allowed.get(name) else {
+            continue;
+        };
         seen.insert(name.to_string());
         for dep in pkg["dependencies"].as_array().expect("deps is an array") {
             let dep_name = dep["name"].as_str().expect("dependency has a name");
