@@ -6,3 +6,6 @@
 //! What it is not: it performs no I/O of its own and depends on no other crate
 //! of ours, so the WASI host, the tools and embedders all sit above it.
 #![deny(missing_docs)]
+
+#[forbid(unsafe_code)]
+pub mod translate;
