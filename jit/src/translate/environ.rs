@@ -11,6 +11,13 @@
 //!   parameter ([`ir::ArgumentPurpose::VMContext`]); wasm parameters follow.
 //!   Signatures returned by [`FuncEnvironment::func_signature`] and
 //!   [`FuncEnvironment::type_signature`] include it.
+//! * Multi-value functions may return more values than fit in registers:
+//!   the ISA must be built with the Cranelift flag
+//!   `enable_multi_ret_implicit_sret = true`, or compiling such a function
+//!   fails with "Too many return values to fit in registers". Wasm-to-wasm
+//!   signatures may use [`CallConv::Tail`] (as wasmtime does; the unit tests
+//!   do) or the platform convention; host entry goes through an
+//!   `extern "C"` trampoline either way.
 //! * The translator passes the current function's VMContext value to every
 //!   emitter (`vmctx`); it is the entry block's first parameter.
 //! * A reference (`funcref`, `externref`) is a pointer-sized value
@@ -18,6 +25,8 @@
 //! * Emitters that can trap use the codes in [`super::trap_codes`].
 
 use cranelift_codegen::ir;
+#[cfg(doc)]
+use cranelift_codegen::isa::CallConv;
 use cranelift_entity::entity_impl;
 use cranelift_frontend::FunctionBuilder;
 
@@ -154,7 +163,10 @@ pub trait FuncEnvironment {
     /// Layout of memory `index`.
     fn memory_plan(&self, index: MemoryIndex) -> MemoryPlan;
 
-    /// The base address of memory `index` (pointer type).
+    /// The base address of memory `index` (pointer type). Called once per
+    /// access: when the base never moves, load it with
+    /// `MemFlagsData::trusted().with_readonly().with_can_move()` so Cranelift
+    /// folds the repeated loads.
     ///
     /// # Errors
     /// When the runtime cannot emit the load.

@@ -20,6 +20,9 @@ fn isa() -> OwnedTargetIsa {
     flags
         .set("enable_verifier", "true")
         .expect("enable_verifier is a known flag");
+    flags
+        .set("enable_multi_ret_implicit_sret", "true")
+        .expect("enable_multi_ret_implicit_sret is a known flag");
     cranelift_native::builder()
         .expect("host is a supported target")
         .finish(settings::Flags::new(flags))
@@ -37,7 +40,7 @@ struct MockEnv {
 
 impl MockEnv {
     fn signature(&self, ty: u32) -> ir::Signature {
-        let mut sig = ir::Signature::new(CallConv::SystemV);
+        let mut sig = ir::Signature::new(CallConv::Tail);
         sig.params.push(AbiParam::special(
             ir::types::I64,
             ArgumentPurpose::VMContext,
@@ -716,5 +719,20 @@ fn guard_plan_coverage() {
             ..DEFAULT_PLAN
         }
         .covers(0, 1)
+    );
+}
+
+#[test]
+fn many_results_and_params_compile_with_tail_calls() {
+    translate(
+        r#"(module
+            (func $many (param i64 i64 i64 i64 i64 i64 i64 i64 i64)
+                        (result i64 i64 i64 i64 i64 i64 i64 i64 i64)
+              local.get 8 local.get 7 local.get 6 local.get 5 local.get 4
+              local.get 3 local.get 2 local.get 1 local.get 0)
+            (func (result i64)
+              (call $many (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4)
+                (i64.const 5) (i64.const 6) (i64.const 7) (i64.const 8) (i64.const 9))
+              drop drop drop drop drop drop drop drop))"#,
     );
 }
