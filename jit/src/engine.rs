@@ -171,10 +171,6 @@ impl Engine {
         self.inner.config.features
     }
 
-    pub(crate) fn config(&self) -> &Config {
-        &self.inner.config
-    }
-
     pub(crate) fn epoch_interruption(&self) -> bool {
         self.inner.config.epoch_interruption
     }

@@ -73,6 +73,8 @@ pub(crate) enum ElemKind {
 #[derive(Debug, Clone)]
 pub(crate) struct ElemSegment {
     pub kind: ElemKind,
+    /// Element type (kept for diagnostics).
+    #[expect(dead_code, reason = "validation already checked element types")]
     pub ty: RefType,
     pub items: Box<[ConstExpr]>,
 }

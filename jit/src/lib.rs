@@ -43,8 +43,7 @@ mod store;
 #[forbid(unsafe_code)]
 mod table;
 #[forbid(unsafe_code)]
-#[allow(missing_docs, reason = "the translator's own docs are its engineer's to keep")]
-mod translate;
+pub mod translate;
 mod trap;
 #[forbid(unsafe_code)]
 mod types;
@@ -54,7 +53,9 @@ mod vmctx;
 
 pub use engine::{Config, Engine, WasmFeatures};
 pub use error::{Error, LinkError};
-pub use func::{Caller, Func, HostFunc, HostReturn, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
+pub use func::{
+    Caller, Func, HostFunc, HostReturn, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy,
+};
 pub use global::Global;
 pub use instance::Instance;
 pub use linker::Linker;
