@@ -26,8 +26,11 @@ pub(crate) struct StoreOpaque {
     pub engine: Engine,
     pub ctx: Box<VMStoreContext>,
     pub instances: Vec<InstanceData>,
+    #[expect(clippy::vec_box, reason = "compiled code holds pointers into each box")]
     pub memories: Vec<Box<MemoryData>>,
+    #[expect(clippy::vec_box, reason = "compiled code holds pointers into each box")]
     pub tables: Vec<Box<TableData>>,
+    #[expect(clippy::vec_box, reason = "compiled code holds pointers into each box")]
     pub globals: Vec<Box<GlobalData>>,
     pub funcs: Vec<crate::func::FuncData>,
     pub externrefs: Vec<u64>,
