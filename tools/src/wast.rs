@@ -11,6 +11,7 @@
 //! messages are compared by the spec's message prefix.
 
 mod backend;
+mod jit;
 mod matching;
 #[cfg(test)]
 mod tests;
@@ -25,6 +26,7 @@ use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, QuoteWatTest, Wast, WastDirective, WastExecute, WastInvoke, Wat};
 
 pub use backend::{Backend, EngineError, Value};
+pub use jit::JitBackend;
 
 /// The WebAssembly feature set a script runs under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -80,6 +82,23 @@ pub struct Report {
     /// Passing directives worth a remark, e.g. a compile error whose message
     /// differs from the reference interpreter's; shown in verbose mode.
     pub notes: Vec<String>,
+}
+
+/// Runs the script `text` on ringwasm's engine with the given feature set.
+pub fn run_script_on_jit(features: FeatureSet, text: &str) -> Report {
+    match JitBackend::new(features) {
+        Ok(mut backend) => run_script(&mut backend, text),
+        Err(e) => Report {
+            passed: 0,
+            failures: vec![Failure {
+                line: 0,
+                column: 0,
+                directive: "engine",
+                reason: format!("cannot create the engine: {e}"),
+            }],
+            notes: Vec::new(),
+        },
+    }
 }
 
 /// Runs every directive of the script `text` against `backend`.
