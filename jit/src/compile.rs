@@ -198,7 +198,11 @@ pub(crate) fn compile_module(
         .enumerate()
         .map(|(i, p)| {
             let range = info.bodies[i].clone();
-            let body = FunctionBody::new(BinaryReader::new(&bytes[range], p.body_offset as u64));
+            let body = FunctionBody::new(BinaryReader::new_features(
+                &bytes[range],
+                p.body_offset as u64,
+                engine.features(),
+            ));
             let validator = p.validator.into_validator(Default::default());
             let mut env = crate::func_env::ModuleFuncEnv::new(engine, info, offsets);
             let index = FuncIndex::from_u32(info.num_imported_funcs + i as u32);

@@ -215,7 +215,9 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<(ModuleInfo, Vec<PendingFunc>)
     let mut validator = Validator::new_with_features(engine.features());
     let mut info = ModuleInfo::default();
     let mut pending = Vec::new();
-    for payload in Parser::new(0).parse_all(bytes) {
+    let mut parser = Parser::new(0);
+    parser.set_features(engine.features());
+    for payload in parser.parse_all(bytes) {
         let payload = payload?;
         if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
             let range = body.range();
