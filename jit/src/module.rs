@@ -168,8 +168,12 @@ fn global_type(g: &wasmparser::GlobalType, offset: usize) -> Result<GlobalType, 
     if g.shared {
         return Err(unsupported_at(offset, "shared globals"));
     }
+    let content = ValType::from_wasm(g.content_type).map_err(|m| unsupported_at(offset, m))?;
+    if content == ValType::V128 {
+        return Err(unsupported_at(offset, "v128 (SIMD) globals"));
+    }
     Ok(GlobalType {
-        content: ValType::from_wasm(g.content_type).map_err(|m| unsupported_at(offset, m))?,
+        content,
         mutability: if g.mutable {
             Mutability::Var
         } else {
@@ -232,6 +236,14 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<(ModuleInfo, Vec<PendingFunc>)
                 let offset = reader.range().start as usize;
                 for ty in reader.into_iter_err_on_gc_types() {
                     let ty = FuncType::from_wasm(&ty?).map_err(|m| unsupported_at(offset, m))?;
+                    if ty
+                        .params()
+                        .iter()
+                        .chain(ty.results())
+                        .any(|t| *t == ValType::V128)
+                    {
+                        return Err(unsupported_at(offset, "v128 (SIMD) in a signature"));
+                    }
                     info.type_ids.push(engine.register_type(&ty));
                     info.types.push(ty);
                 }
