@@ -355,3 +355,17 @@ unsafe extern "C" fn elem_drop(vmctx: *mut u8, seg: u32) -> u32 {
     store.instances[inst].elem_values[seg as usize] = Box::new([]);
     0
 }
+
+// The offsets `func_env` compiles into code match the structures.
+const _: () = {
+    use crate::env::{memdef, storectx, tabledef};
+    use std::mem::offset_of;
+    assert!(offset_of!(VMStoreContext, epoch_ptr) == storectx::EPOCH_PTR as usize);
+    assert!(offset_of!(VMStoreContext, epoch_deadline) == storectx::EPOCH_DEADLINE as usize);
+    assert!(offset_of!(VMStoreContext, stack_limit) == storectx::STACK_LIMIT as usize);
+    assert!(offset_of!(VMStoreContext, caller_vmctx) == storectx::CALLER_VMCTX as usize);
+    assert!(offset_of!(VMMemoryDefinition, base) == memdef::BASE as usize);
+    assert!(offset_of!(VMMemoryDefinition, current_length) == memdef::LENGTH as usize);
+    assert!(offset_of!(VMTableDefinition, base) == tabledef::BASE as usize);
+    assert!(offset_of!(VMTableDefinition, current_elements) == tabledef::LENGTH as usize);
+};
