@@ -1,6 +1,8 @@
 //! Helpers shared by the workspace-level test suites in `tests/`.
 #![forbid(unsafe_code)]
 
+pub mod expected;
+
 use std::path::PathBuf;
 
 /// The workspace root (the folder holding the virtual `Cargo.toml`).
