@@ -451,6 +451,7 @@ pub(crate) fn instantiate(
             ty: info.types[ty_index as usize].clone(),
             kind: FuncKind::Wasm {
                 funcref: vmctx.funcref_ptr(off),
+                entry: module.inner.code.entries[ty_index as usize].entry(),
             },
         });
         funcs.push(store_index);
