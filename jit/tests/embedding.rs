@@ -128,3 +128,18 @@ fn wrong_argument_types_are_type_errors() {
         Err(Error::Link(_))
     ));
 }
+
+#[test]
+fn engine_module_and_store_have_the_documented_thread_bounds() {
+    fn send_sync<T: Send + Sync>() -> usize {
+        size_of::<T>()
+    }
+    fn send<T: Send>() -> usize {
+        size_of::<T>()
+    }
+    // Engine and Module are one Arc each: cheap to clone and share.
+    assert_eq!(send_sync::<Engine>(), size_of::<usize>());
+    assert_eq!(send_sync::<Module>(), size_of::<usize>());
+    assert!(send::<Store<Vec<u8>>>() > 0);
+    assert!(send_sync::<ringwasm_jit::Linker<()>>() > 0);
+}
