@@ -143,3 +143,42 @@ fn engine_module_and_store_have_the_documented_thread_bounds() {
     assert!(send::<Store<Vec<u8>>>() > 0);
     assert!(send_sync::<ringwasm_jit::Linker<()>>() > 0);
 }
+
+#[test]
+fn memory_budget_is_per_store() {
+    let mut config = ringwasm_jit::Config::default();
+    config.max_memory_bytes(3 * 65536);
+    let engine = Engine::new(&config).expect("engine");
+    let module = Module::new(
+        &engine,
+        r#"(module (memory 1)
+            (func (export "grow") (param i32) (result i32) local.get 0 memory.grow))"#,
+    )
+    .expect("compiles");
+    let mut store = Store::new(&engine, ());
+    let a = Instance::new(&mut store, &module, &[]).expect("first");
+    let b = Instance::new(&mut store, &module, &[]).expect("second");
+    let grow_a = a
+        .get_typed_func::<i32, i32>(&mut store, "grow")
+        .expect("grow");
+    let grow_b = b
+        .get_typed_func::<i32, i32>(&mut store, "grow")
+        .expect("grow");
+    assert_eq!(
+        grow_a.call(&mut store, 1).expect("call"),
+        1,
+        "3 pages in use"
+    );
+    assert_eq!(
+        grow_b.call(&mut store, 1).expect("call"),
+        -1,
+        "a 4th page is over budget"
+    );
+    assert!(matches!(
+        Instance::new(&mut store, &module, &[]),
+        Err(Error::ResourceLimit(_))
+    ));
+    // Another store has its own budget.
+    let mut other = Store::new(&engine, ());
+    Instance::new(&mut other, &module, &[]).expect("fresh budget");
+}
