@@ -45,6 +45,7 @@ pub fn smith_config() -> wasm_smith::Config {
         max_memories: 1,
         max_tables: 2,
         max_imports: 0,
+        min_funcs: 4,
         max_funcs: 12,
         max_instructions: 200,
         max_memory32_bytes: 16 << 16,
@@ -93,6 +94,18 @@ impl PartialEq for Observed {
 /// legitimately report e.g. different out-of-fuel paths the same way).
 type Outcome = Result<Vec<Observed>, String>;
 
+/// What one differential case compared, so callers can tell a vacuous
+/// run from a real one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Compared {
+    /// Both engines instantiated the module.
+    pub instantiated: bool,
+    /// Calls whose outcomes were compared.
+    pub calls: usize,
+    /// Of those, calls that returned (rather than trapped) on both.
+    pub returned: usize,
+}
+
 /// Runs the `wasm-smith` module built from `data` on ringwasm and on
 /// `wasmi`: instantiation and every exported function (called with fixed
 /// arguments) must agree on trap/no-trap and on results.
@@ -100,14 +113,15 @@ type Outcome = Result<Vec<Observed>, String>;
 /// # Errors
 ///
 /// A description of the first disagreement, with the module's size.
-pub fn differential(data: &[u8]) -> Result<(), String> {
+pub fn differential(data: &[u8]) -> Result<Compared, String> {
+    let mut compared = Compared::default();
     let Some(bytes) = smith_module(data) else {
-        return Ok(());
+        return Ok(compared);
     };
     let oracle = Oracle::new(&bytes)?;
     let Some(mut oracle) = oracle else {
         // The oracle rejects it (an implementation limit): nothing to compare.
-        return Ok(());
+        return Ok(compared);
     };
     let engine = jit::Engine::default();
     let module = jit::Module::new(&engine, &bytes)
@@ -118,7 +132,7 @@ pub fn differential(data: &[u8]) -> Result<(), String> {
     let oracle_instance = oracle.instantiate();
     let (instance, oracle_instance) = match (instance, oracle_instance) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(_), Err(_)) => return Ok(()),
+        (Err(_), Err(_)) => return Ok(compared),
         (Ok(_), Err(e)) => {
             return Err(format!(
                 "instantiation: wasmi fails ({e}), ringwasm succeeds"
@@ -130,6 +144,7 @@ pub fn differential(data: &[u8]) -> Result<(), String> {
             ));
         }
     };
+    compared.instantiated = true;
     let exports: Vec<String> = module
         .exports()
         .filter(|e| matches!(e.ty(), jit::ExternType::Func(_)))
@@ -152,8 +167,12 @@ pub fn differential(data: &[u8]) -> Result<(), String> {
             .map(|()| results.iter().map(observe_jit).collect())
             .map_err(|e| e.to_string());
         let theirs = oracle.call(&oracle_instance, &name);
+        compared.calls += 1;
         let agree = match (&ours, &theirs) {
-            (Ok(a), Ok(b)) => a == b,
+            (Ok(a), Ok(b)) => {
+                compared.returned += 1;
+                a == b
+            }
             (Err(_), Err(_)) => true,
             _ => false,
         };
@@ -164,7 +183,7 @@ pub fn differential(data: &[u8]) -> Result<(), String> {
             ));
         }
     }
-    Ok(())
+    Ok(compared)
 }
 
 fn jit_arg(ty: &jit::ValType) -> Option<jit::Val> {
