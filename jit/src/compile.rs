@@ -82,6 +82,8 @@ pub(crate) struct CodeInfo {
 /// A module's linked code.
 pub(crate) struct CompiledModule {
     pub info: Arc<CodeInfo>,
+    /// Entry trampolines per module type index (kept alive here).
+    pub entries: Vec<Arc<Trampolines>>,
 }
 
 impl CompiledModule {
@@ -198,7 +200,11 @@ pub(crate) fn compile_module(
         .enumerate()
         .map(|(i, p)| {
             let range = info.bodies[i].clone();
-            let body = FunctionBody::new(BinaryReader::new(&bytes[range], p.body_offset as u64));
+            let body = FunctionBody::new(BinaryReader::new_features(
+                &bytes[range],
+                p.body_offset as u64,
+                engine.features(),
+            ));
             let validator = p.validator.into_validator(Default::default());
             let mut env = crate::func_env::ModuleFuncEnv::new(engine, info, offsets);
             let index = FuncIndex::from_u32(info.num_imported_funcs + i as u32);
@@ -208,6 +214,7 @@ pub(crate) fn compile_module(
         })
         .collect::<Result<_, _>>()?;
     let (memory, ranges, traps) = link(&compiled, info.num_imported_funcs)?;
+    let info_types = info.type_ids.clone();
     let info = Arc::new(CodeInfo {
         memory,
         funcs: ranges,
@@ -216,7 +223,11 @@ pub(crate) fn compile_module(
         names: info.func_names.clone(),
     });
     publish(&info);
-    Ok(CompiledModule { info })
+    let entries = info_types
+        .iter()
+        .map(|id| engine.trampolines(*id))
+        .collect::<Result<_, _>>()?;
+    Ok(CompiledModule { info, entries })
 }
 
 fn libcall_address(lc: LibCall) -> Option<usize> {

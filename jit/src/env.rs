@@ -234,3 +234,41 @@ impl VMOffsets {
 
 /// The magic value at offset 0 of every instance VMContext.
 pub(crate) const VMCTX_MAGIC: u32 = u32::from_le_bytes(*b"core");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_disjoint_and_funcrefs_aligned() {
+        let info = ModuleInfo {
+            funcs: vec![0; 5],
+            num_imported_funcs: 2,
+            memories: vec![crate::types::MemoryType::new(1, None)],
+            globals: vec![
+                crate::types::GlobalType::new(
+                    crate::types::ValType::I32,
+                    crate::types::Mutability::Var
+                );
+                3
+            ],
+            ..ModuleInfo::default()
+        };
+        let o = VMOffsets::new(&info);
+        assert_eq!(o.imported_func(0), 32);
+        assert_eq!(o.memory(0), o.imported_func(2));
+        assert_eq!(o.global(0), o.table(0));
+        assert!(o.defined_funcref(0) >= o.global(3));
+        assert_eq!(o.defined_funcref(0) % 16, 0);
+        assert_eq!(o.size(), o.defined_funcref(0) + 3 * funcref::SIZE);
+        assert_eq!(size_of::<VMFuncRef>() as u32, funcref::SIZE);
+        assert_eq!(
+            std::mem::offset_of!(VMFuncRef, vmctx) as i32,
+            funcref::VMCTX
+        );
+        assert_eq!(
+            std::mem::offset_of!(VMFuncRef, type_id) as i32,
+            funcref::TYPE_ID
+        );
+    }
+}

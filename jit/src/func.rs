@@ -14,6 +14,7 @@ use crate::store::{
 use crate::trap::{FrameInfo, Trap, TrapCode};
 use crate::types::{FuncType, ValType};
 use crate::values::{Extern, Val};
+use crate::vmctx::VMStoreContext;
 
 /// A host function in its type-erased form: it receives the store, the
 /// calling instance (if wasm called it) and the argument/result slots.
@@ -37,7 +38,11 @@ pub(crate) struct FuncData {
 
 pub(crate) enum FuncKind {
     /// Defined in an instance; the funcref lives in its VMContext.
-    Wasm { funcref: *const VMFuncRef },
+    Wasm {
+        funcref: *const VMFuncRef,
+        /// The entry trampoline of its signature.
+        entry: *const u8,
+    },
     /// A host function with its own funcref and context.
     Host {
         callable: HostCallable,
@@ -53,7 +58,7 @@ unsafe impl Send for FuncData {}
 impl FuncData {
     pub(crate) fn funcref(&self) -> *const VMFuncRef {
         match &self.kind {
-            FuncKind::Wasm { funcref } => *funcref,
+            FuncKind::Wasm { funcref, .. } => *funcref,
             FuncKind::Host { funcref, .. } => &**funcref,
         }
     }
@@ -110,8 +115,9 @@ pub(crate) fn new_host_func(
 /// `context` is the `HostContext` of a live host function, and `values` has
 /// room for max(params, results) slots of its type.
 pub(crate) unsafe extern "C" fn host_dispatch(context: *mut HostContext, values: *mut u128) -> u32 {
-    // SAFETY: per contract.
-    let (store_ptr, index) = unsafe { ((*context).store, (*context).index) };
+    // SAFETY: per contract `context` is a live `HostContext`.
+    let context = unsafe { &*context };
+    let (store_ptr, index) = (context.store, context.index);
     // SAFETY: the store outlives its functions; guest code holds no borrow.
     let store = unsafe { &mut *store_ptr };
     let data = &store.funcs[index as usize];
@@ -151,28 +157,30 @@ pub(crate) fn call_raw(
     // pointer so that re-entrant host functions may borrow it again.
     let store = unsafe { &mut *store_ptr };
     let data = &store.funcs[index as usize];
-    let funcref = match &data.kind {
+    let (funcref, entry) = match &data.kind {
         FuncKind::Host { callable, .. } => {
             let callable = callable.clone();
             return callable(store_ptr, None, values).map_err(Error::from);
         }
-        FuncKind::Wasm { funcref } => *funcref,
+        FuncKind::Wasm { funcref, entry } => (*funcref, *entry),
     };
     // SAFETY: a wasm funcref lives in its instance's VMContext, owned by
     // the store.
     let fr = unsafe { *funcref };
-    let trampolines = store.engine.trampolines(fr.type_id)?;
     // SAFETY: the entry trampoline has exactly this C signature (built in
-    // `compile_trampolines`).
-    let entry: EntryTrampoline = unsafe { std::mem::transmute(trampolines.entry()) };
+    // `compile_trampolines`), and the module that owns the function keeps it
+    // alive.
+    let entry: EntryTrampoline = unsafe { std::mem::transmute(entry) };
     let saved_limit = store.ctx.stack_limit;
-    let ctx_ptr: *mut crate::store::VMStoreContext = &mut *store.ctx;
+    let ctx_ptr: *mut VMStoreContext = &mut *store.ctx;
     let values_ptr = values.as_mut_ptr();
     let wasm_stack = store.engine.max_wasm_stack();
     let outcome = crate::fiber::on_guest_stack(wasm_stack, &mut |limit| {
+        let limit_ptr =
+            ctx_ptr.wrapping_byte_add(std::mem::offset_of!(VMStoreContext, stack_limit));
         // SAFETY: the store context outlives the call; volatile because the
         // coroutine may be abandoned by a trap.
-        unsafe { std::ptr::addr_of_mut!((*ctx_ptr).stack_limit).write_volatile(limit) };
+        unsafe { limit_ptr.cast::<usize>().write_volatile(limit) };
         // SAFETY: the funcref's code and vmctx are live (owned by the store),
         // `values` has a slot per parameter and result of its type.
         unsafe { entry(fr.wasm_call, fr.vmctx, values_ptr) };
@@ -496,7 +504,7 @@ macro_rules! tuple_params {
             fn store(self, slots: &mut [u128]) {
                 $(slots[$i] = self.$i.to_raw();)*
             }
-            #[allow(unused_variables, reason = "the empty tuple reads no slot")]
+            #[allow(unused_variables, clippy::unused_unit, reason = "the empty tuple reads no slot")]
             fn load(slots: &[u128]) -> Self {
                 ($($a::from_raw(slots[$i]),)*)
             }
@@ -524,6 +532,10 @@ pub trait HostReturn: Send {
     /// The results part.
     type Results: WasmParams;
     /// Split off the trap.
+    ///
+    /// # Errors
+    ///
+    /// The trap the host function raised.
     fn into_result(self) -> Result<Self::Results, Trap>;
 }
 

@@ -20,8 +20,11 @@
 #![deny(missing_docs)]
 
 mod compile;
+#[forbid(unsafe_code)]
 mod engine;
+#[forbid(unsafe_code)]
 mod env;
+#[forbid(unsafe_code)]
 mod error;
 mod fiber;
 mod func;
@@ -39,11 +42,13 @@ mod memory_api;
 #[forbid(unsafe_code)]
 mod module;
 mod signals;
+#[forbid(unsafe_code)]
 mod store;
 #[forbid(unsafe_code)]
 mod table;
 #[forbid(unsafe_code)]
 pub mod translate;
+#[forbid(unsafe_code)]
 mod trap;
 #[forbid(unsafe_code)]
 mod types;

@@ -19,12 +19,15 @@ enum Definition {
     Host(FuncType, HostCallable),
 }
 
+/// (store id, module, name) of a host function made in that store.
+type MaterialisedKey = (u64, Box<str>, Box<str>);
+
 /// Defines imports by (module, name) and instantiates modules with them.
 pub struct Linker<T> {
     engine: Engine,
     defs: HashMap<(Box<str>, Box<str>), Definition>,
     /// Per store id, host functions already materialised there.
-    materialised: Mutex<HashMap<(u64, Box<str>, Box<str>), Func>>,
+    materialised: Mutex<HashMap<MaterialisedKey, Func>>,
     _marker: std::marker::PhantomData<fn(T)>,
 }
 
@@ -107,11 +110,11 @@ impl<T: 'static> Linker<T> {
     /// Never today; kept fallible as in wasmtime.
     pub fn instance(
         &mut self,
-        mut store: &mut Store<T>,
+        store: &mut Store<T>,
         module: &str,
         instance: Instance,
     ) -> Result<&mut Self, Error> {
-        for (name, ext) in instance.exports(&mut store) {
+        for (name, ext) in instance.exports(store) {
             self.insert(module, &name, Definition::Extern(ext))?;
         }
         Ok(self)

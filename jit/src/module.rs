@@ -168,8 +168,12 @@ fn global_type(g: &wasmparser::GlobalType, offset: usize) -> Result<GlobalType, 
     if g.shared {
         return Err(unsupported_at(offset, "shared globals"));
     }
+    let content = ValType::from_wasm(g.content_type).map_err(|m| unsupported_at(offset, m))?;
+    if content == ValType::V128 {
+        return Err(unsupported_at(offset, "v128 (SIMD) globals"));
+    }
     Ok(GlobalType {
-        content: ValType::from_wasm(g.content_type).map_err(|m| unsupported_at(offset, m))?,
+        content,
         mutability: if g.mutable {
             Mutability::Var
         } else {
@@ -215,7 +219,9 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<(ModuleInfo, Vec<PendingFunc>)
     let mut validator = Validator::new_with_features(engine.features());
     let mut info = ModuleInfo::default();
     let mut pending = Vec::new();
-    for payload in Parser::new(0).parse_all(bytes) {
+    let mut parser = Parser::new(0);
+    parser.set_features(engine.features());
+    for payload in parser.parse_all(bytes) {
         let payload = payload?;
         if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
             let range = body.range();
@@ -230,6 +236,14 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<(ModuleInfo, Vec<PendingFunc>)
                 let offset = reader.range().start as usize;
                 for ty in reader.into_iter_err_on_gc_types() {
                     let ty = FuncType::from_wasm(&ty?).map_err(|m| unsupported_at(offset, m))?;
+                    if ty
+                        .params()
+                        .iter()
+                        .chain(ty.results())
+                        .any(|t| *t == ValType::V128)
+                    {
+                        return Err(unsupported_at(offset, "v128 (SIMD) in a signature"));
+                    }
                     info.type_ids.push(engine.register_type(&ty));
                     info.types.push(ty);
                 }

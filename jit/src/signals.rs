@@ -74,13 +74,14 @@ pub(crate) fn ensure_installed() -> Result<(), Error> {
 /// Walk frame pointers from `fp` within `[low, high)`, recording return
 /// addresses that lie in guest code. Async-signal-safe.
 fn walk_frames(mut fp: usize, low: usize, high: usize, record: &mut TrapRecord) {
-    while record.nframes < MAX_FRAMES && fp >= low && fp + 16 <= high && fp % 8 == 0 {
+    while record.nframes < MAX_FRAMES && fp >= low && fp + 16 <= high && fp.is_multiple_of(8) {
         // SAFETY: fp is aligned and inside the coroutine stack, which is
         // mapped; a frame record is (saved fp, return address).
-        let (next, ret) = unsafe {
-            let p = fp as *const usize;
-            (p.read(), p.add(1).read())
-        };
+        let p = fp as *const usize;
+        // SAFETY: as above, the saved frame pointer.
+        let next = unsafe { p.read() };
+        // SAFETY: as above, the return address one word up.
+        let ret = unsafe { p.wrapping_add(1).read() };
         if !is_guest_pc(ret) {
             break;
         }
@@ -112,9 +113,11 @@ mod sys {
             action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
             // SAFETY: `sa_mask` is a valid sigset_t owned by `action`.
             unsafe { libc::sigemptyset(&mut action.sa_mask) };
-            // SAFETY: install runs once (OnceLock) before any handler can
-            // read PREVIOUS, so this write does not race.
-            let prev = unsafe { (*ptr::addr_of_mut!(PREVIOUS))[i].as_mut_ptr() };
+            // Install runs once (OnceLock) before any handler can read
+            // PREVIOUS, so the write through this pointer does not race.
+            let prev = (&raw mut PREVIOUS)
+                .cast::<libc::sigaction>()
+                .wrapping_add(i);
             // SAFETY: valid action and out-pointer.
             if unsafe { libc::sigaction(*sig, &action, prev) } != 0 {
                 return Err(format!(
@@ -196,8 +199,11 @@ mod sys {
             return;
         }
         let i = SIGNALS.iter().position(|s| *s == sig).unwrap_or(0);
+        let prev_ptr = (&raw const PREVIOUS)
+            .cast::<libc::sigaction>()
+            .wrapping_add(i);
         // SAFETY: PREVIOUS was written once before handlers were installed.
-        let prev = unsafe { (*ptr::addr_of!(PREVIOUS))[i].assume_init_ref() };
+        let prev = unsafe { &*prev_ptr };
         if prev.sa_flags & libc::SA_SIGINFO != 0 {
             let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
                 // SAFETY: with SA_SIGINFO, sa_sigaction is such a function.

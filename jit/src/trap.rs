@@ -185,3 +185,29 @@ impl TrapTable {
         Some(self.entries[i].1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::translate::trap_codes as tc;
+
+    #[test]
+    fn every_translator_code_maps_to_its_spec_message() {
+        for code in tc::ALL {
+            let ours = from_ir(code).expect("every translator code is known");
+            assert_eq!(Some(ours.message()), tc::message(code), "{code:?}");
+        }
+        assert!(matches!(from_ir(HOST_TRAP), Some(TrapCode::Host(_))));
+    }
+
+    #[test]
+    fn trap_table_finds_exact_offsets_only() {
+        let mut t = TrapTable::default();
+        t.push(40, tc::UNREACHABLE);
+        t.push(8, tc::HEAP_OUT_OF_BOUNDS);
+        t.finish();
+        assert_eq!(t.lookup(8), Some(tc::HEAP_OUT_OF_BOUNDS));
+        assert_eq!(t.lookup(40), Some(tc::UNREACHABLE));
+        assert_eq!(t.lookup(9), None);
+    }
+}

@@ -105,20 +105,20 @@ impl Val {
     }
 
     /// The 16-byte slot representation, checking the type.
-    pub(crate) fn to_raw(&self, store: &StoreOpaque, ty: ValType) -> Result<u128, Error> {
+    pub(crate) fn to_raw(self, store: &StoreOpaque, ty: ValType) -> Result<u128, Error> {
         Ok(match (self, ty) {
-            (Val::I32(v), ValType::I32) => u128::from(*v as u32),
-            (Val::I64(v), ValType::I64) => u128::from(*v as u64),
-            (Val::F32(v), ValType::F32) => u128::from(*v),
-            (Val::F64(v), ValType::F64) => u128::from(*v),
-            (Val::V128(v), ValType::V128) => *v,
+            (Val::I32(v), ValType::I32) => u128::from(v as u32),
+            (Val::I64(v), ValType::I64) => u128::from(v as u64),
+            (Val::F32(v), ValType::F32) => u128::from(v),
+            (Val::F64(v), ValType::F64) => u128::from(v),
+            (Val::V128(v), ValType::V128) => v,
             (_, ValType::Ref(r)) => self.to_raw_ref(store, r)? as u128,
             _ => return Err(Error::ty(format!("expected {ty}, got {}", self.ty()))),
         })
     }
 
     /// The table/global element representation of a reference.
-    pub(crate) fn to_raw_ref(&self, store: &StoreOpaque, ty: RefType) -> Result<usize, Error> {
+    pub(crate) fn to_raw_ref(self, store: &StoreOpaque, ty: RefType) -> Result<usize, Error> {
         match (self, ty.heap) {
             (Val::FuncRef(None), HeapType::Func) | (Val::ExternRef(None), HeapType::Extern) => {
                 Ok(0)

@@ -131,7 +131,8 @@ impl VMContext {
 
     fn check(&self, offset: u32, size: usize) {
         assert!(
-            offset as usize + size <= self.layout.size() && offset as usize % size.min(8) == 0,
+            offset as usize + size <= self.layout.size()
+                && (offset as usize).is_multiple_of(size.min(8)),
             "VMContext write at {offset} out of its layout"
         );
     }
@@ -139,14 +140,24 @@ impl VMContext {
     fn write_u32(&mut self, offset: u32, value: u32) {
         self.check(offset, 4);
         // SAFETY: in bounds and aligned (checked above).
-        unsafe { self.ptr.add(offset as usize).cast::<u32>().write(value) };
+        unsafe {
+            self.ptr
+                .wrapping_add(offset as usize)
+                .cast::<u32>()
+                .write(value)
+        };
     }
 
     /// Write a pointer-sized field.
     pub(crate) fn write_ptr(&mut self, offset: u32, value: usize) {
         self.check(offset, 8);
         // SAFETY: in bounds and aligned (checked above).
-        unsafe { self.ptr.add(offset as usize).cast::<usize>().write(value) };
+        unsafe {
+            self.ptr
+                .wrapping_add(offset as usize)
+                .cast::<usize>()
+                .write(value)
+        };
     }
 
     /// Write an inline funcref.
@@ -155,7 +166,7 @@ impl VMContext {
         // SAFETY: in bounds and 16-aligned (checked above).
         unsafe {
             self.ptr
-                .add(offset as usize)
+                .wrapping_add(offset as usize)
                 .cast::<VMFuncRef>()
                 .write(value)
         };
@@ -178,12 +189,9 @@ pub(crate) unsafe fn instance_index_of(vmctx: *const u8) -> Option<u32> {
         return None;
     }
     // SAFETY: per the contract the first 8 bytes are readable.
-    let (magic, index) = unsafe {
-        (
-            vmctx.cast::<u32>().read(),
-            vmctx.add(4).cast::<u32>().read(),
-        )
-    };
+    let magic = unsafe { vmctx.cast::<u32>().read() };
+    // SAFETY: as above.
+    let index = unsafe { vmctx.wrapping_add(4).cast::<u32>().read() };
     (magic == VMCTX_MAGIC).then_some(index)
 }
 
@@ -228,18 +236,19 @@ static BUILTINS: BuiltinTable = BuiltinTable {
 /// elsewhere for the duration of the returned borrow (true while compiled
 /// code runs: the host's borrow is parked in the call).
 unsafe fn store_of<'a>(vmctx: *mut u8) -> (&'a mut StoreOpaque, usize) {
-    // SAFETY: header fields written in `VMContext::new`.
-    let (store, index) = unsafe {
-        (
-            vmctx
-                .add(VMOffsets::STORE as usize)
-                .cast::<*mut StoreOpaque>()
-                .read(),
-            vmctx
-                .add(VMOffsets::INSTANCE_INDEX as usize)
-                .cast::<u32>()
-                .read(),
-        )
+    // SAFETY: header field written in `VMContext::new`.
+    let store = unsafe {
+        vmctx
+            .wrapping_add(VMOffsets::STORE as usize)
+            .cast::<*mut StoreOpaque>()
+            .read()
+    };
+    // SAFETY: header field written in `VMContext::new`.
+    let index = unsafe {
+        vmctx
+            .wrapping_add(VMOffsets::INSTANCE_INDEX as usize)
+            .cast::<u32>()
+            .read()
     };
     // SAFETY: the store outlives its instances; exclusivity per contract.
     (unsafe { &mut *store }, index as usize)
@@ -253,7 +262,7 @@ unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> u32 {
     // SAFETY: compiled code passes its own vmctx.
     let (store, inst) = unsafe { store_of(vmctx) };
     let m = store.instances[inst].memories[mem as usize];
-    match store.memories[m as usize].grow(delta.into()) {
+    match store.grow_memory(m, delta.into()) {
         Some(old) => old as u32,
         None => u32::MAX,
     }
@@ -302,10 +311,9 @@ unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: 
     // SAFETY: compiled code passes its own vmctx.
     let (store, inst) = unsafe { store_of(vmctx) };
     let t = store.instances[inst].tables[table as usize];
-    match store.tables[t as usize].grow(delta, init) {
-        Some(old) => old,
-        None => u32::MAX,
-    }
+    store.tables[t as usize]
+        .grow(delta, init)
+        .unwrap_or(u32::MAX)
 }
 
 unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, val: usize, len: u32) -> u32 {
@@ -347,3 +355,17 @@ unsafe extern "C" fn elem_drop(vmctx: *mut u8, seg: u32) -> u32 {
     store.instances[inst].elem_values[seg as usize] = Box::new([]);
     0
 }
+
+// The offsets `func_env` compiles into code match the structures.
+const _: () = {
+    use crate::env::{memdef, storectx, tabledef};
+    use std::mem::offset_of;
+    assert!(offset_of!(VMStoreContext, epoch_ptr) == storectx::EPOCH_PTR as usize);
+    assert!(offset_of!(VMStoreContext, epoch_deadline) == storectx::EPOCH_DEADLINE as usize);
+    assert!(offset_of!(VMStoreContext, stack_limit) == storectx::STACK_LIMIT as usize);
+    assert!(offset_of!(VMStoreContext, caller_vmctx) == storectx::CALLER_VMCTX as usize);
+    assert!(offset_of!(VMMemoryDefinition, base) == memdef::BASE as usize);
+    assert!(offset_of!(VMMemoryDefinition, current_length) == memdef::LENGTH as usize);
+    assert!(offset_of!(VMTableDefinition, base) == tabledef::BASE as usize);
+    assert!(offset_of!(VMTableDefinition, current_elements) == tabledef::LENGTH as usize);
+};
