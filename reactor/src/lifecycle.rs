@@ -29,6 +29,11 @@ pub(crate) enum Lifecycle {
 #[derive(Default)]
 pub(crate) struct Slab {
     slots: Vec<Option<Lifecycle>>,
+    /// The first CQE of an op that posts two (`IORING_CQE_F_MORE`, as
+    /// `SEND_ZC` does: the result, then the notification that the kernel no
+    /// longer reads the buffer). The op completes on the last CQE, with the
+    /// first one's result.
+    first: Vec<Option<Completion>>,
     free: Vec<usize>,
     live: usize,
 }
@@ -39,9 +44,11 @@ impl Slab {
         self.live += 1;
         if let Some(i) = self.free.pop() {
             self.slots[i] = Some(Lifecycle::Submitted);
+            self.first[i] = None;
             i
         } else {
             self.slots.push(Some(Lifecycle::Submitted));
+            self.first.push(None);
             self.slots.len() - 1
         }
     }
@@ -88,6 +95,20 @@ impl Slab {
     /// parked op of an ignored slot. Returns the parked op, if any, so the
     /// caller may drop it outside any borrow.
     pub(crate) fn complete(&mut self, i: usize, c: Completion) -> Option<Box<dyn Any>> {
+        if !self.contains(i) {
+            return None;
+        }
+        if c.more() {
+            self.first[i] = Some(c);
+            return None;
+        }
+        let c = match self.first[i].take() {
+            Some(first) => Completion {
+                result: first.result,
+                flags: first.flags & !crate::op::CQE_F_MORE,
+            },
+            None => c,
+        };
         let slot = self.slots.get_mut(i)?;
         match slot.take() {
             Some(Lifecycle::Ignored(parked)) => {
@@ -208,6 +229,37 @@ mod tests {
         );
         assert!(s.abandon(i, Box::new(5u32)).is_err());
         assert_eq!(s.len(), 0);
+    }
+
+    #[test]
+    fn two_cqe_op_completes_on_the_last_with_the_first_result() {
+        let mut s = Slab::default();
+        let (count, w) = waker();
+        let i = s.insert();
+        assert!(s.poll(i, &w).is_pending());
+        let more = Completion {
+            result: 100,
+            flags: crate::op::CQE_F_MORE,
+        };
+        assert!(s.complete(i, more).is_none());
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            0,
+            "not done until the notification"
+        );
+        assert!(s.poll(i, &w).is_pending());
+        s.complete(
+            i,
+            Completion {
+                result: 0,
+                flags: 1 << 3,
+            },
+        );
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(matches!(
+            s.poll(i, &w),
+            Poll::Ready(Completion { result: 100, .. })
+        ));
     }
 
     #[test]

@@ -322,3 +322,68 @@ impl Backend for Ring {
         self.inner.borrow().slab.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::IoBufMut;
+    use crate::op::Recv;
+    use std::cell::Cell;
+    use std::future::Future;
+    use std::os::fd::AsRawFd;
+    use std::rc::Rc;
+
+    /// A buffer that records when the reactor lets go of it.
+    struct Tracked {
+        mem: Box<[u8]>,
+        released: Rc<Cell<bool>>,
+    }
+
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            self.released.set(true);
+        }
+    }
+
+    // SAFETY: the boxed slice is stable and owned by the value.
+    unsafe impl IoBufMut for Tracked {
+        fn stable_mut_ptr(&mut self) -> *mut u8 {
+            self.mem.as_mut_ptr()
+        }
+        fn bytes_total(&mut self) -> usize {
+            self.mem.len()
+        }
+        unsafe fn set_init(&mut self, _n: usize) {}
+    }
+
+    #[test]
+    fn dropped_op_releases_its_buffer_only_after_the_cqe() {
+        let ring = match Ring::new(16) {
+            Ok(r) => Rc::new(r),
+            Err(e) => {
+                eprintln!("skipping: io_uring unavailable: {e}");
+                return;
+            }
+        };
+        let driver = crate::Driver::new(ring.clone());
+        let (a, _b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+        for _ in 0..100 {
+            let released = Rc::new(Cell::new(false));
+            let buf = Tracked {
+                mem: vec![0u8; 64].into_boxed_slice(),
+                released: released.clone(),
+            };
+            let mut op = driver.submit(Recv::new(a.as_raw_fd(), buf));
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
+            ring.flush().expect("submit");
+            drop(op);
+            assert!(!released.get(), "the kernel may still write: buffer parked");
+            assert_eq!(ring.in_flight(), 1);
+            while ring.in_flight() > 0 {
+                ring.park(Some(Duration::from_millis(100))).expect("park");
+            }
+            assert!(released.get(), "released once the CQE was reaped");
+        }
+    }
+}
