@@ -58,10 +58,23 @@ impl Ring {
     /// seccomp or `kernel.io_uring_disabled`, ENOMEM), [`Error::Probe`] or
     /// [`Error::MissingOpcode`] when the kernel lacks an opcode we use.
     pub fn new(entries: u32) -> Result<Self, Error> {
+        // One issuer (this thread) and completion work deferred to our own
+        // `io_uring_enter` calls: no interrupts of the thread for task work,
+        // and completions batch up until we park. Older kernels (< 6.1) lack
+        // these flags; they get a plain ring.
         let ring = IoUring::builder()
             .setup_cqsize(entries.saturating_mul(4))
             .setup_clamp()
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .setup_taskrun_flag()
             .build(entries)
+            .or_else(|_| {
+                IoUring::builder()
+                    .setup_cqsize(entries.saturating_mul(4))
+                    .setup_clamp()
+                    .build(entries)
+            })
             .map_err(Error::Setup)?;
         let mut probe = Probe::new();
         ring.submitter()
