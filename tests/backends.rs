@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail, ensure};
 use libtest_mimic::{Arguments, Failed, Trial};
 use ringwasm_reactor::op::{
-    Accept, Close, Connect, Fallocate, Fsync, LinkAt, MkDirAt, OpenAt2, PollAdd, Read, ReadFixed,
-    Readv, Recv, RenameAt, Send, SendZc, Shutdown, Splice, Statx, SymlinkAt, Tee, Timeout,
-    UnlinkAt, Write, Writev, resolve,
+    Accept, AcceptMulti, Close, Connect, Fallocate, Fsync, LinkAt, MkDirAt, OpenAt2, PollAdd, Read,
+    ReadFixed, Readv, Recv, RenameAt, Send, SendZc, Shutdown, Splice, Statx, SymlinkAt, Tee,
+    Timeout, UnlinkAt, Write, Writev, resolve,
 };
 use ringwasm_reactor::{BackendKind, Driver, Op, spawn};
 use ringwasm_wasi::{Io, IoChoice};
@@ -43,6 +43,7 @@ test_both![
     openat2_resolve_beneath_refuses_escape,
     registered_file_and_fixed_buffer_read,
     tcp_echo_loopback,
+    multishot_accept_yields_each_connection,
     udp_echo_loopback,
     connect_refused,
     peer_reset_is_reported,
@@ -377,6 +378,48 @@ fn tcp_echo_loopback(d: &Driver) -> Result<()> {
         d.submit(Shutdown::new(client.as_raw_fd(), How::Write))
             .await?;
         echo.await
+    })
+}
+
+fn multishot_accept_yields_each_connection(d: &Driver) -> Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let lfd = listener.as_raw_fd();
+    d.block_on(async {
+        let mut accepts = d.submit_multi(AcceptMulti::new(lfd));
+        let mut clients = Vec::new();
+        let mut servers = Vec::new();
+        for i in 0..5 {
+            // The kernel completes the handshake from the backlog, so a
+            // blocking connect returns before the accept.
+            clients.push(std::net::TcpStream::connect(addr)?);
+            let fd = accepts.next().await.context("stream ended early")??;
+            servers.push(fd);
+            ensure!(servers.len() == i + 1);
+        }
+        // Each accepted socket is connected to one client.
+        for (n, s) in servers.iter().enumerate() {
+            let (r, _) = d.submit(Send::new(s.as_raw_fd(), vec![n as u8])).await;
+            ensure!(r? == 1);
+        }
+        for (n, c) in clients.iter_mut().enumerate() {
+            use std::io::Read as _;
+            let mut b = [0u8; 1];
+            c.read_exact(&mut b)?;
+            ensure!(usize::from(b[0]) < 5, "client {n} got {b:?}");
+        }
+        accepts.cancel();
+        let t0 = Instant::now();
+        while let Some(item) = accepts.next().await {
+            ensure!(
+                t0.elapsed() < Duration::from_secs(5),
+                "stream ends after cancel"
+            );
+            drop(item);
+        }
+        ensure!(d.backend().in_flight() == 0, "slot freed");
+        Ok(())
     })
 }
 

@@ -193,9 +193,15 @@ impl Backend for Poller {
             Readiness::Readable(fd) => (fd, Dir::Read),
             Readiness::Writable(fd) => (fd, Dir::Write),
         };
-        let r = op.attempt();
-        if !would_block(&r) {
-            return Started::Done(Completion::from_result(r));
+        if op.multishot() {
+            // A stream: keep a slot, and let the first poll make the first
+            // attempt.
+            cx.waker().wake_by_ref();
+        } else {
+            let r = op.attempt();
+            if !would_block(&r) {
+                return Started::Done(Completion::from_result(r));
+            }
         }
         match self.inner.borrow_mut().wait_on(fd, dir, deadline, cx) {
             Ok(i) => Started::Pending(Token(i)),
@@ -217,6 +223,12 @@ impl Backend for Poller {
             expired.then_some(Completion::error(libc::ETIME))
         } else {
             let r = op.attempt();
+            if op.multishot() && r.is_ok() {
+                // One item of the stream; the slot stays for the next.
+                let mut c = Completion::from_result(r);
+                c.flags |= ringwasm_reactor::op::CQE_F_MORE;
+                return Poll::Ready(c);
+            }
             if !would_block(&r) {
                 Some(Completion::from_result(r))
             } else if expired {

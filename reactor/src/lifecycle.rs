@@ -8,6 +8,7 @@
 //! write into memory that has been freed or handed back to the caller.
 
 use std::any::Any;
+use std::collections::VecDeque;
 use std::task::{Poll, Waker};
 
 use crate::op::Completion;
@@ -21,8 +22,16 @@ pub(crate) enum Lifecycle {
     /// The CQE arrived; the next poll takes it.
     Completed(Completion),
     /// The future was dropped: the op and its buffers are parked here until
-    /// the CQE arrives.
+    /// its last CQE (one without `IORING_CQE_F_MORE`) arrives.
     Ignored(Box<dyn Any>),
+    /// A multishot op: completions queue up until the stream polls them; the
+    /// slot lives until a completion without `IORING_CQE_F_MORE`.
+    Stream {
+        /// Completions not yet taken.
+        queue: VecDeque<Completion>,
+        /// The task waiting for the next one.
+        waker: Option<Waker>,
+    },
 }
 
 /// Slots indexed by `user_data`, with a free list.
@@ -53,6 +62,16 @@ impl Slab {
         }
     }
 
+    /// Takes a free slot for a multishot op.
+    pub(crate) fn insert_stream(&mut self) -> usize {
+        let i = self.insert();
+        self.slots[i] = Some(Lifecycle::Stream {
+            queue: VecDeque::new(),
+            waker: None,
+        });
+        i
+    }
+
     fn remove(&mut self, i: usize) -> Option<Lifecycle> {
         let s = self.slots.get_mut(i)?.take()?;
         self.free.push(i);
@@ -79,6 +98,20 @@ impl Slab {
                 self.remove(i);
                 Poll::Ready(c)
             }
+            Some(Some(Lifecycle::Stream { queue, waker: w })) => match queue.pop_front() {
+                Some(c) => {
+                    if !c.more() {
+                        self.remove(i);
+                    }
+                    Poll::Ready(c)
+                }
+                None => {
+                    if !w.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                        *w = Some(waker.clone());
+                    }
+                    Poll::Pending
+                }
+            },
             Some(Some(s @ (Lifecycle::Submitted | Lifecycle::Waiting(_)))) => {
                 if !matches!(s, Lifecycle::Waiting(w) if w.will_wake(waker)) {
                     *s = Lifecycle::Waiting(waker.clone());
@@ -97,6 +130,17 @@ impl Slab {
     pub(crate) fn complete(&mut self, i: usize, c: Completion) -> Option<Box<dyn Any>> {
         if !self.contains(i) {
             return None;
+        }
+        match &mut self.slots[i] {
+            Some(Lifecycle::Stream { queue, waker }) => {
+                queue.push_back(c);
+                if let Some(w) = waker.take() {
+                    w.wake();
+                }
+                return None;
+            }
+            Some(Lifecycle::Ignored(_)) if c.more() => return None,
+            _ => {}
         }
         if c.more() {
             self.first[i] = Some(c);
@@ -125,6 +169,11 @@ impl Slab {
                 *slot = Some(Lifecycle::Completed(c));
                 None
             }
+            Some(s @ Lifecycle::Stream { .. }) => {
+                // Handled above; keep the slot as it was.
+                *slot = Some(s);
+                None
+            }
             None => None,
         }
     }
@@ -136,6 +185,10 @@ impl Slab {
     pub(crate) fn abandon(&mut self, i: usize, parked: Box<dyn Any>) -> Result<(), Box<dyn Any>> {
         match self.slots.get_mut(i) {
             Some(Some(Lifecycle::Completed(_))) | Some(None) | None => {
+                self.remove(i);
+                Err(parked)
+            }
+            Some(Some(Lifecycle::Stream { queue, .. })) if queue.iter().any(|c| !c.more()) => {
                 self.remove(i);
                 Err(parked)
             }
@@ -260,6 +313,42 @@ mod tests {
             s.poll(i, &w),
             Poll::Ready(Completion { result: 100, .. })
         ));
+    }
+
+    #[test]
+    fn stream_queues_completions_until_the_last() {
+        let mut s = Slab::default();
+        let (count, w) = waker();
+        let i = s.insert_stream();
+        assert!(s.poll(i, &w).is_pending());
+        let more = |r| Completion {
+            result: r,
+            flags: crate::op::CQE_F_MORE,
+        };
+        s.complete(i, more(5));
+        s.complete(i, more(6));
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(s.poll(i, &w), Poll::Ready(more(5)));
+        assert_eq!(s.poll(i, &w), Poll::Ready(more(6)));
+        assert!(s.poll(i, &w).is_pending());
+        s.complete(i, Completion::error(libc::ECANCELED));
+        assert!(matches!(s.poll(i, &w), Poll::Ready(c) if !c.more()));
+        assert_eq!(s.len(), 0, "the last completion frees the slot");
+    }
+
+    #[test]
+    fn ignored_stream_is_kept_until_its_last_completion() {
+        let mut s = Slab::default();
+        let i = s.insert_stream();
+        assert!(s.abandon(i, Box::new(1u8)).is_ok());
+        let more = Completion {
+            result: 3,
+            flags: crate::op::CQE_F_MORE,
+        };
+        assert!(s.complete(i, more).is_none());
+        assert_eq!(s.len(), 1);
+        assert!(s.complete(i, Completion::error(libc::ECANCELED)).is_some());
+        assert_eq!(s.len(), 0);
     }
 
     #[test]

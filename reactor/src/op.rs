@@ -36,7 +36,7 @@ mod unlinkat;
 mod write;
 mod writev;
 
-pub use accept::Accept;
+pub use accept::{Accept, AcceptMulti};
 pub use close::Close;
 pub use connect::Connect;
 pub use fallocate::Fallocate;
@@ -221,6 +221,12 @@ pub unsafe trait RawOp: sealed::Sealed + 'static {
     ///
     /// The OS error; `WouldBlock` means "wait for readiness and retry".
     fn attempt(&mut self) -> io::Result<u32>;
+    /// Whether one submission yields many completions (`IORING_CQE_F_MORE`
+    /// on all but the last). The readiness backend then keeps attempting
+    /// after each success.
+    fn multishot(&self) -> bool {
+        false
+    }
 }
 
 /// An operation: an SQE half, a readiness half, and how its completion
@@ -234,6 +240,19 @@ pub trait Op: RawOp + Sized {
     type Output;
     /// Turns the completion into the output, giving buffers back.
     fn complete(self, c: Completion) -> Self::Output;
+}
+
+/// A multishot op: one submission, a stream of items (see
+/// [`crate::Driver::submit_multi`]).
+pub trait MultiOp: RawOp + Sized {
+    /// The op's io_uring opcode.
+    const CODE: u8;
+    /// Kernel spelling of the opcode and mode.
+    const NAME: &'static str;
+    /// What each completion yields.
+    type Item;
+    /// Turns one completion into an item.
+    fn item(&mut self, c: Completion) -> Self::Item;
 }
 
 /// Every opcode the reactor submits, with its kernel spelling: `auto` probes

@@ -172,7 +172,11 @@ impl Backend for Ring {
 
     fn start(&self, op: &mut dyn RawOp, timeout: Option<Duration>, cx: &Context<'_>) -> Started {
         let mut inner = self.inner.borrow_mut();
-        let i = inner.slab.insert();
+        let i = if op.multishot() {
+            inner.slab.insert_stream()
+        } else {
+            inner.slab.insert()
+        };
         let mut sqe = op.sqe().user_data(i as u64);
         if timeout.is_some() {
             sqe = sqe.flags(squeue::Flags::IO_LINK);
