@@ -18,8 +18,8 @@ use anyhow::{Context as _, Result, bail, ensure};
 use libtest_mimic::{Arguments, Failed, Trial};
 use ringwasm_reactor::op::{
     Accept, AcceptMulti, Close, Connect, Fallocate, Fsync, LinkAt, MkDirAt, OpenAt2, PollAdd, Read,
-    ReadFixed, Readv, Recv, RenameAt, Send, SendZc, Shutdown, Splice, Statx, SymlinkAt, Tee,
-    Timeout, UnlinkAt, Write, Writev, resolve,
+    ReadFixed, Readv, Recv, RecvProvided, RenameAt, Send, SendZc, Shutdown, Splice, Statx,
+    SymlinkAt, Tee, Timeout, UnlinkAt, Write, Writev, resolve,
 };
 use ringwasm_reactor::{BackendKind, Driver, Op, spawn};
 use ringwasm_wasi::{Io, IoChoice};
@@ -44,6 +44,7 @@ test_both![
     registered_file_and_fixed_buffer_read,
     tcp_echo_loopback,
     multishot_accept_yields_each_connection,
+    recv_from_provided_buffer_ring,
     udp_echo_loopback,
     connect_refused,
     peer_reset_is_reported,
@@ -421,6 +422,57 @@ fn multishot_accept_yields_each_connection(d: &Driver) -> Result<()> {
         ensure!(d.backend().in_flight() == 0, "slot freed");
         Ok(())
     })
+}
+
+fn recv_from_provided_buffer_ring(d: &Driver) -> Result<()> {
+    let ring = match d.register_buf_ring(3, 4, 4096) {
+        Ok(r) => r,
+        Err(e) if d.kind() == BackendKind::Uring && errno(&e) == libc::EINVAL => {
+            eprintln!("skipping: kernel lacks IORING_REGISTER_PBUF_RING: {e}");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (client, server) = tcp_pair(d)?;
+    let (cfd, sfd) = (client.as_raw_fd(), server.as_raw_fd());
+    let data = pattern(64 * 1024);
+    d.block_on(send_all(d, cfd, data.clone()))?;
+    let mut got = Vec::new();
+    while got.len() < data.len() {
+        let b = d
+            .run(RecvProvided::new(sfd, &ring))
+            .with_context(|| format!("bulk recv after {} bytes", got.len()))?;
+        ensure!(!b.is_empty() && b.len() <= 4096);
+        got.extend_from_slice(b.as_slice());
+    }
+    ensure!(
+        got == data,
+        "64 KiB arrive in order through a 4-buffer ring"
+    );
+    let mut held = Vec::new();
+    for msg in [b"a", b"b", b"c", b"d"] {
+        d.block_on(send_all(d, cfd, msg.to_vec()))?;
+        let b = d
+            .run(RecvProvided::new(sfd, &ring))
+            .with_context(|| format!("recv of message {}", held.len()))?;
+        ensure!(b.as_slice() == msg);
+        held.push(b);
+    }
+    // Every buffer is held: the next receive finds the ring empty.
+    d.block_on(send_all(d, cfd, b"more".to_vec()))?;
+    let r = d.run(RecvProvided::new(sfd, &ring));
+    ensure!(
+        matches!(&r, Err(e) if errno(e) == libc::ENOBUFS),
+        "exhausted ring: {r:?}"
+    );
+    // Dropping a buffer gives it back.
+    held.pop();
+    let b = d.run(RecvProvided::new(sfd, &ring))?;
+    ensure!(b.as_slice() == b"more", "got {:?}", b.as_slice());
+    drop((b, held, client));
+    let eof = d.run(RecvProvided::new(sfd, &ring))?;
+    ensure!(eof.is_empty(), "end of stream");
+    Ok(())
 }
 
 fn udp_echo_loopback(d: &Driver) -> Result<()> {

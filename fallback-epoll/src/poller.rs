@@ -3,7 +3,6 @@
 //! through `mio`) and is attempted again. Timers are a sorted list consulted
 //! when the thread parks.
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::io;
@@ -14,7 +13,7 @@ use std::time::{Duration, Instant};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Token as MioToken};
 use ringwasm_reactor::{
-    Backend, BackendKind, Completion, FixedBuf, FixedFd, RawOp, Readiness, Started, Token,
+    Backend, BackendKind, BufRing, Completion, FixedBuf, FixedFd, RawOp, Readiness, Started, Token,
 };
 
 /// Which readiness an op waits for.
@@ -267,7 +266,7 @@ impl Backend for Poller {
         }
     }
 
-    fn abandon(&self, token: Token, parked: Box<dyn Any>) {
+    fn abandon(&self, token: Token, parked: Box<dyn RawOp>) {
         // Nothing in the kernel refers to the op's memory between attempts,
         // so it may be dropped at once.
         self.inner.borrow_mut().finish(token.0);
@@ -351,6 +350,10 @@ impl Backend for Poller {
 
     fn register_buffers(&self, count: u16, len: usize) -> io::Result<Vec<FixedBuf>> {
         Ok((0..count).map(|i| FixedBuf::new(i, len)).collect())
+    }
+
+    fn register_buf_ring(&self, bgid: u16, entries: u16, buf_len: usize) -> io::Result<BufRing> {
+        BufRing::for_readiness(bgid, entries, buf_len)
     }
 
     fn in_flight(&self) -> usize {

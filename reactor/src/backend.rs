@@ -14,7 +14,6 @@
 //!   tasks); SQEs accumulate and go to the kernel in one `io_uring_enter` when
 //!   the thread parks, or on [`Driver::flush`].
 
-use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -24,7 +23,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::buf::FixedBuf;
+use crate::buf::{BufRing, FixedBuf};
 use crate::op::{Completion, FixedFd, MultiOp, Op, RawOp};
 
 /// Which backend a [`Driver`] runs on.
@@ -82,7 +81,7 @@ pub trait Backend {
     /// Gives up on an in-flight op: the backend requests cancellation and
     /// keeps `parked` (the op and its buffers) alive until the completion
     /// arrives, then drops it.
-    fn abandon(&self, token: Token, parked: Box<dyn Any>);
+    fn abandon(&self, token: Token, parked: Box<dyn RawOp>);
 
     /// Sends queued submissions to the kernel without waiting.
     ///
@@ -116,6 +115,17 @@ pub trait Backend {
     /// The error of `IORING_REGISTER_BUFFERS` (often `ENOMEM` from the
     /// locked-memory limit).
     fn register_buffers(&self, count: u16, len: usize) -> io::Result<Vec<FixedBuf>>;
+
+    /// Sets up a ring of `entries` provided buffers of `buf_len` bytes as
+    /// buffer group `bgid`, for [`crate::op::RecvProvided`]. The ring lives
+    /// as long as the backend.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a bad size; the error of
+    /// `IORING_REGISTER_PBUF_RING` (`EINVAL` before kernel 5.19, `EEXIST` for
+    /// a group already registered).
+    fn register_buf_ring(&self, bgid: u16, entries: u16, buf_len: usize) -> io::Result<BufRing>;
 
     /// How many ops are in flight (including parked ones).
     fn in_flight(&self) -> usize;
@@ -220,6 +230,20 @@ impl Driver {
     /// As [`Backend::register_files`].
     pub fn register_files(&self, fds: &[RawFd]) -> io::Result<Vec<FixedFd>> {
         self.backend.register_files(fds)
+    }
+
+    /// Sets up a provided-buffer ring for [`crate::op::RecvProvided`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Backend::register_buf_ring`].
+    pub fn register_buf_ring(
+        &self,
+        bgid: u16,
+        entries: u16,
+        buf_len: usize,
+    ) -> io::Result<BufRing> {
+        self.backend.register_buf_ring(bgid, entries, buf_len)
     }
 
     /// Registers buffers for [`crate::op::ReadFixed`].

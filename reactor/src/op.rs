@@ -47,7 +47,7 @@ pub use openat2::{OpenAt2, resolve};
 pub use poll_add::PollAdd;
 pub use read::{Read, ReadFixed};
 pub use readv::Readv;
-pub use recv::Recv;
+pub use recv::{Recv, RecvProvided};
 pub use renameat::RenameAt;
 pub use send::Send;
 pub use send_zc::SendZc;
@@ -227,6 +227,12 @@ pub unsafe trait RawOp: sealed::Sealed + 'static {
     fn multishot(&self) -> bool {
         false
     }
+    /// Sees a completion that arrived after the op was abandoned (its future
+    /// dropped), so the op can release what the kernel handed over: close an
+    /// accepted or opened fd, return a provided buffer.
+    fn abandoned(&mut self, c: Completion) {
+        let _ = c;
+    }
 }
 
 /// An operation: an SQE half, a readiness half, and how its completion
@@ -303,6 +309,16 @@ pub(crate) fn cvt(r: libc::c_long) -> io::Result<u32> {
         Err(io::Error::last_os_error())
     } else {
         Ok(u32::try_from(r).unwrap_or(u32::MAX))
+    }
+}
+
+/// Closes the descriptor a completion handed over (for ops abandoned before
+/// an `accept`/`open` completed, so the fd does not leak).
+pub(crate) fn close_result_fd(c: Completion) {
+    if c.result >= 0 {
+        // SAFETY: a successful accept/open completion carries a new
+        // descriptor that nothing else owns.
+        unsafe { libc::close(c.result) };
     }
 }
 

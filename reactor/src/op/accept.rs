@@ -47,6 +47,10 @@ unsafe impl RawOp for Accept {
             .flags(flags)
     }
 
+    fn abandoned(&mut self, c: Completion) {
+        crate::op::close_result_fd(c);
+    }
+
     fn readiness(&self) -> Readiness {
         Readiness::Readable(self.fd.raw())
     }
@@ -123,6 +127,10 @@ unsafe impl RawOp for AcceptMulti {
 
     fn multishot(&self) -> bool {
         true
+    }
+
+    fn abandoned(&mut self, c: Completion) {
+        crate::op::close_result_fd(c);
     }
 }
 

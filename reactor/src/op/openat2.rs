@@ -115,6 +115,10 @@ unsafe impl RawOp for OpenAt2 {
         .build()
     }
 
+    fn abandoned(&mut self, c: Completion) {
+        crate::op::close_result_fd(c);
+    }
+
     fn readiness(&self) -> Readiness {
         Readiness::Now
     }
