@@ -387,3 +387,82 @@ mod tests {
         assert_eq!(ops.live, 2);
     }
 }
+
+/// Behaviour of the readiness half on its own (the full both-backend suite is
+/// `tests/backends.rs`).
+#[cfg(test)]
+mod behaviour {
+    use std::os::fd::AsRawFd;
+    use std::rc::Rc;
+    use std::time::{Duration, Instant};
+
+    use ringwasm_reactor::op::{Read, Timeout, Write};
+    use ringwasm_reactor::{Driver, spawn, yield_now};
+
+    use super::Poller;
+
+    fn driver() -> Driver {
+        Driver::new(Rc::new(Poller::new().expect("epoll/kqueue available")))
+    }
+
+    #[test]
+    fn timer_fires_after_its_duration() {
+        let d = driver();
+        let t0 = Instant::now();
+        d.run(Timeout::new(Duration::from_millis(15)))
+            .expect("timer fires");
+        assert!(t0.elapsed() >= Duration::from_millis(15));
+        assert_eq!(d.backend().in_flight(), 0);
+    }
+
+    #[test]
+    fn pipe_read_waits_for_readiness_then_retries() {
+        let d = driver();
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::NONBLOCK).expect("pipe");
+        let (rfd, wfd) = (r.as_raw_fd(), w.as_raw_fd());
+        let d2 = d.clone();
+        let d3 = d.clone();
+        let got = d.block_on(async move {
+            let reader =
+                spawn(async move { d2.submit(Read::new(rfd, Vec::with_capacity(8))).await });
+            // Let the reader hit EAGAIN and wait first.
+            yield_now().await;
+            let (n, _) = d3.submit(Write::new(wfd, b"ready".to_vec())).await;
+            assert_eq!(n.expect("write to pipe"), 5);
+            reader.await
+        });
+        let (n, buf) = got;
+        assert_eq!(n.expect("read after readiness"), 5);
+        assert_eq!(buf, b"ready");
+    }
+
+    #[test]
+    fn cancelled_wait_resolves_with_ecanceled() {
+        let d = driver();
+        let (r, _w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::NONBLOCK).expect("pipe");
+        let mut op = d.submit(Read::new(r.as_raw_fd(), Vec::with_capacity(4)));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
+        op.cancel();
+        let (res, _) = d.block_on(op);
+        assert_eq!(
+            res.expect_err("cancelled").raw_os_error(),
+            Some(libc::ECANCELED)
+        );
+        assert_eq!(d.backend().in_flight(), 0);
+    }
+
+    #[test]
+    fn linked_timeout_cancels_a_read_that_never_becomes_ready() {
+        let d = driver();
+        let (r, _w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::NONBLOCK).expect("pipe");
+        let (res, _) = d.block_on(d.submit_with_timeout(
+            Read::new(r.as_raw_fd(), Vec::with_capacity(4)),
+            Duration::from_millis(10),
+        ));
+        assert_eq!(
+            res.expect_err("timed out").raw_os_error(),
+            Some(libc::ECANCELED)
+        );
+    }
+}
