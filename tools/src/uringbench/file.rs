@@ -57,9 +57,6 @@ pub fn run(args: &FileArgs, io: IoChoice) -> anyhow::Result<Report> {
     if args.direct && !bs.is_multiple_of(DIRECT_ALIGN as u64) {
         bail!("--direct needs --bs to be a multiple of {DIRECT_ALIGN}");
     }
-    if io == IoChoice::Uring {
-        super::uring_available()?;
-    }
     prepare(args)?;
     let blocks = args.size / bs;
     let mut opts = OpenOptions::new();
@@ -73,18 +70,22 @@ pub fn run(args: &FileArgs, io: IoChoice) -> anyhow::Result<Report> {
     let next_seq = AtomicU64::new(0);
     let start = Instant::now();
     let end = start + args.duration;
-    let results: Vec<(Latencies, u64, u64)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..args.qd)
-            .map(|w| {
-                let (file, next_seq) = (&file, &next_seq);
-                s.spawn(move || worker(args, file, blocks, next_seq, w as u64, end))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| (Latencies::new(), 0, 1)))
-            .collect()
-    });
+    let results: Vec<(Latencies, u64, u64)> = if io == IoChoice::Uring {
+        vec![uring::run(args, file, blocks, end)?]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..args.qd)
+                .map(|w| {
+                    let (file, next_seq) = (&file, &next_seq);
+                    s.spawn(move || worker(args, file, blocks, next_seq, w as u64, end))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| (Latencies::new(), 0, 1)))
+                .collect()
+        })
+    };
     let elapsed = start.elapsed();
     let mut latencies = Latencies::new();
     let (mut ops, mut errors) = (0, Errors::default());
@@ -185,4 +186,106 @@ fn worker(
         }
     }
     (lat, ops, errs)
+}
+
+/// The same benchmark on one ring: `qd` tasks, each issuing its next
+/// `Read`/`Write` op as soon as the previous one completes, so `qd` ops are
+/// in flight and enter the kernel in batches.
+mod uring {
+    use std::cell::RefCell;
+    use std::fs::File;
+    use std::os::fd::AsRawFd as _;
+    use std::rc::Rc;
+    use std::time::Instant;
+
+    use anyhow::Context as _;
+    use ringwasm_reactor::AlignedBuf;
+    use ringwasm_reactor::op::{Read, Write};
+
+    use super::{FileArgs, FileOp, Latencies, Pattern};
+
+    struct Shared {
+        lat: Latencies,
+        ops: u64,
+        errs: u64,
+        next_seq: u64,
+    }
+
+    /// Runs until `end`; returns latencies, completed ops and errors.
+    pub(super) fn run(
+        args: &FileArgs,
+        file: File,
+        blocks: u64,
+        end: Instant,
+    ) -> anyhow::Result<(Latencies, u64, u64)> {
+        let driver = ringwasm_reactor::uring_driver()
+            .map_err(|e| anyhow::anyhow!("setting up io_uring: {e}"))?;
+        let file = Rc::new(file);
+        let shared = Rc::new(RefCell::new(Shared {
+            lat: Latencies::new(),
+            ops: 0,
+            errs: 0,
+            next_seq: 0,
+        }));
+        let (bs, op, pattern) = (args.bs, args.op, args.pattern);
+        let bs_len = usize::try_from(bs).context("--bs does not fit in memory")?;
+        driver.block_on(async {
+            let handles: Vec<_> = (0..args.qd as u64)
+                .map(|w| {
+                    let (d, file, shared) = (driver.clone(), Rc::clone(&file), Rc::clone(&shared));
+                    ringwasm_reactor::spawn(async move {
+                        let mut buf = AlignedBuf::new(bs_len);
+                        buf.as_mut_slice().fill(0x5a);
+                        let mut rng = (w + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+                        let fd = file.as_raw_fd();
+                        loop {
+                            let now = Instant::now();
+                            if now >= end {
+                                return;
+                            }
+                            let block = match pattern {
+                                Pattern::Seq => {
+                                    let mut s = shared.borrow_mut();
+                                    s.next_seq += 1;
+                                    (s.next_seq - 1) % blocks
+                                }
+                                Pattern::Rand => {
+                                    rng ^= rng << 13;
+                                    rng ^= rng >> 7;
+                                    rng ^= rng << 17;
+                                    rng % blocks
+                                }
+                            };
+                            let off = block * bs;
+                            let (res, back) = match op {
+                                FileOp::Read => d.submit(Read::new(fd, buf).offset(off)).await,
+                                FileOp::Write => d.submit(Write::new(fd, buf).offset(off)).await,
+                            };
+                            buf = back;
+                            let mut s = shared.borrow_mut();
+                            match res {
+                                Ok(n) if n == bs_len => {
+                                    s.lat.record(now.elapsed());
+                                    s.ops += 1;
+                                }
+                                Ok(_) | Err(_) => {
+                                    s.errs += 1;
+                                    if s.ops == 0 && s.errs > 1000 {
+                                        return;
+                                    }
+                                }
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.await;
+            }
+        });
+        let s = Rc::try_unwrap(shared)
+            .map_err(|_| anyhow::anyhow!("a file task outlived the run"))?
+            .into_inner();
+        Ok((s.lat, s.ops, s.errs))
+    }
 }

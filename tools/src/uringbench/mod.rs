@@ -298,16 +298,13 @@ pub fn cpu_model() -> String {
     format!("{model} x{n}")
 }
 
-/// Whether this build can run a benchmark on io_uring.
+/// Whether io_uring works here: a ring can be set up on this thread.
 ///
 /// # Errors
 ///
-/// For now always: the io_uring drivers need `ringwasm-reactor`'s op
-/// interface, which this build does not have yet. `--io auto` then falls
-/// back to epoll with one line saying so.
+/// Why not (kernel too old, io_uring disabled by sysctl or seccomp).
 pub fn uring_available() -> anyhow::Result<()> {
-    anyhow::bail!(
-        "the io_uring drivers need ringwasm-reactor's op interface, which this build \
-         does not have yet"
-    )
+    ringwasm_reactor::uring_driver()
+        .map(drop)
+        .map_err(|e| anyhow::anyhow!("cannot set up io_uring: {e}"))
 }

@@ -92,10 +92,13 @@ pub fn run(opts: &HttpOptions, io: IoChoice) -> anyhow::Result<Report> {
         warmup: opts.warmup,
         timeout: opts.timeout,
     };
-    if io == IoChoice::Uring {
-        super::uring_available()?;
-    }
-    let shared = Shared::default();
+    let io = if io == IoChoice::Uring && cfg.tls.is_some() {
+        eprintln!("uringbench: https runs on the epoll driver (TLS on the ring is not wired yet)");
+        IoChoice::Epoll
+    } else {
+        io
+    };
+    let shared = Arc::new(Shared::default());
     let start = Instant::now();
     let window = Window::new(&cfg, start);
     let tallies = std::thread::scope(|scope| -> anyhow::Result<Vec<Tally>> {
