@@ -28,10 +28,10 @@ pub fn run(args: &EchoArgs, io: IoChoice) -> anyhow::Result<Report> {
     if args.conns == 0 || args.size == 0 {
         bail!("--conns and --size must be at least 1");
     }
-    if io == IoChoice::Uring {
-        bail!("echo on io_uring is not implemented yet; use --io epoll");
-    }
     let size = usize::try_from(args.size).context("--size does not fit in memory")?;
+    if io == IoChoice::Uring {
+        return uring::run(args, size);
+    }
     let (server, addr) = match args.addr {
         Some(addr) => (None, addr),
         None => {
@@ -332,5 +332,211 @@ fn round_trips(
         if !progressed {
             return Ok(());
         }
+    }
+}
+
+/// The same benchmark on `ringwasm-reactor`'s io_uring backend: the server
+/// on one ring (an accept task plus a task per connection), the client on
+/// another (a task per connection), every socket operation an op.
+mod uring {
+    use std::cell::RefCell;
+    use std::io;
+    use std::net::{SocketAddr, TcpListener};
+    use std::os::fd::OwnedFd;
+    use std::rc::Rc;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use anyhow::{Context as _, bail};
+    use ringwasm_reactor::Driver;
+    use ringwasm_reactor::op::{Accept, Connect, Recv, Send};
+
+    use super::super::EchoArgs;
+    use super::super::report::{Errors, Latencies, Report};
+
+    pub(super) fn run(args: &EchoArgs, size: usize) -> anyhow::Result<Report> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (addr, server) = match args.addr {
+            Some(a) => (a, None),
+            None => {
+                let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+                    .context("binding the echo server")?;
+                listener.set_nonblocking(true)?;
+                let addr = listener.local_addr()?;
+                let flag = Arc::clone(&stop);
+                let t = std::thread::Builder::new()
+                    .name("echo-server-uring".into())
+                    .spawn(move || serve(listener, &flag))?;
+                (addr, Some(t))
+            }
+        };
+        let result = client(addr, args.conns, size, args.duration);
+        if let Some(t) = server {
+            stop.store(true, Ordering::Release);
+            // Wake the pending accept so the server sees `stop`.
+            let _ = std::net::TcpStream::connect(addr);
+            match t.join() {
+                Ok(r) => r.context("echo server failed")?,
+                Err(_) => bail!("echo server thread panicked"),
+            }
+        }
+        let (latencies, ops, errors, elapsed) = result?;
+        Ok(Report {
+            mode: "echo",
+            io: "uring",
+            ops,
+            bytes: ops * args.size,
+            elapsed,
+            errors,
+            latencies,
+        })
+    }
+
+    fn driver() -> io::Result<Driver> {
+        ringwasm_reactor::uring_driver().map_err(io::Error::other)
+    }
+
+    fn serve(listener: TcpListener, stop: &AtomicBool) -> io::Result<()> {
+        let d = driver()?;
+        let lfd = OwnedFd::from(listener);
+        d.block_on(async {
+            while !stop.load(Ordering::Acquire) {
+                let (fd, _) = match d.submit(Accept::new(&lfd)).await {
+                    Ok(c) => c,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                let _ = rustix::net::sockopt::set_tcp_nodelay(&fd, true);
+                let d2 = d.clone();
+                ringwasm_reactor::spawn(async move {
+                    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+                    loop {
+                        buf.clear();
+                        let (res, back) = d2.submit(Recv::new(&fd, buf)).await;
+                        buf = back;
+                        let n = match res {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        buf.truncate(n);
+                        while !buf.is_empty() {
+                            let (res, back) = d2.submit(Send::new(&fd, buf)).await;
+                            buf = back;
+                            match res {
+                                Ok(w) if w > 0 => {
+                                    buf.drain(..w);
+                                }
+                                _ => return,
+                            }
+                        }
+                    }
+                });
+            }
+            Ok(())
+        })
+    }
+
+    struct Totals {
+        lat: Latencies,
+        ops: u64,
+        errors: Errors,
+    }
+
+    type ClientResult = (Latencies, u64, Errors, Duration);
+
+    fn client(
+        addr: SocketAddr,
+        conns: usize,
+        size: usize,
+        duration: Duration,
+    ) -> anyhow::Result<ClientResult> {
+        let d = driver()?;
+        let totals = Rc::new(RefCell::new(Totals {
+            lat: Latencies::new(),
+            ops: 0,
+            errors: Errors::default(),
+        }));
+        let start = Instant::now();
+        let end = start + duration;
+        d.block_on(async {
+            let handles: Vec<_> = (0..conns)
+                .map(|_| {
+                    let (d, totals) = (d.clone(), Rc::clone(&totals));
+                    ringwasm_reactor::spawn(async move {
+                        let fail = |kind: fn(&mut Errors) -> &mut u64| {
+                            *kind(&mut totals.borrow_mut().errors) += 1;
+                        };
+                        let Ok(fd) = socket(addr) else {
+                            fail(|e| &mut e.connect);
+                            return;
+                        };
+                        if d.submit(Connect::new(&fd, addr)).await.is_err() {
+                            fail(|e| &mut e.connect);
+                            return;
+                        }
+                        let _ = rustix::net::sockopt::set_tcp_nodelay(&fd, true);
+                        let mut out: Vec<u8> = Vec::with_capacity(size);
+                        let mut buf: Vec<u8> = Vec::with_capacity(size.min(64 * 1024));
+                        while Instant::now() < end {
+                            let started = Instant::now();
+                            out.clear();
+                            out.resize(size, 0x42);
+                            while !out.is_empty() {
+                                let (res, back) = d.submit(Send::new(&fd, out)).await;
+                                out = back;
+                                match res {
+                                    Ok(n) if n > 0 => {
+                                        out.drain(..n);
+                                    }
+                                    _ => {
+                                        fail(|e| &mut e.write);
+                                        return;
+                                    }
+                                }
+                            }
+                            let mut got = 0;
+                            while got < size {
+                                buf.clear();
+                                let (res, back) = d.submit(Recv::new(&fd, buf)).await;
+                                buf = back;
+                                match res {
+                                    Ok(n) if n > 0 => got += n,
+                                    _ => {
+                                        fail(|e| &mut e.read);
+                                        return;
+                                    }
+                                }
+                            }
+                            let now = Instant::now();
+                            if now < end {
+                                let mut t = totals.borrow_mut();
+                                t.lat.record(now - started);
+                                t.ops += 1;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.await;
+            }
+        });
+        let elapsed = start.elapsed();
+        let t = Rc::try_unwrap(totals)
+            .map_err(|_| anyhow::anyhow!("an echo task outlived the run"))?
+            .into_inner();
+        Ok((t.lat, t.ops, t.errors, elapsed))
+    }
+
+    fn socket(addr: SocketAddr) -> io::Result<OwnedFd> {
+        use rustix::net::{AddressFamily, SocketFlags, SocketType, socket_with};
+        let family = if addr.is_ipv4() {
+            AddressFamily::INET
+        } else {
+            AddressFamily::INET6
+        };
+        let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+        Ok(socket_with(family, SocketType::STREAM, flags, None)?)
     }
 }
