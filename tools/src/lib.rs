@@ -3,3 +3,5 @@
 //! `ringwasm wast`).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+pub mod uringbench;
