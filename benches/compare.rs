@@ -6,7 +6,7 @@
 //!
 //! Environment: `RINGWASM_BENCH_RUNS` (timed runs per command, default 3),
 //! `RINGWASM_BENCH_HTTP_SECS` (seconds per HTTP run, default 5),
-//! `RINGWASM_BENCH_ONLY` (`cpu`, `file` or `http`: run one section and keep
+//! `RINGWASM_BENCH_ONLY` (`cpu`, `file`, `http` or `backends`: run one section and keep
 //! the file's other sections as "not run").
 #![forbid(unsafe_code)]
 
@@ -68,7 +68,13 @@ fn main() -> anyhow::Result<()> {
     } else {
         None
     };
-    let doc = render(&env, &command, cpu, file, http);
+    let backends = if want("backends") {
+        Some(backend_section(&env)?)
+    } else {
+        None
+    };
+    let mut doc = render(&env, &command, cpu, file, http);
+    doc.push_str(&render_backends(backends));
     let path = root.join("docs/performance.md");
     std::fs::write(&path, doc).with_context(|| format!("writing {}", path.display()))?;
     println!("benches: wrote {}", path.display());
@@ -379,6 +385,111 @@ fn http_section(env: &Env) -> anyhow::Result<Option<HttpResult>> {
         nginx_version: version("nginx", "-v"),
         wrk_version: version("wrk", "-v"),
     }))
+}
+
+/// `uringbench file` and `echo` on io_uring and on epoll, alternately.
+fn backend_section(env: &Env) -> anyhow::Result<Vec<(String, String, serde_json::Value)>> {
+    let file = env.data.join("copy-512m");
+    data_file(&file, 512 << 20)?;
+    let path = file.display().to_string();
+    let cases: [(&str, Vec<&str>); 3] = [
+        (
+            "file rand read 4k qd64",
+            vec![
+                "file",
+                "--path",
+                &path,
+                "--size",
+                "512M",
+                "--bs",
+                "4k",
+                "--qd",
+                "64",
+                "--pattern",
+                "rand",
+                "--op",
+                "read",
+                "-d",
+                "3s",
+            ],
+        ),
+        (
+            "file seq read 64k qd8",
+            vec![
+                "file",
+                "--path",
+                &path,
+                "--size",
+                "512M",
+                "--bs",
+                "64k",
+                "--qd",
+                "8",
+                "--pattern",
+                "seq",
+                "--op",
+                "read",
+                "-d",
+                "3s",
+            ],
+        ),
+        (
+            "echo 64 conns 16k",
+            vec!["echo", "--conns", "64", "--size", "16k", "-d", "3s"],
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (label, args) in cases {
+        for io in ["uring", "epoll"] {
+            println!("== {label} --io {io}");
+            let out = Command::new(&env.uringbench)
+                .args(&args)
+                .args(["--io", io, "--json"])
+                .stderr(Stdio::inherit())
+                .output()
+                .context("running uringbench")?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            print!("{text}");
+            let json = text
+                .lines()
+                .last()
+                .and_then(|l| serde_json::from_str(l).ok())
+                .unwrap_or(serde_json::Value::Null);
+            rows.push((label.to_string(), io.to_string(), json));
+        }
+    }
+    Ok(rows)
+}
+
+fn render_backends(rows: Option<Vec<(String, String, serde_json::Value)>>) -> String {
+    let mut d = String::from("\n## `uringbench file` and `echo`: io_uring against epoll\n\n");
+    let Some(rows) = rows else {
+        d.push_str("Not run in this invocation.\n");
+        return d;
+    };
+    d.push_str(
+        "Same command, `--io uring` then `--io epoll`, 3 s each. The epoll side does\n\
+         file reads with `qd` blocking threads (the fallback's design); uring with\n\
+         `qd` tasks on one ring.\n\n\
+         | case | io | ops/s | MB/s | p50 us | p99 us | errors |\n|---|---|---:|---:|---:|---:|---:|\n",
+    );
+    for (label, io, j) in rows {
+        if j.is_null() {
+            let _ = writeln!(d, "| {label} | {io} | not yet runnable | | | | |");
+            continue;
+        }
+        let f = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
+        let _ = writeln!(
+            d,
+            "| {label} | {io} | {:.0} | {:.1} | {:.1} | {:.1} | {} |",
+            f(&j["ops_per_sec"]),
+            f(&j["bytes_per_sec"]) / 1e6,
+            f(&j["latency_us"]["p50"]),
+            f(&j["latency_us"]["p99"]),
+            j["errors"]
+        );
+    }
+    d
 }
 
 fn sh(cmd: &str, args: &[&str]) -> String {
