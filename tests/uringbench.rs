@@ -4,8 +4,9 @@
 //! and a server that never answers. Every case runs on both drivers.
 #![forbid(unsafe_code)]
 
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead as _, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ringwasm_tools::uringbench::IoChoice;
@@ -23,17 +24,73 @@ fn server() -> SocketAddr {
     let addr = listener.local_addr().expect("bound address");
     std::thread::spawn(move || {
         for conn in listener.incoming().flatten() {
-            std::thread::spawn(move || serve(conn));
+            std::thread::spawn(move || {
+                let _ = conn.set_nodelay(true);
+                serve(conn);
+            });
+        }
+    });
+    addr
+}
+
+/// A self-signed certificate for `localhost` (P-256, valid until 2126),
+/// made with `openssl req -x509 -newkey ec ... -subj /CN=localhost`.
+const CERT: &str = "-----BEGIN CERTIFICATE-----
+MIIBlTCCATugAwIBAgIUMDq8PwPq4F4TzwJWMEYUb1lZ2d0wCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyNDE2NTcxMVoYDzIxMjYxMDMx
+MTY1NzExWjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAARoD9te3ZjudPHpvcD0uMn4pjvzv0yJn+ZKnwgpXDoTYcM9fVsmqqzx
++utgcSPjCyVuSFm/zcuuR59+WQWna40co2kwZzAdBgNVHQ4EFgQUBSyibnxP9Uwi
+XVSJAyj8lfbzUv0wHwYDVR0jBBgwFoAUBSyibnxP9UwiXVSJAyj8lfbzUv0wDwYD
+VR0TAQH/BAUwAwEB/zAUBgNVHREEDTALgglsb2NhbGhvc3QwCgYIKoZIzj0EAwID
+SAAwRQIhAM/G2hm4blV4+bGmO3SlOLZ8NwKmQjTOOEYCZsoaObUDAiB85anmhX3X
+tE8MmS1he7lxj8yiME6g7DmwYedlA0EV8A==
+-----END CERTIFICATE-----
+";
+
+/// The certificate's private key (test-only, never trusted anywhere).
+const KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgJWCVKgWllDH0BXnK
+dv9gD15s6F4fWxOMDOt2sPuUWZChRANCAARoD9te3ZjudPHpvcD0uMn4pjvzv0yJ
+n+ZKnwgpXDoTYcM9fVsmqqzx+utgcSPjCyVuSFm/zcuuR59+WQWna40c
+-----END PRIVATE KEY-----
+";
+
+/// The same server behind TLS with the self-signed certificate.
+fn tls_server() -> SocketAddr {
+    let certs = rustls_pemfile::certs(&mut CERT.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .expect("the embedded certificate parses");
+    let key = rustls_pemfile::private_key(&mut KEY.as_bytes())
+        .expect("the embedded key parses")
+        .expect("the embedded PEM holds a key");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("default protocol versions")
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .expect("certificate and key match"),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("bound address");
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let config = Arc::clone(&config);
+            std::thread::spawn(move || {
+                let _ = conn.set_nodelay(true);
+                let session = rustls::ServerConnection::new(config).expect("server session");
+                serve(rustls::StreamOwned::new(session, conn));
+            });
         }
     });
     addr
 }
 
 /// Answers requests on one connection until the peer closes it.
-fn serve(conn: TcpStream) {
-    let _ = conn.set_nodelay(true);
-    let mut reader = BufReader::new(conn.try_clone().expect("clone socket"));
-    let mut out = conn;
+fn serve<S: Read + Write>(stream: S) {
+    let mut reader = BufReader::new(stream);
     loop {
         let mut request_line = String::new();
         match reader.read_line(&mut request_line) {
@@ -82,7 +139,8 @@ fn serve(conn: TcpStream) {
                 false,
             ),
         };
-        if out.write_all(response).is_err() || close {
+        let out = reader.get_mut();
+        if out.write_all(response).and_then(|()| out.flush()).is_err() || close {
             return;
         }
     }
@@ -241,5 +299,25 @@ fn open_loop_rate_is_held() {
             r.ops
         );
         assert_eq!(r.errors.total(), 0, "{io:?}: {:?}", r.errors);
+    }
+}
+
+#[test]
+fn https_with_a_self_signed_certificate_needs_insecure() {
+    for io in backends() {
+        let addr = tls_server();
+        let mut opts = options(format!("https://localhost:{}/chunked", addr.port()));
+        opts.insecure = true;
+        let r = run(&opts, io).unwrap_or_else(|e| panic!("https on {io:?}: {e:#}"));
+        assert_eq!(r.ops, 200, "{io:?}");
+        assert_eq!(r.errors.total(), 0, "{io:?}: {:?}", r.errors);
+
+        opts.insecure = false;
+        opts.requests = None;
+        opts.duration = Some(Duration::from_millis(200));
+        let r = run(&opts, io).expect("a rejected certificate is counted, not fatal");
+        assert_eq!(r.ops, 0, "{io:?}");
+        assert!(r.errors.connect > 0, "{io:?}: {:?}", r.errors);
+        assert_eq!(r.errors.connect, r.errors.total(), "{io:?}: {:?}", r.errors);
     }
 }

@@ -329,6 +329,11 @@ fn drive(
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) if matches!(io, Transport::Tls(t) if t.is_handshaking()) => {
+                        // Certificate or protocol failure in the handshake.
+                        fail(poll, window, c, &mut tally.errors.connect, now, true);
+                        return;
+                    }
                     Err(_) => {
                         fail(poll, window, c, &mut tally.errors.read, now, false);
                         return;

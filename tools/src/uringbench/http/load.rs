@@ -193,3 +193,93 @@ pub fn exhausted(cfg: &LoadConfig, shared: &Shared, window: &Window, now: Instan
             .requests
             .is_some_and(|n| now >= window.measure && shared.issued.load(Ordering::Relaxed) >= n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(rate: Option<f64>, conns: usize) -> LoadConfig {
+        LoadConfig {
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], 80)),
+            tls: None,
+            request: Arc::from(&b"GET / HTTP/1.1\r\n\r\n"[..]),
+            head_method: false,
+            threads: 1,
+            conns,
+            duration: Some(Duration::from_secs(1)),
+            requests: None,
+            rate,
+            warmup: Duration::ZERO,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn open_loop_measures_from_the_schedule_not_the_send() {
+        // 2 connections at 100 req/s: each sends every 20 ms, staggered 10 ms.
+        let cfg = config(Some(100.0), 2);
+        let t0 = Instant::now();
+        let mut p = Pacer::new(&cfg, 1, t0);
+        assert_eq!(p.due(t0), t0 + Duration::from_millis(10));
+        // The sender was stalled for 95 ms: every overdue request still
+        // counts from its own scheduled instant (wrk2's correction).
+        let late = t0 + Duration::from_millis(95);
+        let froms: Vec<_> = (0..4).map(|_| p.take(late)).collect();
+        let expect: Vec<_> = [10, 30, 50, 70]
+            .iter()
+            .map(|ms| t0 + Duration::from_millis(*ms))
+            .collect();
+        assert_eq!(froms, expect);
+        assert_eq!(p.due(late), t0 + Duration::from_millis(90));
+    }
+
+    #[test]
+    fn closed_loop_measures_from_the_send() {
+        let cfg = config(None, 4);
+        let t0 = Instant::now();
+        let mut p = Pacer::new(&cfg, 3, t0);
+        let now = t0 + Duration::from_millis(7);
+        assert_eq!(p.due(now), now);
+        assert_eq!(p.take(now), now);
+    }
+
+    #[test]
+    fn requests_are_claimed_up_to_n_after_warmup() {
+        let mut cfg = config(None, 1);
+        cfg.requests = Some(3);
+        cfg.duration = None;
+        cfg.warmup = Duration::from_millis(50);
+        let shared = Shared::default();
+        let t0 = Instant::now();
+        let w = Window::new(&cfg, t0);
+        // Warm-up requests are free.
+        assert!((0..10).all(|_| claim(&cfg, &shared, &w, t0)));
+        let after = t0 + Duration::from_millis(60);
+        let granted = (0..10).filter(|_| claim(&cfg, &shared, &w, after)).count();
+        assert_eq!(granted, 3);
+        assert!(exhausted(&cfg, &shared, &w, after));
+    }
+
+    #[test]
+    fn responses_outside_the_window_are_not_counted() {
+        let mut cfg = config(None, 1);
+        cfg.warmup = Duration::from_millis(100);
+        let t0 = Instant::now();
+        let w = Window::new(&cfg, t0);
+        let r = Response {
+            status: 500,
+            keep_alive: true,
+            body_len: 0,
+            wire_len: 40,
+        };
+        let mut t = Tally::default();
+        t.response(&w, t0, t0 + Duration::from_millis(150), &r);
+        assert_eq!(t.ops, 0, "started during warm-up");
+        let m = t0 + Duration::from_millis(200);
+        t.response(&w, m, m + Duration::from_millis(5), &r);
+        assert_eq!((t.ops, t.bytes, t.errors.status), (1, 40, 1));
+        let late = w.end.expect("bounded by time") + Duration::from_millis(1);
+        t.response(&w, m, late, &r);
+        assert_eq!(t.ops, 1, "completed after the end");
+    }
+}

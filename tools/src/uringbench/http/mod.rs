@@ -92,12 +92,6 @@ pub fn run(opts: &HttpOptions, io: IoChoice) -> anyhow::Result<Report> {
         warmup: opts.warmup,
         timeout: opts.timeout,
     };
-    let io = if io == IoChoice::Uring && cfg.tls.is_some() {
-        eprintln!("uringbench: https runs on the epoll driver (TLS on the ring is not wired yet)");
-        IoChoice::Epoll
-    } else {
-        io
-    };
     let shared = Arc::new(Shared::default());
     let start = Instant::now();
     let window = Window::new(&cfg, start);

@@ -101,6 +101,12 @@ impl<S: Read + Write> TlsStream<S> {
         &mut self.sock
     }
 
+    /// Whether the handshake is still in progress (a failure now is a
+    /// connect failure, not a read failure).
+    pub fn is_handshaking(&self) -> bool {
+        self.conn.is_handshaking()
+    }
+
     /// Writes out pending TLS records. Returns whether none remain.
     ///
     /// # Errors

@@ -3,11 +3,11 @@
 //! recv, timeouts) an op on the ring, submitted in batches when the thread
 //! parks.
 //!
-//! TLS is not wired into this driver yet: `https://` targets run on the
-//! `epoll` driver (the caller falls back and says so).
+//! TLS: rustls encrypts and decrypts in memory; the ring only moves the
+//! records.
 
 use std::cell::RefCell;
-use std::io;
+use std::io::{self, Read as _, Write as _};
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use ringwasm_reactor::Driver;
 use ringwasm_reactor::op::{Connect, Recv, Send, Timeout};
+use rustls::ClientConnection;
+use rustls::pki_types::ServerName;
 
 use super::load::{LoadConfig, Pacer, Shared, Tally, Window, claim, exhausted};
 use super::parse::ResponseParser;
@@ -116,13 +118,58 @@ fn new_socket(addr: SocketAddr) -> io::Result<OwnedFd> {
     Ok(socket_with(family, SocketType::STREAM, flags, None)?)
 }
 
+/// Sends all of `out` and returns it emptied, or `None` on failure.
+async fn send_all(ctx: &Ctx, fd: &OwnedFd, mut out: Vec<u8>) -> Option<Vec<u8>> {
+    while !out.is_empty() {
+        let (res, back) = ctx.driver.submit(Send::new(fd, out)).await;
+        out = back;
+        match res {
+            Ok(n) if n > 0 => {
+                out.drain(..n.min(out.len()));
+            }
+            Ok(_) | Err(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Moves every TLS record rustls wants to send into `out`.
+fn drain_tls(tls: &mut ClientConnection, out: &mut Vec<u8>) {
+    while tls.wants_write() {
+        if tls.write_tls(out).is_err() {
+            break;
+        }
+    }
+}
+
+/// Feeds received TLS bytes to the session and appends the plaintext they
+/// carry to `plain`. Returns whether the peer closed the TLS stream.
+fn decrypt(tls: &mut ClientConnection, mut wire: &[u8], plain: &mut Vec<u8>) -> io::Result<bool> {
+    while !wire.is_empty() {
+        tls.read_tls(&mut wire)?;
+        tls.process_new_packets()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    }
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        match tls.reader().read(&mut chunk) {
+            Ok(0) => return Ok(true),
+            Ok(n) => plain.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// One connection: connect, then request after request until the run ends,
-/// reconnecting after `Connection: close` or an error.
+/// reconnecting after `Connection: close` or an error. With TLS, rustls
+/// turns plaintext into records in memory and the ring moves the records.
 async fn connection(ctx: Rc<Ctx>, index: usize) {
     let cfg = &ctx.cfg;
     let mut pacer = Pacer::new(cfg, index, ctx.window.start);
     let mut rbuf: Vec<u8> = Vec::with_capacity(64 * 1024);
-    let mut req: Vec<u8> = cfg.request.to_vec();
+    let mut plain: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut out: Vec<u8> = Vec::with_capacity(cfg.request.len() + 1024);
     loop {
         if exhausted(cfg, &ctx.shared, &ctx.window, Instant::now()) {
             return;
@@ -141,6 +188,21 @@ async fn connection(ctx: Rc<Ctx>, index: usize) {
             .driver
             .submit_with_timeout(Connect::new(&fd, cfg.addr), limit)
             .await;
+        let mut tls = match (&connected, &cfg.tls) {
+            (Err(_), _) => None,
+            (Ok(()), None) => None,
+            (Ok(()), Some((config, name))) => {
+                let session = ServerName::try_from(name.clone())
+                    .ok()
+                    .and_then(|n| ClientConnection::new(Arc::clone(config), n).ok());
+                if session.is_none() {
+                    ctx.fail(Kind::Connect);
+                    ctx.sleep(RECONNECT_BACKOFF).await;
+                    continue;
+                }
+                session
+            }
+        };
         if connected.is_err() {
             ctx.fail(Kind::Connect);
             ctx.sleep(RECONNECT_BACKOFF).await;
@@ -163,24 +225,23 @@ async fn connection(ctx: Rc<Ctx>, index: usize) {
             let started = now;
             let deadline = ctx.deadline(started);
             parser.expect_head_response(cfg.head_method);
-            // Send the whole request.
-            loop {
-                let (res, back) = ctx.driver.submit(Send::new(&fd, req)).await;
-                req = back;
-                match res {
-                    Ok(n) if n == req.len() => break,
-                    Ok(n) if n > 0 => {
-                        req.drain(..n);
-                    }
-                    Ok(_) | Err(_) => {
+            out.clear();
+            match tls.as_mut() {
+                None => out.extend_from_slice(&cfg.request),
+                Some(t) => {
+                    if t.writer().write_all(&cfg.request).is_err() {
                         ctx.fail(Kind::Write);
-                        req = cfg.request.to_vec();
                         break 'requests;
                     }
+                    drain_tls(t, &mut out);
                 }
             }
-            if req.len() != cfg.request.len() {
-                req = cfg.request.to_vec();
+            match send_all(&ctx, &fd, std::mem::take(&mut out)).await {
+                Some(back) => out = back,
+                None => {
+                    ctx.fail(Kind::Write);
+                    break 'requests;
+                }
             }
             // Read until the response is complete.
             loop {
@@ -198,44 +259,76 @@ async fn connection(ctx: Rc<Ctx>, index: usize) {
                     .await;
                 rbuf = back;
                 let n = match res {
-                    Ok(n) => n,
+                    Ok(n) => n.min(rbuf.len()),
                     Err(e) if e.raw_os_error() == Some(libc::ECANCELED) => continue,
                     Err(_) => {
                         ctx.fail(Kind::Read);
                         break 'requests;
                     }
                 };
+                let mut closed = n == 0;
+                let data: &[u8] = match tls.as_mut() {
+                    None => &rbuf[..n],
+                    Some(t) => {
+                        plain.clear();
+                        match decrypt(t, &rbuf[..n], &mut plain) {
+                            Ok(end) => closed |= end,
+                            Err(_) => {
+                                let kind = if t.is_handshaking() {
+                                    Kind::Connect
+                                } else {
+                                    Kind::Read
+                                };
+                                ctx.fail(kind);
+                                break 'requests;
+                            }
+                        }
+                        // Handshake answers (and key updates) go out now.
+                        drain_tls(t, &mut out);
+                        if !out.is_empty() {
+                            match send_all(&ctx, &fd, std::mem::take(&mut out)).await {
+                                Some(back) => out = back,
+                                None => {
+                                    ctx.fail(Kind::Write);
+                                    break 'requests;
+                                }
+                            }
+                        }
+                        &plain
+                    }
+                };
                 let now = Instant::now();
-                if n == 0 {
+                if !data.is_empty() {
+                    match parser.feed(data) {
+                        Ok((used, Some(r))) => {
+                            {
+                                let mut t = ctx.tally.borrow_mut();
+                                t.response(&ctx.window, from, now, &r);
+                                t.publish(&ctx.shared);
+                            }
+                            if used < data.len() {
+                                // Bytes after the one response we asked for.
+                                ctx.fail(Kind::Read);
+                                break 'requests;
+                            }
+                            if !r.keep_alive {
+                                break 'requests;
+                            }
+                            continue 'requests;
+                        }
+                        Ok((_, None)) => {}
+                        Err(_) => {
+                            ctx.fail(Kind::Read);
+                            break 'requests;
+                        }
+                    }
+                }
+                if closed {
                     match parser.eof() {
                         Ok(Some(r)) => ctx.tally.borrow_mut().response(&ctx.window, from, now, &r),
                         Ok(None) | Err(_) => ctx.fail(Kind::Read),
                     }
                     break 'requests;
-                }
-                let data = &rbuf[..n.min(rbuf.len())];
-                match parser.feed(data) {
-                    Ok((used, Some(r))) => {
-                        {
-                            let mut t = ctx.tally.borrow_mut();
-                            t.response(&ctx.window, from, now, &r);
-                            t.publish(&ctx.shared);
-                        }
-                        if used < data.len() {
-                            // Bytes after the one response we asked for.
-                            ctx.fail(Kind::Read);
-                            break 'requests;
-                        }
-                        if !r.keep_alive {
-                            break 'requests;
-                        }
-                        continue 'requests;
-                    }
-                    Ok((_, None)) => {}
-                    Err(_) => {
-                        ctx.fail(Kind::Read);
-                        break 'requests;
-                    }
                 }
             }
         }
