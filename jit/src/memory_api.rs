@@ -48,6 +48,22 @@ impl Memory {
         opaque.memories[self.index as usize].mem.bytes_mut()
     }
 
+    /// The memory's bytes and the store's host data at once (wasmtime's
+    /// `data_and_store_mut`): what a host function needs to move bytes
+    /// between guest memory and its own state.
+    pub fn data_and_store_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<StoreContextMut<'a, T>>,
+    ) -> (&'a mut [u8], &'a mut T) {
+        let inner = store.into().0;
+        assert_eq!(
+            inner.opaque.id, self.store,
+            "memory used with the wrong store"
+        );
+        let bytes = inner.opaque.memories[self.index as usize].mem.bytes_mut();
+        (bytes, &mut inner.data)
+    }
+
     /// The base address; it never moves for the life of the memory.
     pub fn data_ptr<'a, T: 'a>(&self, store: impl Into<StoreContext<'a, T>>) -> *mut u8 {
         self.data_of(&store.into().0.opaque).mem.base()

@@ -182,3 +182,45 @@ fn memory_budget_is_per_store() {
     let mut other = Store::new(&engine, ());
     Instance::new(&mut other, &module, &[]).expect("fresh budget");
 }
+
+#[test]
+fn host_function_borrows_memory_and_data_together() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "env" "take" (func $take (param i32 i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 16) "guest")
+            (func (export "run") i32.const 16 i32.const 5 call $take))"#,
+    )
+    .expect("compiles");
+    let mut store = Store::new(&engine, Vec::<u8>::new());
+    let mut linker = ringwasm_jit::Linker::new(&engine);
+    linker
+        .func_wrap(
+            "env",
+            "take",
+            |mut caller: ringwasm_jit::Caller<'_, Vec<u8>>, ptr: i32, len: i32| {
+                let Some(ringwasm_jit::Extern::Memory(mem)) = caller.get_export("memory") else {
+                    return Err(ringwasm_jit::Trap::host("no memory"));
+                };
+                let (bytes, data) = mem.data_and_store_mut(&mut caller);
+                let (ptr, len) = (ptr as usize, len as usize);
+                data.extend_from_slice(&bytes[ptr..ptr + len]);
+                bytes[ptr] = b'G';
+                Ok(())
+            },
+        )
+        .expect("defined");
+    let inst = linker
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let run = inst
+        .get_typed_func::<(), ()>(&mut store, "run")
+        .expect("run");
+    run.call(&mut store, ()).expect("call");
+    assert_eq!(store.data().as_slice(), b"guest");
+    let mem = inst.get_memory(&mut store, "memory").expect("memory");
+    assert_eq!(&mem.data(&store)[16..21], b"Guest");
+}

@@ -395,8 +395,17 @@ fn translate_wasm(
     plan: MemoryPlan,
     epochs: bool,
 ) -> Result<Vec<ir::Function>, TranslateError> {
+    translate_wasm_with_features(wasm, plan, epochs, WasmFeatures::WASM2)
+}
+
+fn translate_wasm_with_features(
+    wasm: &[u8],
+    plan: MemoryPlan,
+    epochs: bool,
+    features: WasmFeatures,
+) -> Result<Vec<ir::Function>, TranslateError> {
     let isa = isa();
-    let mut validator = Validator::new_with_features(WasmFeatures::WASM2);
+    let mut validator = Validator::new_with_features(features);
     let mut env = MockEnv {
         types: Vec::new(),
         func_types: Vec::new(),
@@ -734,5 +743,61 @@ fn many_results_and_params_compile_with_tail_calls() {
               (call $many (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4)
                 (i64.const 5) (i64.const 6) (i64.const 7) (i64.const 8) (i64.const 9))
               drop drop drop drop drop drop drop drop))"#,
+    );
+}
+
+/// A deterministic byte stream for wasm-smith (xorshift; no external RNG so
+/// the test is the same on every machine).
+fn pseudo_random_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+#[test]
+fn generated_wasm2_modules_translate_verify_and_compile() {
+    let mut translated = 0;
+    for seed in 0..100 {
+        let bytes = pseudo_random_bytes(seed, 32 * 1024);
+        let mut u = arbitrary::Unstructured::new(&bytes);
+        let config = wasm_smith::Config {
+            simd_enabled: false,
+            relaxed_simd_enabled: false,
+            exceptions_enabled: false,
+            gc_enabled: false,
+            memory64_enabled: false,
+            tail_call_enabled: false,
+            threads_enabled: false,
+            wide_arithmetic_enabled: false,
+            compact_imports_enabled: false,
+            custom_page_sizes_enabled: false,
+            max_memories: 1,
+            max_tables: 4,
+            min_funcs: 2,
+            max_funcs: 8,
+            ..wasm_smith::Config::default()
+        };
+        let features = WasmFeatures::WASM2 | WasmFeatures::EXTENDED_CONST;
+        // Some byte streams are too short for the generator: skip them.
+        let Ok(module) = wasm_smith::Module::new(config, &mut u) else {
+            continue;
+        };
+        let wasm = module.to_bytes();
+        // Every generated module is valid: translation must succeed (and
+        // `translate_wasm` verifies and compiles each function).
+        match translate_wasm_with_features(&wasm, DEFAULT_PLAN, true, features) {
+            Ok(funcs) => translated += funcs.len(),
+            Err(e) => panic!("seed {seed}: {e}"),
+        }
+    }
+    assert!(
+        translated >= 100,
+        "generator produced too few functions: {translated}"
     );
 }
