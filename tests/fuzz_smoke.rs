@@ -91,13 +91,15 @@ fn smith_modules_agree_with_wasmi() {
                 instantiated += usize::from(c.instantiated);
                 total.calls += c.calls;
                 total.returned += c.returned;
+                total.state += c.state;
             }
             Err(e) => disagreements.push(format!("case {case}: {e}")),
         }
     }
     println!(
-        "{instantiated} modules instantiated, {} calls compared, {} returned",
-        total.calls, total.returned
+        "{instantiated} modules instantiated, {} calls compared, {} returned, \
+         {} memories and globals compared",
+        total.calls, total.returned, total.state
     );
     assert!(
         disagreements.is_empty(),
@@ -116,4 +118,9 @@ fn smith_modules_agree_with_wasmi() {
         total.returned
     );
     assert!(total.calls > total.returned, "no call trapped");
+    assert!(
+        total.state > CASES / 10,
+        "only {} memories and globals compared",
+        total.state
+    );
 }

@@ -10,6 +10,9 @@ fuzz_target!(|data: &[u8]| {
     let engine = Engine::default();
     fuzz::compile(&engine, data);
     if let Some(module) = fuzz::smith_module(data) {
-        assert!(fuzz::compile(&engine, &module), "ringwasm rejects a valid wasm-smith module");
+        assert!(
+            fuzz::compile(&engine, &module),
+            "ringwasm rejects a valid wasm-smith module"
+        );
     }
 });

@@ -104,11 +104,14 @@ pub struct Compared {
     pub calls: usize,
     /// Of those, calls that returned (rather than trapped) on both.
     pub returned: usize,
+    /// Exported memories and globals whose final contents were compared.
+    pub state: usize,
 }
 
 /// Runs the `wasm-smith` module built from `data` on ringwasm and on
 /// `wasmi`: instantiation and every exported function (called with fixed
-/// arguments) must agree on trap/no-trap and on results.
+/// arguments) must agree on trap/no-trap and on results, and afterwards
+/// exported memories and globals must hold the same contents.
 ///
 /// # Errors
 ///
@@ -183,7 +186,68 @@ pub fn differential(data: &[u8]) -> Result<Compared, String> {
             ));
         }
     }
+    compared.state = compare_state(
+        &module,
+        &instance,
+        &mut store,
+        &mut oracle,
+        &oracle_instance,
+    )?;
     Ok(compared)
+}
+
+/// After the calls, exported memories must hold the same bytes and exported
+/// globals the same values on both engines.
+fn compare_state(
+    module: &jit::Module,
+    instance: &jit::Instance,
+    store: &mut jit::Store<()>,
+    oracle: &mut Oracle,
+    oracle_instance: &wasmi::Instance,
+) -> Result<usize, String> {
+    let exports: Vec<(String, bool)> = module
+        .exports()
+        .filter_map(|e| match e.ty() {
+            jit::ExternType::Memory(_) => Some((e.name().to_owned(), true)),
+            jit::ExternType::Global(_) => Some((e.name().to_owned(), false)),
+            _ => None,
+        })
+        .collect();
+    let count = exports.len();
+    for (name, is_memory) in exports {
+        if is_memory {
+            let ours = instance
+                .get_memory(&mut *store, &name)
+                .ok_or_else(|| format!("ringwasm lost the memory export {name:?}"))?;
+            let theirs = oracle_instance
+                .get_memory(&oracle.store, &name)
+                .ok_or_else(|| format!("wasmi has no memory export {name:?}"))?;
+            let (a, b) = (ours.data(&*store), theirs.data(&oracle.store));
+            if a != b {
+                let first = a.iter().zip(b).position(|(x, y)| x != y);
+                return Err(format!(
+                    "memory {name:?} differs after the calls: sizes {} vs {}, first difference at {first:?}",
+                    a.len(),
+                    b.len()
+                ));
+            }
+        } else {
+            let ours = instance
+                .get_global(&mut *store, &name)
+                .ok_or_else(|| format!("ringwasm lost the global export {name:?}"))?;
+            let theirs = oracle_instance
+                .get_global(&oracle.store, &name)
+                .ok_or_else(|| format!("wasmi has no global export {name:?}"))?;
+            let a = observe_jit(&ours.get(&*store));
+            let b = observe_wasmi(&theirs.get(&oracle.store));
+            if a != b {
+                return Err(format!(
+                    "global {name:?} after the calls: ringwasm {a:?}, wasmi {b:?}"
+                ));
+            }
+        }
+    }
+    Ok(count)
 }
 
 fn jit_arg(ty: &jit::ValType) -> Option<jit::Val> {
@@ -267,17 +331,18 @@ impl Oracle {
             .collect();
         func.call(&mut self.store, &args, &mut results)
             .map_err(|e| e.to_string())?;
-        Ok(results
-            .iter()
-            .map(|v| match v {
-                wasmi::Val::I32(v) => Observed::I32(*v),
-                wasmi::Val::I64(v) => Observed::I64(*v),
-                wasmi::Val::F32(v) => Observed::F32(v.to_bits()),
-                wasmi::Val::F64(v) => Observed::F64(v.to_bits()),
-                wasmi::Val::V128(_) => Observed::Ref { null: false },
-                wasmi::Val::FuncRef(f) => Observed::Ref { null: f.is_null() },
-                wasmi::Val::ExternRef(r) => Observed::Ref { null: r.is_null() },
-            })
-            .collect())
+        Ok(results.iter().map(observe_wasmi).collect())
+    }
+}
+
+fn observe_wasmi(val: &wasmi::Val) -> Observed {
+    match val {
+        wasmi::Val::I32(v) => Observed::I32(*v),
+        wasmi::Val::I64(v) => Observed::I64(*v),
+        wasmi::Val::F32(v) => Observed::F32(v.to_bits()),
+        wasmi::Val::F64(v) => Observed::F64(v.to_bits()),
+        wasmi::Val::V128(_) => Observed::Ref { null: false },
+        wasmi::Val::FuncRef(f) => Observed::Ref { null: f.is_null() },
+        wasmi::Val::ExternRef(r) => Observed::Ref { null: r.is_null() },
     }
 }

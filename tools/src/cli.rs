@@ -68,7 +68,21 @@ pub enum Command {
 
 /// Parses the command line, runs the command, reports errors.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `--help` and `--version` land here too; only real usage
+            // errors fail, and with status 1 like every other error.
+            let failed = e.use_stderr();
+            // Nothing useful is left to do if the terminal is gone.
+            let _ = e.print();
+            return if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let result = match cli.command {
         Command::Run(args) => run::run(args, cli.io),
         Command::Wast(args) => wast::wast(&args),

@@ -1,8 +1,10 @@
 //! `ringwasm wast FILE...`: spec-script conformance.
 
+use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{self, ExitCode};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -19,6 +21,11 @@ pub struct WastArgs {
     /// Print one line per failed assertion, and differing error messages.
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Seconds a file may run before its child runner is killed and the
+    /// file counted as one failure.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub file_timeout: u64,
 
     /// Run the files in this process instead of one child process each
     /// (faster; a crash then ends the whole run).
@@ -100,11 +107,52 @@ fn run_in_child(file: &Path, args: &WastArgs) -> Result<(usize, usize)> {
         cmd.arg("-v");
     }
     cmd.arg("--").arg(file);
-    let output = cmd
+    let mut child = cmd
+        .stdout(process::Stdio::piped())
         .stderr(process::Stdio::inherit())
-        .output()
+        .spawn()
         .with_context(|| format!("{}: cannot start the child runner", file.display()))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    // Read the child's output on a thread so a full pipe never blocks it.
+    let mut pipe = child
+        .stdout
+        .take()
+        .context("the child runner has no stdout")?;
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        // A read error just truncates the output; the counts check catches it.
+        let _ = pipe.read_to_end(&mut out);
+        out
+    });
+    let deadline = Instant::now() + Duration::from_secs(args.file_timeout);
+    let status = loop {
+        if let Some(status) = child
+            .try_wait()
+            .context("cannot wait for the child runner")?
+        {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            // Killing may race with a natural exit; either way it is over.
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = reader.join().unwrap_or_default();
+    let stdout = String::from_utf8_lossy(&stdout);
+    let Some(status) = status else {
+        for line in stdout.lines() {
+            println!("{line}");
+        }
+        println!(
+            "{}: timed out after {} s (an engine hang; see --file-timeout)",
+            file.display(),
+            args.file_timeout
+        );
+        println!("{}: 0 passed, 1 failed", file.display());
+        return Ok((0, 1));
+    };
     let prefix = format!("{}: ", file.display());
     let mut counts = None;
     for line in stdout.lines() {
@@ -118,15 +166,15 @@ fn run_in_child(file: &Path, args: &WastArgs) -> Result<(usize, usize)> {
     }
     match counts {
         Some(counts) => Ok(counts),
-        None if output.status.success() => {
+        None if status.success() => {
             bail!("{}: the child runner printed no counts", file.display())
         }
         None => {
             // No counts: one failure for the whole file. A signal means the
             // engine crashed; anything else was reported on stderr already.
-            match output.status.signal() {
+            match status.signal() {
                 Some(signal) => println!("{}: crashed (signal {signal})", file.display()),
-                None => println!("{}: not run ({})", file.display(), output.status),
+                None => println!("{}: not run ({})", file.display(), status),
             }
             println!("{}: 0 passed, 1 failed", file.display());
             Ok((0, 1))

@@ -150,3 +150,56 @@ fn jit_backend_runs_spectest_imports() {
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     assert_eq!(report.passed, 2);
 }
+
+/// Delegates to wasmi but panics when a function named `boom` is invoked,
+/// standing in for an engine bug.
+struct PanicsOnBoom(WasmiBackend);
+
+impl Backend for PanicsOnBoom {
+    type Module = <WasmiBackend as Backend>::Module;
+    type Instance = <WasmiBackend as Backend>::Instance;
+
+    fn compile(&mut self, bytes: &[u8]) -> Result<Self::Module, EngineError> {
+        self.0.compile(bytes)
+    }
+
+    fn instantiate(&mut self, module: &Self::Module) -> Result<Self::Instance, EngineError> {
+        self.0.instantiate(module)
+    }
+
+    fn register(&mut self, name: &str, instance: &Self::Instance) -> Result<(), EngineError> {
+        self.0.register(name, instance)
+    }
+
+    fn invoke(
+        &mut self,
+        instance: &Self::Instance,
+        name: &str,
+        args: &[Value],
+    ) -> Result<Vec<Value>, EngineError> {
+        assert_ne!(name, "boom", "engine bug stand-in");
+        self.0.invoke(instance, name, args)
+    }
+
+    fn get_global(&mut self, instance: &Self::Instance, name: &str) -> Result<Value, EngineError> {
+        self.0.get_global(instance, name)
+    }
+}
+
+#[test]
+fn a_panicking_directive_fails_alone() {
+    let mut backend = PanicsOnBoom(WasmiBackend::new().expect("wasmi engine with spectest builds"));
+    let report = run_script(
+        &mut backend,
+        r#"(module (func (export "boom")) (func (export "one") (result i32) i32.const 1))
+(invoke "boom")
+(assert_return (invoke "one") (i32.const 1))"#,
+    );
+    assert_eq!(report.passed, 2, "{:?}", report.failures);
+    assert_eq!(report.failures.len(), 1);
+    assert!(
+        report.failures[0].reason.starts_with("panicked: "),
+        "{}",
+        report.failures[0]
+    );
+}
