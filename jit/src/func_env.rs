@@ -218,9 +218,13 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
             sc,
             storectx::EPOCH_PTR,
         );
+        // An atomic load: the epoch is bumped by other threads, and a plain
+        // load in a loop with no store or call would be folded into the
+        // function-entry load by Cranelift's alias analysis, so the loop
+        // would never see the bump.
         let epoch = b
             .ins()
-            .load(types::I64, MemFlagsData::trusted(), epoch_ptr, 0);
+            .atomic_load(types::I64, MemFlagsData::trusted(), epoch_ptr);
         let deadline = b.ins().load(
             types::I64,
             MemFlagsData::trusted(),

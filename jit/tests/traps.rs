@@ -210,3 +210,46 @@ fn epoch_advanced_mid_loop_interrupts_at_the_loop_header() {
         "stopped at the first loop header after the tick"
     );
 }
+
+/// A loop with no store and no call: the only thing that can stop it is the
+/// epoch check at its header, which must re-read the epoch every iteration.
+#[test]
+fn epoch_bumped_during_a_tight_loop_interrupts_it() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let mut config = Config::default();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config).expect("engine");
+    let (mut store, inst) = setup(&engine, r#"(module (func (export "spin") (loop br 0)))"#);
+    // Far enough ahead that the entry check passes: the ticker needs many
+    // increments to reach it, so the deadline falls while the loop runs.
+    store.set_epoch_deadline(1_000_000);
+    let spin = inst
+        .get_typed_func::<(), ()>(&mut store, "spin")
+        .expect("spin");
+    let done = Arc::new(AtomicBool::new(false));
+    let ticker = {
+        let engine = engine.clone();
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            while !done.load(Ordering::Acquire) {
+                engine.increment_epoch();
+                if start.elapsed() > std::time::Duration::from_secs(60) {
+                    // The loop never saw the epoch: fail loudly rather than
+                    // hang the test run.
+                    eprintln!("epoch check at the loop header never fired");
+                    std::process::abort();
+                }
+            }
+        })
+    };
+    let result = spin.call(&mut store, ());
+    done.store(true, Ordering::Release);
+    ticker.join().expect("ticker");
+    match result {
+        Err(Error::Trap(t)) => assert_eq!(t.code, TrapCode::Interrupt),
+        other => panic!("expected interrupt, got {other:?}"),
+    }
+}
