@@ -3,7 +3,6 @@
 //! through `mio`) and is attempted again. Timers are a sorted list consulted
 //! when the thread parks.
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::io;
@@ -14,7 +13,7 @@ use std::time::{Duration, Instant};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Token as MioToken};
 use ringwasm_reactor::{
-    Backend, BackendKind, Completion, FixedBuf, FixedFd, RawOp, Readiness, Started, Token,
+    Backend, BackendKind, BufRing, Completion, FixedBuf, FixedFd, RawOp, Readiness, Started, Token,
 };
 
 /// Which readiness an op waits for.
@@ -193,9 +192,15 @@ impl Backend for Poller {
             Readiness::Readable(fd) => (fd, Dir::Read),
             Readiness::Writable(fd) => (fd, Dir::Write),
         };
-        let r = op.attempt();
-        if !would_block(&r) {
-            return Started::Done(Completion::from_result(r));
+        if op.multishot() {
+            // A stream: keep a slot, and let the first poll make the first
+            // attempt.
+            cx.waker().wake_by_ref();
+        } else {
+            let r = op.attempt();
+            if !would_block(&r) {
+                return Started::Done(Completion::from_result(r));
+            }
         }
         match self.inner.borrow_mut().wait_on(fd, dir, deadline, cx) {
             Ok(i) => Started::Pending(Token(i)),
@@ -217,6 +222,12 @@ impl Backend for Poller {
             expired.then_some(Completion::error(libc::ETIME))
         } else {
             let r = op.attempt();
+            if op.multishot() && r.is_ok() {
+                // One item of the stream; the slot stays for the next.
+                let mut c = Completion::from_result(r);
+                c.flags |= ringwasm_reactor::op::CQE_F_MORE;
+                return Poll::Ready(c);
+            }
             if !would_block(&r) {
                 Some(Completion::from_result(r))
             } else if expired {
@@ -255,7 +266,7 @@ impl Backend for Poller {
         }
     }
 
-    fn abandon(&self, token: Token, parked: Box<dyn Any>) {
+    fn abandon(&self, token: Token, parked: Box<dyn RawOp>) {
         // Nothing in the kernel refers to the op's memory between attempts,
         // so it may be dropped at once.
         self.inner.borrow_mut().finish(token.0);
@@ -341,6 +352,10 @@ impl Backend for Poller {
         Ok((0..count).map(|i| FixedBuf::new(i, len)).collect())
     }
 
+    fn register_buf_ring(&self, bgid: u16, entries: u16, buf_len: usize) -> io::Result<BufRing> {
+        BufRing::for_readiness(bgid, entries, buf_len)
+    }
+
     fn in_flight(&self) -> usize {
         self.inner.borrow().ops.live
     }
@@ -370,5 +385,84 @@ mod tests {
         assert!(ops.remove(a).is_none(), "a slot is freed once");
         assert_eq!(ops.insert(noop_waiting()), a);
         assert_eq!(ops.live, 2);
+    }
+}
+
+/// Behaviour of the readiness half on its own (the full both-backend suite is
+/// `tests/backends.rs`).
+#[cfg(test)]
+mod behaviour {
+    use std::os::fd::AsRawFd;
+    use std::rc::Rc;
+    use std::time::{Duration, Instant};
+
+    use ringwasm_reactor::op::{Read, Timeout, Write};
+    use ringwasm_reactor::{Driver, spawn, yield_now};
+
+    use super::Poller;
+
+    fn driver() -> Driver {
+        Driver::new(Rc::new(Poller::new().expect("epoll/kqueue available")))
+    }
+
+    #[test]
+    fn timer_fires_after_its_duration() {
+        let d = driver();
+        let t0 = Instant::now();
+        d.run(Timeout::new(Duration::from_millis(15)))
+            .expect("timer fires");
+        assert!(t0.elapsed() >= Duration::from_millis(15));
+        assert_eq!(d.backend().in_flight(), 0);
+    }
+
+    #[test]
+    fn pipe_read_waits_for_readiness_then_retries() {
+        let d = driver();
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::NONBLOCK).expect("pipe");
+        let (rfd, wfd) = (r.as_raw_fd(), w.as_raw_fd());
+        let d2 = d.clone();
+        let d3 = d.clone();
+        let got = d.block_on(async move {
+            let reader =
+                spawn(async move { d2.submit(Read::new(rfd, Vec::with_capacity(8))).await });
+            // Let the reader hit EAGAIN and wait first.
+            yield_now().await;
+            let (n, _) = d3.submit(Write::new(wfd, b"ready".to_vec())).await;
+            assert_eq!(n.expect("write to pipe"), 5);
+            reader.await
+        });
+        let (n, buf) = got;
+        assert_eq!(n.expect("read after readiness"), 5);
+        assert_eq!(buf, b"ready");
+    }
+
+    #[test]
+    fn cancelled_wait_resolves_with_ecanceled() {
+        let d = driver();
+        let (r, _w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::NONBLOCK).expect("pipe");
+        let mut op = d.submit(Read::new(r.as_raw_fd(), Vec::with_capacity(4)));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
+        op.cancel();
+        let (res, _) = d.block_on(op);
+        assert_eq!(
+            res.expect_err("cancelled").raw_os_error(),
+            Some(libc::ECANCELED)
+        );
+        assert_eq!(d.backend().in_flight(), 0);
+    }
+
+    #[test]
+    fn linked_timeout_cancels_a_read_that_never_becomes_ready() {
+        let d = driver();
+        let (r, _w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::NONBLOCK).expect("pipe");
+        let (res, _) = d.block_on(d.submit_with_timeout(
+            Read::new(r.as_raw_fd(), Vec::with_capacity(4)),
+            Duration::from_millis(10),
+        ));
+        assert_eq!(
+            res.expect_err("timed out").raw_os_error(),
+            Some(libc::ECANCELED)
+        );
     }
 }

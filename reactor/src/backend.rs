@@ -14,7 +14,6 @@
 //!   tasks); SQEs accumulate and go to the kernel in one `io_uring_enter` when
 //!   the thread parks, or on [`Driver::flush`].
 
-use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -24,8 +23,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::buf::FixedBuf;
-use crate::op::{Completion, FixedFd, Op, RawOp};
+use crate::buf::{BufRing, FixedBuf};
+use crate::op::{Completion, FixedFd, MultiOp, Op, RawOp};
 
 /// Which backend a [`Driver`] runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -82,7 +81,7 @@ pub trait Backend {
     /// Gives up on an in-flight op: the backend requests cancellation and
     /// keeps `parked` (the op and its buffers) alive until the completion
     /// arrives, then drops it.
-    fn abandon(&self, token: Token, parked: Box<dyn Any>);
+    fn abandon(&self, token: Token, parked: Box<dyn RawOp>);
 
     /// Sends queued submissions to the kernel without waiting.
     ///
@@ -116,6 +115,17 @@ pub trait Backend {
     /// The error of `IORING_REGISTER_BUFFERS` (often `ENOMEM` from the
     /// locked-memory limit).
     fn register_buffers(&self, count: u16, len: usize) -> io::Result<Vec<FixedBuf>>;
+
+    /// Sets up a ring of `entries` provided buffers of `buf_len` bytes as
+    /// buffer group `bgid`, for [`crate::op::RecvProvided`]. The ring lives
+    /// as long as the backend.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a bad size; the error of
+    /// `IORING_REGISTER_PBUF_RING` (`EINVAL` before kernel 5.19, `EEXIST` for
+    /// a group already registered).
+    fn register_buf_ring(&self, bgid: u16, entries: u16, buf_len: usize) -> io::Result<BufRing>;
 
     /// How many ops are in flight (including parked ones).
     fn in_flight(&self) -> usize;
@@ -172,6 +182,16 @@ impl Driver {
         }
     }
 
+    /// Starts a multishot op when first polled; [`Multi::next`] yields its
+    /// items until the op ends (an error or cancellation).
+    pub fn submit_multi<O: MultiOp>(&self, op: O) -> Multi<O> {
+        Multi {
+            driver: self.clone(),
+            op: Some(Box::new(op)),
+            state: State::Idle,
+        }
+    }
+
     /// Submits `op` and blocks this thread until it completes: the shape a
     /// host function uses while its guest is suspended. Other tasks' ops
     /// completing meanwhile are recorded and their tasks run later.
@@ -210,6 +230,20 @@ impl Driver {
     /// As [`Backend::register_files`].
     pub fn register_files(&self, fds: &[RawFd]) -> io::Result<Vec<FixedFd>> {
         self.backend.register_files(fds)
+    }
+
+    /// Sets up a provided-buffer ring for [`crate::op::RecvProvided`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Backend::register_buf_ring`].
+    pub fn register_buf_ring(
+        &self,
+        bgid: u16,
+        entries: u16,
+        buf_len: usize,
+    ) -> io::Result<BufRing> {
+        self.backend.register_buf_ring(bgid, entries, buf_len)
     }
 
     /// Registers buffers for [`crate::op::ReadFixed`].
@@ -312,6 +346,81 @@ impl<O: Op> Future for Submit<O> {
 }
 
 impl<O: Op> Drop for Submit<O> {
+    fn drop(&mut self) {
+        if let State::InFlight(t) = self.state
+            && let Some(op) = self.op.take()
+        {
+            self.driver.backend.abandon(t, op);
+        }
+    }
+}
+
+/// A submitted multishot op: a stream of [`MultiOp::Item`]s. Dropping it
+/// cancels the op; its memory stays parked until the kernel's last
+/// completion.
+#[must_use = "a multishot op does nothing until polled"]
+pub struct Multi<O: MultiOp> {
+    driver: Driver,
+    op: Option<Box<O>>,
+    state: State,
+}
+
+impl<O: MultiOp> fmt::Debug for Multi<O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Multi")
+            .field("op", &O::NAME)
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+impl<O: MultiOp> Multi<O> {
+    /// The next item, or `None` once the op has ended.
+    pub async fn next(&mut self) -> Option<O::Item> {
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// Requests cancellation; [`Multi::next`] then drains the remaining
+    /// items and ends.
+    pub fn cancel(&mut self) {
+        match self.state {
+            State::Idle => self.state = State::Done,
+            State::InFlight(t) => self.driver.backend.cancel(t),
+            State::Cancelled | State::Done => {}
+        }
+    }
+
+    /// Polls for the next item.
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<O::Item>> {
+        let Some(op) = self.op.as_deref_mut() else {
+            return Poll::Ready(None);
+        };
+        let c = match self.state {
+            State::Idle => match self.driver.backend.start(op, None, cx) {
+                Started::Done(c) => c,
+                Started::Pending(t) => {
+                    self.state = State::InFlight(t);
+                    return Poll::Pending;
+                }
+            },
+            State::InFlight(t) => match self.driver.backend.poll(t, op, cx) {
+                Poll::Ready(c) => c,
+                Poll::Pending => return Poll::Pending,
+            },
+            State::Cancelled | State::Done => return Poll::Ready(None),
+        };
+        if !c.more() {
+            self.state = State::Done;
+        }
+        // A final `ECANCELED` is the end of the stream, not an item.
+        if !c.more() && c.result == -libc::ECANCELED {
+            return Poll::Ready(None);
+        }
+        Poll::Ready(Some(op.item(c)))
+    }
+}
+
+impl<O: MultiOp> Drop for Multi<O> {
     fn drop(&mut self) {
         if let State::InFlight(t) = self.state
             && let Some(op) = self.op.take()

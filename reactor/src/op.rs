@@ -36,7 +36,7 @@ mod unlinkat;
 mod write;
 mod writev;
 
-pub use accept::Accept;
+pub use accept::{Accept, AcceptMulti};
 pub use close::Close;
 pub use connect::Connect;
 pub use fallocate::Fallocate;
@@ -47,7 +47,7 @@ pub use openat2::{OpenAt2, resolve};
 pub use poll_add::PollAdd;
 pub use read::{Read, ReadFixed};
 pub use readv::Readv;
-pub use recv::Recv;
+pub use recv::{Recv, RecvProvided};
 pub use renameat::RenameAt;
 pub use send::Send;
 pub use send_zc::SendZc;
@@ -221,6 +221,18 @@ pub unsafe trait RawOp: sealed::Sealed + 'static {
     ///
     /// The OS error; `WouldBlock` means "wait for readiness and retry".
     fn attempt(&mut self) -> io::Result<u32>;
+    /// Whether one submission yields many completions (`IORING_CQE_F_MORE`
+    /// on all but the last). The readiness backend then keeps attempting
+    /// after each success.
+    fn multishot(&self) -> bool {
+        false
+    }
+    /// Sees a completion that arrived after the op was abandoned (its future
+    /// dropped), so the op can release what the kernel handed over: close an
+    /// accepted or opened fd, return a provided buffer.
+    fn abandoned(&mut self, c: Completion) {
+        let _ = c;
+    }
 }
 
 /// An operation: an SQE half, a readiness half, and how its completion
@@ -234,6 +246,19 @@ pub trait Op: RawOp + Sized {
     type Output;
     /// Turns the completion into the output, giving buffers back.
     fn complete(self, c: Completion) -> Self::Output;
+}
+
+/// A multishot op: one submission, a stream of items (see
+/// [`crate::Driver::submit_multi`]).
+pub trait MultiOp: RawOp + Sized {
+    /// The op's io_uring opcode.
+    const CODE: u8;
+    /// Kernel spelling of the opcode and mode.
+    const NAME: &'static str;
+    /// What each completion yields.
+    type Item;
+    /// Turns one completion into an item.
+    fn item(&mut self, c: Completion) -> Self::Item;
 }
 
 /// Every opcode the reactor submits, with its kernel spelling: `auto` probes
@@ -284,6 +309,16 @@ pub(crate) fn cvt(r: libc::c_long) -> io::Result<u32> {
         Err(io::Error::last_os_error())
     } else {
         Ok(u32::try_from(r).unwrap_or(u32::MAX))
+    }
+}
+
+/// Closes the descriptor a completion handed over (for ops abandoned before
+/// an `accept`/`open` completed, so the fd does not leak).
+pub(crate) fn close_result_fd(c: Completion) {
+    if c.result >= 0 {
+        // SAFETY: a successful accept/open completion carries a new
+        // descriptor that nothing else owns.
+        unsafe { libc::close(c.result) };
     }
 }
 

@@ -1,7 +1,6 @@
 //! The io_uring backend: one ring per thread, ops in a lifecycle slab keyed by
 //! `user_data`, SQEs batched until the thread parks.
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::io;
 use std::os::fd::RawFd;
@@ -11,7 +10,7 @@ use std::time::Duration;
 use io_uring::{IoUring, Probe, opcode, squeue, types};
 
 use crate::backend::{Backend, BackendKind, Started, Token};
-use crate::buf::FixedBuf;
+use crate::buf::{BufRing, FixedBuf};
 use crate::error::Error;
 use crate::lifecycle::Slab;
 use crate::op::{Completion, FixedFd, OPCODES, RawOp};
@@ -32,13 +31,15 @@ pub struct Ring {
 
 struct Inner {
     ring: IoUring,
-    slab: Slab,
+    slab: Slab<Box<dyn RawOp>>,
     /// Timespecs of linked timeouts, alive until their own CQE.
     link_ts: Vec<Option<Box<types::Timespec>>>,
     link_free: Vec<usize>,
     /// Registered buffers' iovecs, kept for re-registration checks.
     buffers_registered: bool,
     files_registered: bool,
+    /// Provided-buffer rings, kept alive as long as the ring.
+    buf_rings: Vec<BufRing>,
 }
 
 impl std::fmt::Debug for Ring {
@@ -58,10 +59,23 @@ impl Ring {
     /// seccomp or `kernel.io_uring_disabled`, ENOMEM), [`Error::Probe`] or
     /// [`Error::MissingOpcode`] when the kernel lacks an opcode we use.
     pub fn new(entries: u32) -> Result<Self, Error> {
+        // One issuer (this thread) and completion work deferred to our own
+        // `io_uring_enter` calls: no interrupts of the thread for task work,
+        // and completions batch up until we park. Older kernels (< 6.1) lack
+        // these flags; they get a plain ring.
         let ring = IoUring::builder()
             .setup_cqsize(entries.saturating_mul(4))
             .setup_clamp()
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .setup_taskrun_flag()
             .build(entries)
+            .or_else(|_| {
+                IoUring::builder()
+                    .setup_cqsize(entries.saturating_mul(4))
+                    .setup_clamp()
+                    .build(entries)
+            })
             .map_err(Error::Setup)?;
         let mut probe = Probe::new();
         ring.submitter()
@@ -80,6 +94,7 @@ impl Ring {
                 link_free: Vec::new(),
                 buffers_registered: false,
                 files_registered: false,
+                buf_rings: Vec::new(),
             }),
         })
     }
@@ -90,6 +105,35 @@ impl Ring {
         let inner = self.inner.borrow();
         let mut probe = Probe::new();
         inner.ring.submitter().register_probe(&mut probe).is_ok() && probe.is_supported(code)
+    }
+}
+
+impl Drop for Ring {
+    /// Cancels whatever is still in flight (parked ops of dropped futures)
+    /// and waits for the completions before the parked buffers are freed. An
+    /// op the kernel will not give back within 5 s is leaked, never freed.
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut();
+        if inner.slab.len() == 0 {
+            return;
+        }
+        let cancel = opcode::AsyncCancel2::new(types::CancelBuilder::any())
+            .build()
+            .user_data(TAG_IGNORE);
+        // SAFETY: an async-cancel SQE carries no pointer.
+        let _ = unsafe { inner.push(&cancel) };
+        let give_up = std::time::Instant::now() + Duration::from_secs(5);
+        let mut drop_later = Vec::new();
+        while inner.slab.len() > 0 && std::time::Instant::now() < give_up {
+            let ts = types::Timespec::from(Duration::from_millis(50));
+            let args = types::SubmitArgs::new().timespec(&ts);
+            let _ = inner.ring.submitter().submit_with_args(1, &args);
+            inner.reap(&mut drop_later);
+            drop_later.clear();
+        }
+        if inner.slab.len() > 0 {
+            std::mem::forget(std::mem::take(&mut inner.slab));
+        }
     }
 }
 
@@ -123,7 +167,7 @@ impl Inner {
 
     /// Reaps every CQE in the completion queue; returns the parked ops to
     /// drop once the borrow is released.
-    fn reap(&mut self, drop_later: &mut Vec<Box<dyn Any>>) {
+    fn reap(&mut self, drop_later: &mut Vec<Box<dyn RawOp>>) {
         let mut cq = self.ring.completion();
         cq.sync();
         let mut seen = Vec::new();
@@ -145,7 +189,7 @@ impl Inner {
                 continue;
             }
             let c = Completion { result, flags };
-            if let Some(parked) = self.slab.complete(ud as usize, c) {
+            if let Some(parked) = self.slab.complete(ud as usize, c, |op, c| op.abandoned(c)) {
                 drop_later.push(parked);
             }
         }
@@ -159,7 +203,11 @@ impl Backend for Ring {
 
     fn start(&self, op: &mut dyn RawOp, timeout: Option<Duration>, cx: &Context<'_>) -> Started {
         let mut inner = self.inner.borrow_mut();
-        let i = inner.slab.insert();
+        let i = if op.multishot() {
+            inner.slab.insert_stream()
+        } else {
+            inner.slab.insert()
+        };
         let mut sqe = op.sqe().user_data(i as u64);
         if timeout.is_some() {
             sqe = sqe.flags(squeue::Flags::IO_LINK);
@@ -172,12 +220,10 @@ impl Backend for Ring {
             sq.capacity() - sq.len() < need
         };
         if full && let Err(e) = inner.ring.submit() {
+            let c = Completion::error(e.raw_os_error().unwrap_or(libc::EIO));
+            inner.slab.complete(i, c, |_, _| {});
             let _ = inner.slab.poll(i, cx.waker());
-            inner
-                .slab
-                .complete(i, Completion::error(e.raw_os_error().unwrap_or(libc::EIO)));
-            let _ = inner.slab.poll(i, cx.waker());
-            return Started::Done(Completion::error(e.raw_os_error().unwrap_or(libc::EIO)));
+            return Started::Done(c);
         }
         // SAFETY: `op` satisfies the `RawOp` contract (its SQE points only into
         // memory it owns), and the `Submit` future keeps `op` alive until this
@@ -185,7 +231,7 @@ impl Backend for Ring {
         let pushed = unsafe { inner.push(&sqe) };
         if let Err(e) = pushed {
             let errno = e.raw_os_error().unwrap_or(libc::EIO);
-            inner.slab.complete(i, Completion::error(errno));
+            inner.slab.complete(i, Completion::error(errno), |_, _| {});
             let _ = inner.slab.poll(i, cx.waker());
             return Started::Done(Completion::error(errno));
         }
@@ -224,7 +270,7 @@ impl Backend for Ring {
         }
     }
 
-    fn abandon(&self, token: Token, parked: Box<dyn Any>) {
+    fn abandon(&self, token: Token, parked: Box<dyn RawOp>) {
         let released = {
             let mut inner = self.inner.borrow_mut();
             match inner.slab.abandon(token.0, parked) {
@@ -318,7 +364,91 @@ impl Backend for Ring {
         Ok(bufs)
     }
 
+    fn register_buf_ring(&self, bgid: u16, entries: u16, buf_len: usize) -> io::Result<BufRing> {
+        let ring = BufRing::for_kernel(bgid, entries, buf_len)?;
+        let addr = ring
+            .ring_addr()
+            .ok_or_else(|| io::Error::other("kernel buffer ring without entries"))?;
+        let mut inner = self.inner.borrow_mut();
+        // SAFETY: `addr` is the page-aligned entries array of `entries`
+        // io_uring_buf slots owned by `ring`, which `buf_rings` keeps alive
+        // for as long as the ring (and so the registration) exists.
+        unsafe {
+            inner
+                .ring
+                .submitter()
+                .register_buf_ring_with_flags(addr, entries, bgid, 0)
+        }?;
+        inner.buf_rings.push(ring.clone());
+        Ok(ring)
+    }
+
     fn in_flight(&self) -> usize {
         self.inner.borrow().slab.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::IoBufMut;
+    use crate::op::Recv;
+    use std::cell::Cell;
+    use std::future::Future;
+    use std::os::fd::AsRawFd;
+    use std::rc::Rc;
+
+    /// A buffer that records when the reactor lets go of it.
+    struct Tracked {
+        mem: Box<[u8]>,
+        released: Rc<Cell<bool>>,
+    }
+
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            self.released.set(true);
+        }
+    }
+
+    // SAFETY: the boxed slice is stable and owned by the value.
+    unsafe impl IoBufMut for Tracked {
+        fn stable_mut_ptr(&mut self) -> *mut u8 {
+            self.mem.as_mut_ptr()
+        }
+        fn bytes_total(&mut self) -> usize {
+            self.mem.len()
+        }
+        unsafe fn set_init(&mut self, _n: usize) {}
+    }
+
+    #[test]
+    fn dropped_op_releases_its_buffer_only_after_the_cqe() {
+        let ring = match Ring::new(16) {
+            Ok(r) => Rc::new(r),
+            Err(e) => {
+                eprintln!("skipping: io_uring unavailable: {e}");
+                return;
+            }
+        };
+        let driver = crate::Driver::new(ring.clone());
+        let (a, _b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+        for _ in 0..100 {
+            let released = Rc::new(Cell::new(false));
+            let buf = Tracked {
+                mem: vec![0u8; 64].into_boxed_slice(),
+                released: released.clone(),
+            };
+            let mut op = driver.submit(Recv::new(a.as_raw_fd(), buf));
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
+            ring.flush().expect("submit");
+            drop(op);
+            assert!(!released.get(), "the kernel may still write: buffer parked");
+            assert_eq!(ring.in_flight(), 1);
+            while ring.in_flight() > 0 {
+                ring.park(Some(Duration::from_millis(100))).expect("park");
+            }
+            assert!(released.get(), "released once the CQE was reaped");
+        }
     }
 }

@@ -69,6 +69,21 @@ impl OpenAt2 {
         self
     }
 
+    /// The mode the kernel sees: like `open(2)`, only with `O_CREAT` or
+    /// `O_TMPFILE` (openat2 rejects a mode otherwise).
+    const fn effective_mode(&self) -> u64 {
+        // O_TMPFILE shares its bits with O_DIRECTORY: compare all of them.
+        #[cfg(target_os = "linux")]
+        let tmpfile = self.flags & libc::O_TMPFILE as u64 == libc::O_TMPFILE as u64;
+        #[cfg(not(target_os = "linux"))]
+        let tmpfile = false;
+        if self.flags & libc::O_CREAT as u64 != 0 || tmpfile {
+            self.mode
+        } else {
+            0
+        }
+    }
+
     /// `open_how.resolve` (see [`resolve`]).
     #[must_use]
     pub const fn resolve(mut self, resolve: u64) -> Self {
@@ -90,7 +105,7 @@ unsafe impl RawOp for OpenAt2 {
     fn sqe(&mut self) -> io_uring::squeue::Entry {
         self.how = io_uring::types::OpenHow::new()
             .flags(self.flags)
-            .mode(self.mode)
+            .mode(self.effective_mode())
             .resolve(self.resolve);
         io_uring::opcode::OpenAt2::new(
             io_uring::types::Fd(self.dirfd),
@@ -98,6 +113,10 @@ unsafe impl RawOp for OpenAt2 {
             &raw const self.how,
         )
         .build()
+    }
+
+    fn abandoned(&mut self, c: Completion) {
+        crate::op::close_result_fd(c);
     }
 
     fn readiness(&self) -> Readiness {
@@ -109,7 +128,7 @@ unsafe impl RawOp for OpenAt2 {
         // SAFETY: open_how is plain old data; all-zero is valid.
         let mut how: libc::open_how = unsafe { std::mem::zeroed() };
         how.flags = self.flags;
-        how.mode = self.mode;
+        how.mode = self.effective_mode();
         how.resolve = self.resolve;
         // SAFETY: direct `openat2` syscall with a NUL-terminated path and an
         // `open_how` of the size passed, both alive for the call.
@@ -131,7 +150,7 @@ unsafe impl RawOp for OpenAt2 {
             return Err(io::Error::from_raw_os_error(libc::ENOTSUP));
         }
         let flags = libc::c_int::try_from(self.flags).unwrap_or(libc::O_RDONLY);
-        let mode = libc::c_uint::try_from(self.mode).unwrap_or(0);
+        let mode = libc::c_uint::try_from(self.effective_mode()).unwrap_or(0);
         // SAFETY: `path` is NUL-terminated and alive for the call.
         cvt(unsafe { libc::openat(self.dirfd, self.path.as_ptr(), flags, mode) } as libc::c_long)
     }
