@@ -494,9 +494,9 @@ fn render_backends(rows: Option<Vec<(String, String, serde_json::Value)>>) -> St
         return d;
     };
     d.push_str(
-        "Same command, `--io uring` then `--io epoll`, 3 s each. The epoll side does\n\
-         file reads with `qd` blocking threads (the fallback's design); uring with\n\
-         `qd` tasks on one ring.\n\n\
+        "Same command, `--io uring` then `--io epoll`, 3 s each: one client on the\n\
+         reactor's `Driver`, `qd` tasks on one thread. On epoll a file read is a\n\
+         direct `pread` (the fallback's design), so `qd` only interleaves tasks.\n\n\
          | case | io | ops/s | MB/s | p50 us | p99 us | errors |\n|---|---|---:|---:|---:|---:|---:|\n",
     );
     for (label, io, j) in rows {

@@ -1,7 +1,8 @@
 //! `uringbench http` against an in-test HTTP/1.1 server with known
 //! behaviour per path: keep-alive with Content-Length, chunked bodies,
 //! `Connection: close`, error statuses, a fixed delay, malformed responses
-//! and a server that never answers. Every case runs on both drivers.
+//! and a server that never answers; then `echo` and `file` runs. Every
+//! case runs on both drivers.
 #![forbid(unsafe_code)]
 
 use std::io::{BufRead as _, BufReader, Read, Write};
@@ -9,7 +10,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ringwasm_tools::uringbench::IoChoice;
+use ringwasm_tools::uringbench::BackendKind;
 use ringwasm_tools::uringbench::http::{HttpOptions, run};
 use ringwasm_tools::uringbench::report::Report;
 
@@ -166,16 +167,16 @@ fn options(url: String) -> HttpOptions {
 
 /// The backends to test: epoll always, io_uring when this kernel allows a
 /// ring (otherwise it says why it skips).
-fn backends() -> Vec<IoChoice> {
-    let mut b = vec![IoChoice::Epoll];
+fn backends() -> Vec<BackendKind> {
+    let mut b = vec![BackendKind::Epoll];
     match ringwasm_tools::uringbench::uring_available() {
-        Ok(()) => b.push(IoChoice::Uring),
+        Ok(()) => b.push(BackendKind::Uring),
         Err(e) => eprintln!("skipping the io_uring driver: {e:#}"),
     }
     b
 }
 
-fn run_path(path: &str, io: IoChoice, tweak: impl FnOnce(&mut HttpOptions)) -> Report {
+fn run_path(path: &str, io: BackendKind, tweak: impl FnOnce(&mut HttpOptions)) -> Report {
     let addr = server();
     let mut opts = options(format!("http://{addr}{path}"));
     tweak(&mut opts);
@@ -190,7 +191,7 @@ fn keep_alive_content_length_completes_every_request() {
         assert_eq!(r.errors.total(), 0, "{io:?}: {:?}", r.errors);
         let wire = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".len() as u64;
         assert_eq!(r.bytes, 200 * wire, "{io:?}");
-        assert_eq!(r.io, io.name());
+        assert_eq!(r.io, io.to_string());
         assert_eq!(r.latencies.len(), 200);
     }
 }
@@ -319,5 +320,60 @@ fn https_with_a_self_signed_certificate_needs_insecure() {
         assert_eq!(r.ops, 0, "{io:?}");
         assert!(r.errors.connect > 0, "{io:?}: {:?}", r.errors);
         assert_eq!(r.errors.connect, r.errors.total(), "{io:?}: {:?}", r.errors);
+    }
+}
+
+fn common(io: BackendKind) -> ringwasm_tools::uringbench::CommonArgs {
+    use ringwasm_tools::uringbench::IoFlag;
+    ringwasm_tools::uringbench::CommonArgs {
+        io: match io {
+            BackendKind::Uring => IoFlag::Uring,
+            BackendKind::Epoll => IoFlag::Epoll,
+        },
+        json: false,
+    }
+}
+
+#[test]
+fn echo_round_trips_run_on_both_drivers() {
+    use ringwasm_tools::uringbench::{EchoArgs, echo};
+    for io in backends() {
+        let args = EchoArgs {
+            conns: 4,
+            size: 3000,
+            duration: Duration::from_millis(200),
+            addr: None,
+            common: common(io),
+        };
+        let r = echo::run(&args, io).unwrap_or_else(|e| panic!("echo on {io:?}: {e:#}"));
+        assert_eq!(r.io, io.to_string());
+        assert!(r.ops > 0, "{io:?}: no round trip completed");
+        assert_eq!(r.errors.total(), 0, "{io:?}: {:?}", r.errors);
+        assert_eq!(r.bytes, r.ops * 3000, "{io:?}");
+        assert_eq!(r.latencies.len(), r.ops, "{io:?}");
+    }
+}
+
+#[test]
+fn file_reads_run_on_both_drivers() {
+    use ringwasm_tools::uringbench::{FileArgs, file};
+    let dir = tempfile::tempdir().expect("temp dir");
+    for io in backends() {
+        let args = FileArgs {
+            path: dir.path().join("data.bin"),
+            size: 256 * 1024,
+            bs: 4096,
+            qd: 8,
+            pattern: file::Pattern::Rand,
+            op: file::FileOp::Read,
+            direct: false,
+            duration: Duration::from_millis(100),
+            common: common(io),
+        };
+        let r = file::run(&args, io).unwrap_or_else(|e| panic!("file on {io:?}: {e:#}"));
+        assert_eq!(r.io, io.to_string());
+        assert!(r.ops > 0, "{io:?}: no read completed");
+        assert_eq!(r.errors.total(), 0, "{io:?}: {:?}", r.errors);
+        assert_eq!(r.bytes, r.ops * 4096, "{io:?}");
     }
 }

@@ -1,20 +1,23 @@
 //! `uringbench file`: fio-like reads or writes of one block size at random
 //! or sequential offsets, with a fixed number of operations in flight.
 //!
-//! On the readiness fallback, regular files have no readiness: like the
-//! fallback reactor, it keeps `qd` operations in flight with a pool of
-//! `qd` blocking workers issuing `pread(2)`/`pwrite(2)`.
+//! One client, written once against `ringwasm-reactor`'s `Driver`: `qd`
+//! tasks each issue their next `Read`/`Write` op as soon as the previous
+//! one completes. On io_uring that keeps `qd` ops in flight, entering the
+//! kernel in batches; on the readiness fallback regular files have no
+//! readiness, so each op is a direct `pread(2)`/`pwrite(2)` on the
+//! calling thread (what the fallback reactor does for guests too) and
+//! `--qd` only interleaves the tasks.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::os::unix::fs::{FileExt as _, OpenOptionsExt as _};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use clap::ValueEnum;
 
 use super::report::{Errors, Latencies, Report};
-use super::{FileArgs, IoChoice};
+use super::{BackendKind, FileArgs, backend_name};
 
 /// Alignment `O_DIRECT` needs for buffers, offsets and sizes.
 const DIRECT_ALIGN: usize = 4096;
@@ -43,7 +46,7 @@ pub enum FileOp {
 ///
 /// When the parameters are inconsistent, or the file cannot be created,
 /// sized or opened.
-pub fn run(args: &FileArgs, io: IoChoice) -> anyhow::Result<Report> {
+pub fn run(args: &FileArgs, io: BackendKind) -> anyhow::Result<Report> {
     let bs = args.bs;
     if bs == 0 || args.size < bs {
         bail!(
@@ -67,25 +70,9 @@ pub fn run(args: &FileArgs, io: IoChoice) -> anyhow::Result<Report> {
     let file = opts
         .open(&args.path)
         .with_context(|| format!("opening {}", args.path.display()))?;
-    let next_seq = AtomicU64::new(0);
     let start = Instant::now();
     let end = start + args.duration;
-    let results: Vec<(Latencies, u64, u64)> = if io == IoChoice::Uring {
-        vec![uring::run(args, file, blocks, end)?]
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..args.qd)
-                .map(|w| {
-                    let (file, next_seq) = (&file, &next_seq);
-                    s.spawn(move || worker(args, file, blocks, next_seq, w as u64, end))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| (Latencies::new(), 0, 1)))
-                .collect()
-        })
-    };
+    let results = [tasks::run(io, args, file, blocks, end)?];
     let elapsed = start.elapsed();
     let mut latencies = Latencies::new();
     let (mut ops, mut errors) = (0, Errors::default());
@@ -99,7 +86,7 @@ pub fn run(args: &FileArgs, io: IoChoice) -> anyhow::Result<Report> {
     }
     Ok(Report {
         mode: "file",
-        io: io.name(),
+        io: backend_name(io),
         ops,
         bytes: ops * bs,
         elapsed,
@@ -134,64 +121,9 @@ fn prepare(args: &FileArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One in-flight slot: issues operations back to back until `end`.
-fn worker(
-    args: &FileArgs,
-    file: &File,
-    blocks: u64,
-    next_seq: &AtomicU64,
-    seed: u64,
-    end: Instant,
-) -> (Latencies, u64, u64) {
-    let bs = args.bs as usize;
-    let mut storage = vec![0x5au8; bs + DIRECT_ALIGN];
-    let skip = storage
-        .as_ptr()
-        .align_offset(DIRECT_ALIGN)
-        .min(DIRECT_ALIGN);
-    let buf = &mut storage[skip..skip + bs];
-    let mut rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut lat = Latencies::new();
-    let (mut ops, mut errs) = (0u64, 0u64);
-    loop {
-        let now = Instant::now();
-        if now >= end {
-            break;
-        }
-        let block = match args.pattern {
-            Pattern::Seq => next_seq.fetch_add(1, Ordering::Relaxed) % blocks,
-            Pattern::Rand => {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                rng % blocks
-            }
-        };
-        let off = block * args.bs;
-        let res = match args.op {
-            FileOp::Read => file.read_exact_at(buf, off),
-            FileOp::Write => file.write_all_at(buf, off),
-        };
-        match res {
-            Ok(()) => {
-                lat.record(now.elapsed());
-                ops += 1;
-            }
-            Err(_) => {
-                errs += 1;
-                if errs > 1000 && ops == 0 {
-                    break;
-                }
-            }
-        }
-    }
-    (lat, ops, errs)
-}
-
-/// The same benchmark on one ring: `qd` tasks, each issuing its next
-/// `Read`/`Write` op as soon as the previous one completes, so `qd` ops are
-/// in flight and enter the kernel in batches.
-mod uring {
+/// The client: `qd` tasks on one driver, each issuing its next
+/// `Read`/`Write` op as soon as the previous one completes.
+mod tasks {
     use std::cell::RefCell;
     use std::fs::File;
     use std::os::fd::AsRawFd as _;
@@ -202,7 +134,8 @@ mod uring {
     use ringwasm_reactor::AlignedBuf;
     use ringwasm_reactor::op::{Read, Write};
 
-    use super::{FileArgs, FileOp, Latencies, Pattern};
+    use super::{BackendKind, FileArgs, FileOp, Latencies, Pattern};
+    use crate::uringbench::thread_driver;
 
     struct Shared {
         lat: Latencies,
@@ -213,13 +146,13 @@ mod uring {
 
     /// Runs until `end`; returns latencies, completed ops and errors.
     pub(super) fn run(
+        kind: BackendKind,
         args: &FileArgs,
         file: File,
         blocks: u64,
         end: Instant,
     ) -> anyhow::Result<(Latencies, u64, u64)> {
-        let driver = ringwasm_reactor::uring_driver()
-            .map_err(|e| anyhow::anyhow!("setting up io_uring: {e}"))?;
+        let driver = thread_driver(kind)?;
         let file = Rc::new(file);
         let shared = Rc::new(RefCell::new(Shared {
             lat: Latencies::new(),

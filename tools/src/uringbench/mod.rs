@@ -32,46 +32,56 @@ pub enum IoFlag {
     Epoll,
 }
 
-/// The backend a run actually uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IoChoice {
-    /// io_uring.
-    Uring,
-    /// epoll.
-    Epoll,
-}
+/// The backend a run actually uses: every mode runs one client, written
+/// once against [`ringwasm_reactor::Driver`], on this backend.
+pub use ringwasm_reactor::BackendKind;
 
-impl IoChoice {
-    /// The name used in reports and `--json`.
-    pub fn name(self) -> &'static str {
-        match self {
-            IoChoice::Uring => "uring",
-            IoChoice::Epoll => "epoll",
+impl From<IoFlag> for ringwasm_wasi::IoChoice {
+    fn from(flag: IoFlag) -> Self {
+        match flag {
+            IoFlag::Auto => Self::Auto,
+            IoFlag::Uring => Self::Uring,
+            IoFlag::Epoll => Self::Epoll,
         }
     }
 }
 
-/// Resolves `--io`: `auto` takes io_uring when `available` says it works
-/// and otherwise falls back with one line on stderr saying why.
+/// The name of `kind` in reports and `--json`.
+pub const fn backend_name(kind: BackendKind) -> &'static str {
+    match kind {
+        BackendKind::Uring => "uring",
+        BackendKind::Epoll => "epoll",
+    }
+}
+
+/// Resolves `--io` once, through [`ringwasm_wasi::Io`]: `auto` takes
+/// io_uring when a ring can be set up and every opcode the reactor uses is
+/// supported, and otherwise falls back with one line on stderr saying why.
+/// Worker threads then make their own driver with [`thread_driver`].
 ///
 /// # Errors
 ///
-/// When `uring` is demanded and `available` says it is not.
-pub fn choose_io(
-    flag: IoFlag,
-    available: impl FnOnce() -> anyhow::Result<()>,
-) -> anyhow::Result<IoChoice> {
-    match flag {
-        IoFlag::Epoll => Ok(IoChoice::Epoll),
-        IoFlag::Uring => available().map(|()| IoChoice::Uring),
-        IoFlag::Auto => match available() {
-            Ok(()) => Ok(IoChoice::Uring),
-            Err(e) => {
-                eprintln!("uringbench: io_uring unavailable, using epoll: {e:#}");
-                Ok(IoChoice::Epoll)
-            }
-        },
+/// When `uring` is demanded and io_uring is unavailable (with the reason),
+/// or the fallback poller cannot be created.
+pub fn choose_io(flag: IoFlag) -> anyhow::Result<BackendKind> {
+    let io = ringwasm_wasi::Io::new(flag.into())
+        .map_err(|e| anyhow::anyhow!("setting up the {flag:?} I/O backend: {e}"))?;
+    if let Some(why) = io.fallback_reason() {
+        eprintln!("uringbench: io_uring unavailable, using epoll: {why}");
     }
+    Ok(io.kind())
+}
+
+/// A driver for this thread on the backend [`choose_io`] picked.
+///
+/// # Errors
+///
+/// When the backend cannot be set up on this thread (ring or poller
+/// creation failed, e.g. out of memory or file descriptors).
+pub fn thread_driver(kind: BackendKind) -> std::io::Result<ringwasm_reactor::Driver> {
+    ringwasm_wasi::Io::new(ringwasm_wasi::IoChoice::from(kind))
+        .map(|io| io.driver().clone())
+        .map_err(|e| std::io::Error::other(format!("setting up the {kind} backend: {e}")))
 }
 
 /// io_uring load generator and benchmark harness.
@@ -216,7 +226,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
                     .with_context(|| format!("reading the body file {}", p.display()))?,
                 None => Vec::new(),
             };
-            let io = choose_io(a.common.io, uring_available)?;
+            let io = choose_io(a.common.io)?;
             let duration = match (a.duration, a.requests) {
                 (None, None) => Some(Duration::from_secs(10)),
                 (d, _) => d,
@@ -245,13 +255,13 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
             emit(&report, "request", a.common.json);
         }
         Command::File(a) => {
-            let io = choose_io(a.common.io, uring_available)?;
+            let io = choose_io(a.common.io)?;
             header("file", io, &a.path.display().to_string());
             let report = file::run(&a, io)?;
             emit(&report, "op", a.common.json);
         }
         Command::Echo(a) => {
-            let io = choose_io(a.common.io, uring_available)?;
+            let io = choose_io(a.common.io)?;
             header("echo", io, &format!("{} conns x {} bytes", a.conns, a.size));
             let report = echo::run(&a, io)?;
             emit(&report, "message", a.common.json);
@@ -262,10 +272,10 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Prints the header line: mode, backend, kernel, CPU.
-fn header(mode: &str, io: IoChoice, what: &str) {
+fn header(mode: &str, io: BackendKind, what: &str) {
     println!(
         "uringbench {mode} {what}: io {}, kernel {}, cpu {}",
-        io.name(),
+        backend_name(io),
         kernel_release(),
         cpu_model()
     );

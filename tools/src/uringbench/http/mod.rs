@@ -2,15 +2,15 @@
 //! few threads, each thread one event loop, latencies in an HDR histogram.
 //!
 //! The protocol half (URL, request bytes, response parsing, pacing,
-//! tallying) knows nothing about the backend; `epoll` and `uring` are two
-//! drivers of the same state machine.
+//! tallying) knows nothing about the backend; [`client`] is one client on
+//! the reactor's `Driver`, and the backend under it is chosen once
+//! ([`crate::uringbench::choose_io`]).
 
-pub mod epoll;
+pub mod client;
 pub mod load;
 pub mod parse;
 pub mod request;
 pub mod tls;
-pub mod uring;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 
 use self::load::{LoadConfig, Shared, Tally, Window};
-use super::IoChoice;
 use super::report::{Errors, Latencies, Report};
+use super::{BackendKind, backend_name};
 
 /// The `http` subcommand's options, already parsed.
 #[derive(Clone, Debug)]
@@ -59,7 +59,7 @@ pub struct HttpOptions {
 ///
 /// When the URL, headers or TLS set-up are invalid, the chosen backend is
 /// unavailable, or a worker thread fails to start its event loop.
-pub fn run(opts: &HttpOptions, io: IoChoice) -> anyhow::Result<Report> {
+pub fn run(opts: &HttpOptions, io: BackendKind) -> anyhow::Result<Report> {
     if opts.threads == 0 || opts.conns == 0 {
         bail!("need at least one thread and one connection");
     }
@@ -108,9 +108,8 @@ pub fn run(opts: &HttpOptions, io: IoChoice) -> anyhow::Result<Report> {
             let (cfg, shared) = (&cfg, &shared);
             let handle = std::thread::Builder::new()
                 .name(format!("uringbench-{t}"))
-                .spawn_scoped(scope, move || match io {
-                    IoChoice::Uring => uring::run_thread(cfg, shared, window, first, n),
-                    IoChoice::Epoll => epoll::run_thread(cfg, shared, window, first, n),
+                .spawn_scoped(scope, move || {
+                    client::run_thread(io, cfg, shared, window, first, n)
                 })
                 .context("spawning a worker thread")?;
             handles.push(handle);
@@ -145,7 +144,7 @@ pub fn run(opts: &HttpOptions, io: IoChoice) -> anyhow::Result<Report> {
     };
     Ok(Report {
         mode: "http",
-        io: io.name(),
+        io: backend_name(io),
         ops,
         bytes,
         elapsed,

@@ -1,14 +1,13 @@
-//! TLS for `https://` targets: a rustls client configuration (web PKI roots,
-//! or any certificate with `--insecure`) and a byte-stream wrapper that
-//! speaks TLS over any nonblocking `Read + Write` socket.
+//! TLS for `https://` targets: the rustls client configuration (web PKI
+//! roots, or any certificate with `--insecure`). The client encrypts and
+//! decrypts in memory; the driver moves the records.
 
-use std::io::{self, Read, Write};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 
 /// Builds the client configuration.
 ///
@@ -72,94 +71,5 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.supported_schemes()
-    }
-}
-
-/// A TLS client session over a nonblocking socket.
-#[derive(Debug)]
-pub struct TlsStream<S> {
-    sock: S,
-    conn: ClientConnection,
-}
-
-impl<S: Read + Write> TlsStream<S> {
-    /// Starts a session with `server_name` over `sock`.
-    ///
-    /// # Errors
-    ///
-    /// `InvalidInput` when the name is not a valid DNS name or address, or
-    /// the session cannot be created.
-    pub fn new(config: Arc<ClientConfig>, server_name: &str, sock: S) -> io::Result<Self> {
-        let name = ServerName::try_from(server_name.to_string())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let conn = ClientConnection::new(config, name).map_err(io::Error::other)?;
-        Ok(Self { sock, conn })
-    }
-
-    /// The socket underneath.
-    pub fn socket_mut(&mut self) -> &mut S {
-        &mut self.sock
-    }
-
-    /// Whether the handshake is still in progress (a failure now is a
-    /// connect failure, not a read failure).
-    pub fn is_handshaking(&self) -> bool {
-        self.conn.is_handshaking()
-    }
-
-    /// Writes out pending TLS records. Returns whether none remain.
-    ///
-    /// # Errors
-    ///
-    /// The socket's write error (`WouldBlock` is not an error: it returns
-    /// `Ok(false)`).
-    pub fn flush_tls(&mut self) -> io::Result<bool> {
-        while self.conn.wants_write() {
-            match self.conn.write_tls(&mut self.sock) {
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(true)
-    }
-
-    /// Queues plaintext (sent once the handshake completes) and flushes
-    /// what can be flushed. Returns whether everything is on the wire.
-    ///
-    /// # Errors
-    ///
-    /// The socket's write error.
-    pub fn send(&mut self, data: &[u8]) -> io::Result<bool> {
-        self.conn.writer().write_all(data)?;
-        self.flush_tls()
-    }
-
-    /// Reads plaintext; `WouldBlock` when none is available yet, `Ok(0)` at
-    /// the end of the stream.
-    ///
-    /// # Errors
-    ///
-    /// The socket's read error, or `InvalidData` for a TLS protocol error.
-    pub fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            match self.conn.reader().read(buf) {
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
-            match self.conn.read_tls(&mut self.sock) {
-                Ok(0) => return Ok(0),
-                Ok(_) => {
-                    self.conn
-                        .process_new_packets()
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-                    // Handshake answers left over go out on the next
-                    // writable event.
-                    self.flush_tls()?;
-                }
-                Err(e) => return Err(e),
-            }
-        }
     }
 }

@@ -1,9 +1,11 @@
-//! The HTTP load driver on `ringwasm-reactor` (`--io uring`): one ring per
-//! thread, one task per connection, every socket operation (connect, send,
-//! recv, timeouts) an op on the ring, submitted in batches when the thread
-//! parks.
+//! The HTTP load client, written once against `ringwasm-reactor`'s
+//! [`Driver`]: one driver per thread (io_uring or the epoll fallback, as
+//! `--io` chose), one task per connection, every socket operation (connect,
+//! send, recv, timeouts) an op. On io_uring the ops enter the kernel in
+//! batches when the thread parks; on the fallback each is attempted at once
+//! and re-armed on `EAGAIN`.
 //!
-//! TLS: rustls encrypts and decrypts in memory; the ring only moves the
+//! TLS: rustls encrypts and decrypts in memory; the driver only moves the
 //! records.
 
 use std::cell::RefCell;
@@ -14,13 +16,14 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ringwasm_reactor::Driver;
 use ringwasm_reactor::op::{Connect, Recv, Send, Timeout};
+use ringwasm_reactor::{BackendKind, Driver};
 use rustls::ClientConnection;
 use rustls::pki_types::ServerName;
 
 use super::load::{LoadConfig, Pacer, Shared, Tally, Window, claim, exhausted};
 use super::parse::ResponseParser;
+use crate::uringbench::thread_driver;
 
 /// How long to wait before reconnecting after a failed connect.
 const RECONNECT_BACKOFF: Duration = Duration::from_millis(10);
@@ -34,21 +37,23 @@ struct Ctx {
     tally: RefCell<Tally>,
 }
 
-/// Runs one thread's share (`conns` connections) on a new ring until the
-/// window closes or `-n` is used up, and returns its tally.
+/// Runs one thread's share (`conns` connections) on a new driver of
+/// backend `kind` until the window closes or `-n` is used up, and returns
+/// its tally.
 ///
 /// # Errors
 ///
-/// When the ring cannot be set up; connection failures are counted, not
-/// returned.
+/// When the backend cannot be set up on this thread; connection failures
+/// are counted, not returned.
 pub fn run_thread(
+    kind: BackendKind,
     cfg: &LoadConfig,
     shared: &Arc<Shared>,
     window: Window,
     first_index: usize,
     conns: usize,
 ) -> io::Result<Tally> {
-    let driver = ringwasm_reactor::uring_driver().map_err(io::Error::other)?;
+    let driver = thread_driver(kind)?;
     let ctx = Rc::new(Ctx {
         driver: driver.clone(),
         cfg: cfg.clone(),
