@@ -5,4 +5,67 @@
 //!
 //! What it is not: it performs no I/O of its own and depends on no other crate
 //! of ours, so the WASI host, the tools and embedders all sit above it.
+//!
+//! Where to start reading: the embedding API (`docs/design/embedding-api.md`)
+//! is [`Engine`] → [`Module`] → [`Store`] → [`Linker`]/[`Instance`] →
+//! [`Func`]. Underneath, `module` parses and validates, `translate` (the
+//! translator, safe code) turns bodies into Cranelift IR through the
+//! runtime's `func_env`, `compile` compiles in parallel and links, `vmctx`,
+//! `memory`, `table` and `global` hold runtime state, and `fiber` plus
+//! `signals` run guest code on coroutine stacks and turn faults into traps
+//! (see `docs/design/traps.md`).
+//!
+//! `unsafe` lives only in `compile`, `vmctx`, `memory`, `signals`, `fiber`
+//! and `func`; every other module is safe code.
 #![deny(missing_docs)]
+
+mod compile;
+mod engine;
+mod env;
+mod error;
+mod fiber;
+mod func;
+#[forbid(unsafe_code)]
+mod func_env;
+#[forbid(unsafe_code)]
+mod global;
+#[forbid(unsafe_code)]
+mod instance;
+#[forbid(unsafe_code)]
+mod linker;
+mod memory;
+#[forbid(unsafe_code)]
+mod memory_api;
+#[forbid(unsafe_code)]
+mod module;
+mod signals;
+mod store;
+#[forbid(unsafe_code)]
+mod table;
+#[forbid(unsafe_code)]
+pub mod translate;
+mod trap;
+#[forbid(unsafe_code)]
+mod types;
+#[forbid(unsafe_code)]
+mod values;
+mod vmctx;
+
+pub use engine::{Config, Engine, WasmFeatures};
+pub use error::{Error, LinkError};
+pub use func::{
+    Caller, Func, HostFunc, HostReturn, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy,
+};
+pub use global::Global;
+pub use instance::Instance;
+pub use linker::Linker;
+pub use memory_api::Memory;
+pub use module::Module;
+pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use table::Table;
+pub use trap::{FrameInfo, Trap, TrapCode};
+pub use types::{
+    ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType, MemoryType, Mutability,
+    RefType, TableType, ValType,
+};
+pub use values::{Extern, ExternRef, Val};

@@ -1,6 +1,9 @@
 //! Helpers shared by the workspace-level test suites in `tests/`.
 #![forbid(unsafe_code)]
 
+pub mod expected;
+pub mod fuzz;
+
 use std::path::PathBuf;
 
 /// The workspace root (the folder holding the virtual `Cargo.toml`).

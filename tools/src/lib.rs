@@ -3,3 +3,6 @@
 //! `ringwasm wast`).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod wast;

@@ -1,7 +1,6 @@
-//! `ringwasm`: run, compile and test WebAssembly.
+//! `ringwasm`: run, compile and test WebAssembly. See `ringwasm --help`.
 #![forbid(unsafe_code)]
 
-fn main() {
-    eprintln!("ringwasm: no subcommands yet");
-    std::process::exit(2);
+fn main() -> std::process::ExitCode {
+    ringwasm_tools::cli::main()
 }

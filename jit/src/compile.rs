@@ -1,0 +1,513 @@
+//! Compiling a module's functions in parallel, linking them into executable
+//! memory, and the per-signature trampolines that connect host and guest.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::sync::{Arc, RwLock, Weak};
+
+use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{
+    self, AbiParam, ExternalName, InstBuilder, LibCall, MemFlagsData, UserFuncName,
+};
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use rayon::prelude::*;
+use wasmparser::{BinaryReader, FunctionBody};
+
+use crate::engine::Engine;
+use crate::env::{ModuleInfo, VMOffsets};
+use crate::error::Error;
+use crate::module::PendingFunc;
+use crate::translate::{FuncIndex, TranslateError, translate_function};
+use crate::trap::{HOST_TRAP, TrapTable};
+use crate::types::{FuncType, ValType};
+
+/// Executable memory holding one module's code (or one signature's
+/// trampolines), registered with the signal handler while alive.
+pub(crate) struct CodeMemory {
+    base: *mut u8,
+    len: usize,
+    slot: usize,
+}
+
+// SAFETY: the mapping is immutable (read + execute) after construction.
+unsafe impl Send for CodeMemory {}
+// SAFETY: as above; shared access only reads addresses.
+unsafe impl Sync for CodeMemory {}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        crate::signals::unregister_code(self.slot);
+        // SAFETY: we own exactly this mapping; no code in it runs any more
+        // because every instance and funcref holds an `Arc` to its owner.
+        unsafe { libc::munmap(self.base.cast(), self.len) };
+    }
+}
+
+impl CodeMemory {
+    /// Address of byte `offset`.
+    pub(crate) fn at(&self, offset: u32) -> *const u8 {
+        self.base.wrapping_add(offset as usize)
+    }
+
+    fn range(&self) -> Range<usize> {
+        self.base as usize..self.base as usize + self.len
+    }
+}
+
+/// One compiled function before linking.
+struct CompiledFunc {
+    code: Vec<u8>,
+    traps: Vec<(u32, ir::TrapCode)>,
+    relocs: Vec<(u32, Reloc, RelocTarget, i64)>,
+}
+
+enum RelocTarget {
+    Func(u32),
+    LibCall(LibCall),
+}
+
+/// Compiled code plus what maps its pcs back to wasm.
+pub(crate) struct CodeInfo {
+    pub memory: CodeMemory,
+    /// Defined function `i` occupies this range of offsets.
+    pub funcs: Vec<Range<u32>>,
+    pub num_imported_funcs: u32,
+    pub traps: TrapTable,
+    pub names: HashMap<u32, Box<str>>,
+}
+
+/// A module's linked code.
+pub(crate) struct CompiledModule {
+    pub info: Arc<CodeInfo>,
+}
+
+impl CompiledModule {
+    /// The wasm-ABI entry of defined function `i`.
+    pub(crate) fn func_ptr(&self, defined: u32) -> *const u8 {
+        self.info.memory.at(self.info.funcs[defined as usize].start)
+    }
+}
+
+/// Every live code object by start address, for pc → module lookups outside
+/// the signal handler.
+static CODE: RwLock<BTreeMap<usize, Weak<CodeInfo>>> = RwLock::new(BTreeMap::new());
+
+fn publish(info: &Arc<CodeInfo>) {
+    let mut map = CODE.write().unwrap_or_else(|e| e.into_inner());
+    map.retain(|_, w| w.strong_count() > 0);
+    map.insert(info.memory.base as usize, Arc::downgrade(info));
+}
+
+/// The code object containing `pc`.
+pub(crate) fn lookup_code(pc: usize) -> Option<Arc<CodeInfo>> {
+    let map = CODE.read().unwrap_or_else(|e| e.into_inner());
+    let (_, weak) = map.range(..=pc).next_back()?;
+    let info = weak.upgrade()?;
+    info.memory.range().contains(&pc).then_some(info)
+}
+
+impl CodeInfo {
+    /// The trap code recorded at `pc`.
+    pub(crate) fn trap_at(&self, pc: usize) -> Option<ir::TrapCode> {
+        let offset = pc.checked_sub(self.memory.base as usize)?;
+        self.traps.lookup(u32::try_from(offset).ok()?)
+    }
+
+    /// (function index, offset within it) for a pc.
+    pub(crate) fn func_at(&self, pc: usize) -> Option<(u32, u32)> {
+        let offset = u32::try_from(pc.checked_sub(self.memory.base as usize)?).ok()?;
+        let i = self.funcs.partition_point(|r| r.end <= offset);
+        let r = self.funcs.get(i)?;
+        r.contains(&offset)
+            .then(|| (self.num_imported_funcs + i as u32, offset - r.start))
+    }
+}
+
+fn translate_error(e: TranslateError) -> Error {
+    match e {
+        TranslateError::Invalid(e) => e.into(),
+        TranslateError::Unsupported { operator, offset } => {
+            Error::compile(offset as usize, format!("unsupported operator {operator}"))
+        }
+        TranslateError::Env { offset, source } => {
+            Error::compile(offset as usize, source.to_string())
+        }
+        TranslateError::Unreachable { what, offset } => {
+            Error::compile(offset as usize, format!("translator bug: {what}"))
+        }
+    }
+}
+
+fn compile_function(
+    isa: &dyn TargetIsa,
+    func: ir::Function,
+    offset: usize,
+) -> Result<CompiledFunc, Error> {
+    let mut ctx = Context::for_function(func);
+    let names = ctx.func.params.user_named_funcs().clone();
+    let compiled = ctx
+        .compile(isa, &mut ControlPlane::default())
+        .map_err(|e| Error::compile(offset, format!("code generation failed: {:?}", e.inner)))?;
+    let code = compiled.code_buffer().to_vec();
+    let traps = compiled
+        .buffer
+        .traps()
+        .iter()
+        .map(|t| (t.offset, t.code))
+        .collect();
+    let mut relocs = Vec::new();
+    for r in compiled.buffer.relocs() {
+        let target = match &r.target {
+            FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
+                let name = &names[*name];
+                RelocTarget::Func(name.index)
+            }
+            FinalizedRelocTarget::ExternalName(ExternalName::LibCall(lc)) => {
+                RelocTarget::LibCall(*lc)
+            }
+            _ => {
+                return Err(Error::compile(
+                    offset,
+                    format!("unsupported relocation {:?}", r.target),
+                ));
+            }
+        };
+        relocs.push((r.offset, r.kind, target, r.addend));
+    }
+    Ok(CompiledFunc {
+        code,
+        traps,
+        relocs,
+    })
+}
+
+/// Translate and compile every defined function in parallel, then link.
+pub(crate) fn compile_module(
+    engine: &Engine,
+    info: &ModuleInfo,
+    offsets: &VMOffsets,
+    bytes: &[u8],
+    pending: Vec<PendingFunc>,
+) -> Result<CompiledModule, Error> {
+    let isa = &*engine.inner.isa;
+    let compiled: Vec<CompiledFunc> = pending
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let range = info.bodies[i].clone();
+            let body = FunctionBody::new(BinaryReader::new(&bytes[range], p.body_offset as u64));
+            let validator = p.validator.into_validator(Default::default());
+            let mut env = crate::func_env::ModuleFuncEnv::new(engine, info, offsets);
+            let index = FuncIndex::from_u32(info.num_imported_funcs + i as u32);
+            let func = translate_function(isa, &mut env, index, body, validator)
+                .map_err(translate_error)?;
+            compile_function(isa, func, p.body_offset)
+        })
+        .collect::<Result<_, _>>()?;
+    let (memory, ranges, traps) = link(&compiled, info.num_imported_funcs)?;
+    let info = Arc::new(CodeInfo {
+        memory,
+        funcs: ranges,
+        num_imported_funcs: info.num_imported_funcs,
+        traps,
+        names: info.func_names.clone(),
+    });
+    publish(&info);
+    Ok(CompiledModule { info })
+}
+
+fn libcall_address(lc: LibCall) -> Option<usize> {
+    extern "C" fn ceilf(x: f32) -> f32 {
+        x.ceil()
+    }
+    extern "C" fn floorf(x: f32) -> f32 {
+        x.floor()
+    }
+    extern "C" fn truncf(x: f32) -> f32 {
+        x.trunc()
+    }
+    extern "C" fn nearestf(x: f32) -> f32 {
+        x.round_ties_even()
+    }
+    extern "C" fn ceil(x: f64) -> f64 {
+        x.ceil()
+    }
+    extern "C" fn floor(x: f64) -> f64 {
+        x.floor()
+    }
+    extern "C" fn trunc(x: f64) -> f64 {
+        x.trunc()
+    }
+    extern "C" fn nearest(x: f64) -> f64 {
+        x.round_ties_even()
+    }
+    extern "C" fn fmaf(a: f32, b: f32, c: f32) -> f32 {
+        a.mul_add(b, c)
+    }
+    extern "C" fn fma(a: f64, b: f64, c: f64) -> f64 {
+        a.mul_add(b, c)
+    }
+    Some(match lc {
+        LibCall::CeilF32 => ceilf as extern "C" fn(f32) -> f32 as usize,
+        LibCall::FloorF32 => floorf as extern "C" fn(f32) -> f32 as usize,
+        LibCall::TruncF32 => truncf as extern "C" fn(f32) -> f32 as usize,
+        LibCall::NearestF32 => nearestf as extern "C" fn(f32) -> f32 as usize,
+        LibCall::CeilF64 => ceil as extern "C" fn(f64) -> f64 as usize,
+        LibCall::FloorF64 => floor as extern "C" fn(f64) -> f64 as usize,
+        LibCall::TruncF64 => trunc as extern "C" fn(f64) -> f64 as usize,
+        LibCall::NearestF64 => nearest as extern "C" fn(f64) -> f64 as usize,
+        LibCall::FmaF32 => fmaf as extern "C" fn(f32, f32, f32) -> f32 as usize,
+        LibCall::FmaF64 => fma as extern "C" fn(f64, f64, f64) -> f64 as usize,
+        _ => return None,
+    })
+}
+
+/// Place `funcs` in one executable mapping and resolve relocations.
+fn link(
+    funcs: &[CompiledFunc],
+    first_func: u32,
+) -> Result<(CodeMemory, Vec<Range<u32>>, TrapTable), Error> {
+    let mut ranges = Vec::with_capacity(funcs.len());
+    let mut size = 0usize;
+    for f in funcs {
+        let start = size.next_multiple_of(16);
+        size = start + f.code.len();
+        let (Ok(s), Ok(e)) = (u32::try_from(start), u32::try_from(size)) else {
+            return Err(Error::ResourceLimit("module code larger than 4 GiB".into()));
+        };
+        ranges.push(s..e);
+    }
+    let page = 4096;
+    let len = size.max(1).next_multiple_of(page);
+    // SAFETY: a fresh anonymous private mapping aliases nothing.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        return Err(Error::ResourceLimit(
+            format!(
+                "cannot map code memory: {}",
+                std::io::Error::last_os_error()
+            )
+            .into(),
+        ));
+    }
+    let base: *mut u8 = base.cast();
+    // SAFETY: [base, base+len) is our fresh read/write mapping.
+    let buf = unsafe { std::slice::from_raw_parts_mut(base, len) };
+    let mut traps = TrapTable::default();
+    for (f, r) in funcs.iter().zip(&ranges) {
+        let start = r.start as usize;
+        buf[start..start + f.code.len()].copy_from_slice(&f.code);
+        for (off, code) in &f.traps {
+            traps.push(r.start + off, *code);
+        }
+    }
+    for (f, r) in funcs.iter().zip(&ranges) {
+        for (off, kind, target, addend) in &f.relocs {
+            let at = r.start as usize + *off as usize;
+            let target = match target {
+                RelocTarget::Func(index) => {
+                    let Some(tr) = index
+                        .checked_sub(first_func)
+                        .and_then(|i| ranges.get(i as usize))
+                    else {
+                        return Err(Error::Unreachable("relocation to a function without code"));
+                    };
+                    base as usize + tr.start as usize
+                }
+                RelocTarget::LibCall(lc) => libcall_address(*lc)
+                    .ok_or_else(|| Error::Unsupported(format!("libcall {lc:?}").into()))?,
+            };
+            let target = target.wrapping_add(*addend as usize);
+            match kind {
+                Reloc::Abs8 => buf[at..at + 8].copy_from_slice(&(target as u64).to_le_bytes()),
+                Reloc::X86CallPCRel4 | Reloc::X86PCRel4 => {
+                    let pc = base as usize + at;
+                    let delta = (target as i64).wrapping_sub(pc as i64);
+                    let delta = i32::try_from(delta)
+                        .map_err(|_| Error::Unreachable("pc-relative relocation out of range"))?;
+                    buf[at..at + 4].copy_from_slice(&delta.to_le_bytes());
+                }
+                other => {
+                    return Err(Error::Unsupported(
+                        format!("relocation kind {other:?}").into(),
+                    ));
+                }
+            }
+        }
+    }
+    traps.finish();
+    // SAFETY: our own mapping; after this nothing writes to it.
+    if unsafe { libc::mprotect(base.cast(), len, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
+        let err = std::io::Error::last_os_error();
+        // SAFETY: our own mapping, unused.
+        unsafe { libc::munmap(base.cast(), len) };
+        return Err(Error::ResourceLimit(
+            format!("cannot protect code memory: {err}").into(),
+        ));
+    }
+    let slot = match crate::signals::register_code(base as usize, base as usize + len) {
+        Ok(slot) => slot,
+        Err(e) => {
+            // SAFETY: our own mapping, unused.
+            unsafe { libc::munmap(base.cast(), len) };
+            return Err(e);
+        }
+    };
+    Ok((CodeMemory { base, len, slot }, ranges, traps))
+}
+
+/// Cranelift type of a wasm value type.
+pub(crate) fn ir_type(isa: &dyn TargetIsa, ty: ValType) -> Result<ir::Type, Error> {
+    Ok(match ty {
+        ValType::I32 => ir::types::I32,
+        ValType::I64 => ir::types::I64,
+        ValType::F32 => ir::types::F32,
+        ValType::F64 => ir::types::F64,
+        ValType::Ref(_) => isa.pointer_type(),
+        ValType::V128 => return Err(Error::Unsupported("v128 values".into())),
+    })
+}
+
+/// The wasm calling convention's signature: vmctx, then the wasm params.
+pub(crate) fn wasm_signature(isa: &dyn TargetIsa, ty: &FuncType) -> Result<ir::Signature, Error> {
+    let mut sig = ir::Signature::new(isa.default_call_conv());
+    sig.params.push(AbiParam::special(
+        isa.pointer_type(),
+        ir::ArgumentPurpose::VMContext,
+    ));
+    for p in ty.params() {
+        sig.params.push(AbiParam::new(ir_type(isa, *p)?));
+    }
+    for r in ty.results() {
+        sig.returns.push(AbiParam::new(ir_type(isa, *r)?));
+    }
+    Ok(sig)
+}
+
+/// Trampolines for one signature.
+pub(crate) struct Trampolines {
+    info: Arc<CodeInfo>,
+    entry: Range<u32>,
+    host: Range<u32>,
+}
+
+/// `extern "C" fn(wasm_call, callee_vmctx, values)`: calls a wasm-ABI function
+/// with arguments read from, and results written to, 16-byte slots.
+pub(crate) type EntryTrampoline = unsafe extern "C" fn(*const u8, *mut u8, *mut u128);
+
+impl Trampolines {
+    /// Address of the entry trampoline.
+    pub(crate) fn entry(&self) -> *const u8 {
+        self.info.memory.at(self.entry.start)
+    }
+
+    /// Address of the wasm-ABI trampoline into a host function.
+    pub(crate) fn host(&self) -> *const u8 {
+        self.info.memory.at(self.host.start)
+    }
+}
+
+/// Compile the entry and host trampolines of `ty`.
+pub(crate) fn compile_trampolines(engine: &Engine, ty: &FuncType) -> Result<Trampolines, Error> {
+    let isa = &*engine.inner.isa;
+    let ptr = isa.pointer_type();
+    let wasm_sig = wasm_signature(isa, ty)?;
+    let flags = MemFlagsData::trusted();
+    let slot = |i: usize| (i * 16) as i32;
+
+    // Entry: fn(wasm_call, vmctx, values).
+    let mut sig = ir::Signature::new(isa.default_call_conv());
+    sig.params
+        .extend([AbiParam::new(ptr), AbiParam::new(ptr), AbiParam::new(ptr)]);
+    let mut func = ir::Function::with_name_signature(UserFuncName::user(1, 0), sig);
+    let mut fctx = FunctionBuilderContext::new();
+    {
+        let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+        let block = b.create_block();
+        b.append_block_params_for_function_params(block);
+        b.switch_to_block(block);
+        b.seal_block(block);
+        let [callee, vmctx, values] = b.block_params(block) else {
+            return Err(Error::Unreachable("entry trampoline has three params"));
+        };
+        let (callee, vmctx, values) = (*callee, *vmctx, *values);
+        let mut args = vec![vmctx];
+        for (i, p) in ty.params().iter().enumerate() {
+            args.push(b.ins().load(ir_type(isa, *p)?, flags, values, slot(i)));
+        }
+        let sigref = b.import_signature(wasm_sig.clone());
+        let call = b.ins().call_indirect(sigref, callee, &args);
+        let results = b.inst_results(call).to_vec();
+        for (i, r) in results.into_iter().enumerate() {
+            b.ins().store(flags, r, values, slot(i));
+        }
+        b.ins().return_(&[]);
+        b.finalize(isa.frontend_config());
+    }
+    let entry = compile_function(isa, func, 0)?;
+
+    // Host: wasm ABI → host_dispatch(vmctx, values) → trap on nonzero.
+    let mut func = ir::Function::with_name_signature(UserFuncName::user(1, 1), wasm_sig);
+    let mut fctx = FunctionBuilderContext::new();
+    {
+        let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+        let block = b.create_block();
+        b.append_block_params_for_function_params(block);
+        b.switch_to_block(block);
+        b.seal_block(block);
+        let params = b.block_params(block).to_vec();
+        let n = ty.params().len().max(ty.results().len()).max(1);
+        let ss = b.create_sized_stack_slot(ir::StackSlotData::new(
+            ir::StackSlotKind::ExplicitSlot,
+            (n * 16) as u32,
+            4,
+        ));
+        let values = b.ins().stack_addr(ptr, ss, 0);
+        for (i, p) in params[1..].iter().enumerate() {
+            b.ins().store(flags, *p, values, slot(i));
+        }
+        let mut dsig = ir::Signature::new(isa.default_call_conv());
+        dsig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr)]);
+        dsig.returns.push(AbiParam::new(ir::types::I32));
+        let dsig = b.import_signature(dsig);
+        let dispatch = b
+            .ins()
+            .iconst(ptr, crate::func::host_dispatch as *const () as usize as i64);
+        let call = b.ins().call_indirect(dsig, dispatch, &[params[0], values]);
+        let status = b.inst_results(call)[0];
+        b.ins().trapnz(status, HOST_TRAP);
+        let mut results = Vec::new();
+        for (i, r) in ty.results().iter().enumerate() {
+            results.push(b.ins().load(ir_type(isa, *r)?, flags, values, slot(i)));
+        }
+        b.ins().return_(&results);
+        b.finalize(isa.frontend_config());
+    }
+    let host = compile_function(isa, func, 0)?;
+    let (memory, ranges, traps) = link(&[entry, host], 0)?;
+    let info = Arc::new(CodeInfo {
+        memory,
+        funcs: Vec::new(),
+        num_imported_funcs: 0,
+        traps,
+        names: HashMap::new(),
+    });
+    publish(&info);
+    Ok(Trampolines {
+        info,
+        entry: ranges[0].clone(),
+        host: ranges[1].clone(),
+    })
+}

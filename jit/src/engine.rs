@@ -1,0 +1,224 @@
+//! Configuration and the engine: ISA, feature set, signature registry,
+//! epoch counter. Cheap to clone; `Send + Sync`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+pub use wasmparser::WasmFeatures;
+
+use crate::compile::Trampolines;
+use crate::error::Error;
+use crate::types::FuncType;
+
+/// Engine configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    features: WasmFeatures,
+    epoch_interruption: bool,
+    max_wasm_stack: usize,
+    max_memory_bytes: u64,
+}
+
+impl Default for Config {
+    /// Everything the engine implements: wasm 2.0 without SIMD, plus
+    /// extended-const.
+    fn default() -> Self {
+        let mut c = Config::wasm_v2();
+        c.features |= WasmFeatures::EXTENDED_CONST;
+        c
+    }
+}
+
+impl Config {
+    /// The default configuration.
+    pub fn new() -> Self {
+        Config::default()
+    }
+
+    /// Wasm 1.0 (MVP with mutable-global import/export).
+    pub fn wasm_v1() -> Self {
+        Config {
+            features: WasmFeatures::WASM1,
+            epoch_interruption: false,
+            max_wasm_stack: 1 << 20,
+            max_memory_bytes: 1 << 32,
+        }
+    }
+
+    /// Wasm 2.0 minus SIMD.
+    pub fn wasm_v2() -> Self {
+        let mut c = Config::wasm_v1();
+        c.features = WasmFeatures::WASM2 - WasmFeatures::SIMD;
+        c
+    }
+
+    /// Set the feature set validation uses.
+    pub fn wasm_features(&mut self, features: WasmFeatures) -> &mut Self {
+        self.features = features;
+        self
+    }
+
+    /// Check the epoch at function entry and loop headers.
+    pub fn epoch_interruption(&mut self, on: bool) -> &mut Self {
+        self.epoch_interruption = on;
+        self
+    }
+
+    /// Bytes of stack guest code may use before "call stack exhausted".
+    pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
+        self.max_wasm_stack = bytes.max(16 * 1024);
+        self
+    }
+
+    /// Maximum bytes one memory of a store may grow to.
+    pub fn max_memory_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.max_memory_bytes = bytes;
+        self
+    }
+}
+
+/// The compilation and runtime environment shared by modules and stores.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<EngineInner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct EngineInner {
+    pub config: Config,
+    pub isa: OwnedTargetIsa,
+    /// Bumped by `increment_epoch`; compiled code reads it.
+    pub epoch: Box<AtomicU64>,
+    types: Mutex<TypeRegistry>,
+    trampolines: Mutex<HashMap<u32, Arc<Trampolines>>>,
+}
+
+#[derive(Default)]
+struct TypeRegistry {
+    ids: HashMap<FuncType, u32>,
+    types: Vec<FuncType>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(&Config::default()).expect("the host ISA supports the default configuration")
+    }
+}
+
+impl Engine {
+    /// An engine for the host.
+    ///
+    /// # Errors
+    ///
+    /// `Error::Unsupported` when Cranelift does not support the host.
+    pub fn new(config: &Config) -> Result<Engine, Error> {
+        let mut flags = settings::builder();
+        let set = |flags: &mut settings::Builder, k: &str, v: &str| {
+            flags
+                .set(k, v)
+                .map_err(|e| Error::Unsupported(format!("cranelift flag {k}={v}: {e}").into()))
+        };
+        set(&mut flags, "opt_level", "speed")?;
+        set(&mut flags, "preserve_frame_pointers", "true")?;
+        set(&mut flags, "enable_probestack", "false")?;
+        set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
+        set(
+            &mut flags,
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        )?;
+        set(&mut flags, "unwind_info", "false")?;
+        let isa_builder = cranelift_native::builder()
+            .map_err(|e| Error::Unsupported(format!("host ISA: {e}").into()))?;
+        let isa = isa_builder
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| Error::Unsupported(format!("host ISA: {e}").into()))?;
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                config: config.clone(),
+                isa,
+                epoch: Box::new(AtomicU64::new(0)),
+                types: Mutex::new(TypeRegistry::default()),
+                trampolines: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// Advance the epoch: guests past their deadline trap with "interrupt".
+    pub fn increment_epoch(&self) {
+        self.inner.epoch.fetch_add(1, Ordering::Release);
+    }
+
+    pub(crate) fn current_epoch(&self) -> u64 {
+        self.inner.epoch.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn features(&self) -> WasmFeatures {
+        self.inner.config.features
+    }
+
+    pub(crate) fn epoch_interruption(&self) -> bool {
+        self.inner.config.epoch_interruption
+    }
+
+    pub(crate) fn max_wasm_stack(&self) -> usize {
+        self.inner.config.max_wasm_stack
+    }
+
+    pub(crate) fn max_memory_bytes(&self) -> u64 {
+        self.inner.config.max_memory_bytes
+    }
+
+    /// The engine-wide id of a signature, registering it on first sight.
+    pub(crate) fn register_type(&self, ty: &FuncType) -> u32 {
+        let mut reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(id) = reg.ids.get(ty) {
+            return *id;
+        }
+        let id = reg.types.len() as u32;
+        reg.types.push(ty.clone());
+        reg.ids.insert(ty.clone(), id);
+        id
+    }
+
+    /// The signature with engine-wide id `id`.
+    pub(crate) fn type_of(&self, id: u32) -> FuncType {
+        let reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        reg.types[id as usize].clone()
+    }
+
+    /// Entry and host trampolines for signature `id`, compiled on first use.
+    pub(crate) fn trampolines(&self, id: u32) -> Result<Arc<Trampolines>, Error> {
+        let mut cache = self
+            .inner
+            .trampolines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = cache.get(&id) {
+            return Ok(t.clone());
+        }
+        let ty = self.type_of(id);
+        let t = Arc::new(crate::compile::compile_trampolines(self, &ty)?);
+        cache.insert(id, t.clone());
+        Ok(t)
+    }
+
+    /// Whether two engines are the same.
+    pub fn same(a: &Engine, b: &Engine) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+}

@@ -1,0 +1,129 @@
+//! The crate's one error type.
+
+use crate::trap::Trap;
+
+/// Everything that can go wrong in the engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The module is malformed or invalid.
+    #[error("compile error at offset {offset:#x}: {message}")]
+    Compile {
+        /// Byte offset into the binary.
+        offset: usize,
+        /// What was wrong.
+        message: Box<str>,
+    },
+    /// Linking failed: unknown import or incompatible import type.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// The guest trapped (also while instantiating).
+    #[error(transparent)]
+    Trap(#[from] Box<Trap>),
+    /// A host function asked the guest to exit with this status.
+    #[error("exit with status {0}")]
+    Exit(i32),
+    /// A feature the engine does not implement.
+    #[error("unsupported: {0}")]
+    Unsupported(Box<str>),
+    /// A resource limit was exceeded.
+    #[error("resource limit exceeded: {0}")]
+    ResourceLimit(Box<str>),
+    /// Wrong argument or result types from the host.
+    #[error("type mismatch: {0}")]
+    Type(Box<str>),
+    /// Bug in the engine: please report.
+    #[error("internal error (please report): {0}")]
+    Unreachable(&'static str),
+}
+
+impl From<Trap> for Error {
+    fn from(trap: Trap) -> Self {
+        match trap.exit_code() {
+            Some(code) => Error::Exit(code),
+            None => Error::Trap(Box::new(trap)),
+        }
+    }
+}
+
+impl Error {
+    /// The trap, when this error is one.
+    pub fn as_trap(&self) -> Option<&Trap> {
+        match self {
+            Error::Trap(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn compile(offset: usize, message: impl Into<String>) -> Self {
+        Error::Compile {
+            offset,
+            message: message.into().into_boxed_str(),
+        }
+    }
+
+    pub(crate) fn ty(message: impl Into<String>) -> Self {
+        Error::Type(message.into().into_boxed_str())
+    }
+}
+
+impl From<wasmparser::BinaryReaderError> for Error {
+    fn from(e: wasmparser::BinaryReaderError) -> Self {
+        Error::compile(e.offset() as usize, e.message())
+    }
+}
+
+/// Why an import could not be satisfied (the spec's "unlinkable").
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LinkError {
+    /// No definition for the import.
+    #[error("unknown import: {module}::{name}")]
+    UnknownImport {
+        /// Import module name.
+        module: Box<str>,
+        /// Import field name.
+        name: Box<str>,
+    },
+    /// A definition exists but its type does not match.
+    #[error("incompatible import type for {module}::{name}: {reason}")]
+    IncompatibleImportType {
+        /// Import module name.
+        module: Box<str>,
+        /// Import field name.
+        name: Box<str>,
+        /// What differs.
+        reason: Box<str>,
+    },
+    /// Wrong number of imports passed to `Instance::new`.
+    #[error("expected {expected} imports, got {got}")]
+    ImportCount {
+        /// What the module declares.
+        expected: usize,
+        /// What was passed.
+        got: usize,
+    },
+    /// An item from another store.
+    #[error("object used with the wrong store")]
+    WrongStore,
+    /// A linker name defined twice.
+    #[error("duplicate definition of {module}::{name}")]
+    Duplicate {
+        /// Module name.
+        module: Box<str>,
+        /// Field name.
+        name: Box<str>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_size() {
+        assert!(
+            size_of::<super::Error>() <= 56,
+            "{}",
+            size_of::<super::Error>()
+        );
+    }
+}

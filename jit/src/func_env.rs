@@ -1,0 +1,578 @@
+//! The runtime's [`FuncEnvironment`]: how compiled code reaches memories,
+//! tables, globals, other functions and builtins through the VMContext
+//! layout of [`crate::env::VMOffsets`]. Safe code: it only builds IR.
+
+use cranelift_codegen::ir::{
+    self, AbiParam, ExtFuncData, ExternalName, GlobalValueData, InstBuilder, MemFlagsData,
+    UserExternalName, condcodes::IntCC, types,
+};
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_frontend::FunctionBuilder;
+
+use crate::engine::Engine;
+use crate::env::{ModuleInfo, VMOffsets, funcref, memdef, storectx, tabledef};
+use crate::translate::trap_codes as tc;
+use crate::translate::{
+    DataIndex, ElemIndex, EnvError, EnvResult, FuncEnvironment, FuncIndex, GlobalIndex,
+    GlobalLocation, MemoryIndex, MemoryPlan, TableIndex, TypeIndex,
+};
+
+/// Builtin functions compiled code calls through the table at
+/// `VMOffsets::BUILTINS`; the order is the table's.
+#[derive(Debug, Clone, Copy)]
+#[repr(usize)]
+pub(crate) enum Builtin {
+    MemoryGrow,
+    MemoryFill,
+    MemoryCopy,
+    MemoryInit,
+    DataDrop,
+    TableGrow,
+    TableFill,
+    TableCopy,
+    TableInit,
+    ElemDrop,
+}
+
+/// Number of builtins.
+pub(crate) const NUM_BUILTINS: usize = 10;
+
+/// One function's environment over one module.
+pub(crate) struct ModuleFuncEnv<'a> {
+    isa: &'a dyn TargetIsa,
+    engine: &'a Engine,
+    info: &'a ModuleInfo,
+    offsets: &'a VMOffsets,
+}
+
+impl<'a> ModuleFuncEnv<'a> {
+    pub(crate) fn new(engine: &'a Engine, info: &'a ModuleInfo, offsets: &'a VMOffsets) -> Self {
+        ModuleFuncEnv {
+            isa: &*engine.inner.isa,
+            engine,
+            info,
+            offsets,
+        }
+    }
+
+    fn ptr(&self) -> ir::Type {
+        self.isa.pointer_type()
+    }
+
+    /// Load a pointer that never changes after instantiation.
+    fn load_fixed(&self, b: &mut FunctionBuilder<'_>, base: ir::Value, offset: u32) -> ir::Value {
+        let flags = MemFlagsData::trusted().with_readonly();
+        b.ins().load(self.ptr(), flags, base, offset as i32)
+    }
+
+    fn store_ctx(&self, b: &mut FunctionBuilder<'_>, vmctx: ir::Value) -> ir::Value {
+        self.load_fixed(b, vmctx, VMOffsets::STORE_CTX)
+    }
+
+    fn signature_of(&self, ty: u32) -> ir::Signature {
+        crate::compile::wasm_signature(self.isa, &self.info.types[ty as usize])
+            .unwrap_or_else(|_| ir::Signature::new(self.isa.default_call_conv()))
+    }
+
+    /// Call through a `*const VMFuncRef`, recording the caller's vmctx.
+    fn call_funcref(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        fref: ir::Value,
+        ty: u32,
+        args: &[ir::Value],
+    ) -> Vec<ir::Value> {
+        let sc = self.store_ctx(b, vmctx);
+        b.ins()
+            .store(MemFlagsData::trusted(), vmctx, sc, storectx::CALLER_VMCTX);
+        let code = b.ins().load(
+            self.ptr(),
+            MemFlagsData::trusted().with_readonly(),
+            fref,
+            funcref::WASM_CALL,
+        );
+        let callee_vmctx = b.ins().load(
+            self.ptr(),
+            MemFlagsData::trusted().with_readonly(),
+            fref,
+            funcref::VMCTX,
+        );
+        let sig = b.import_signature(self.signature_of(ty));
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(callee_vmctx);
+        all.extend_from_slice(args);
+        let call = b.ins().call_indirect(sig, code, &all);
+        b.inst_results(call).to_vec()
+    }
+
+    /// Call builtin `which` with (vmctx, args) and return its i32 result.
+    fn builtin(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        which: Builtin,
+        args: &[ir::Value],
+    ) -> ir::Value {
+        let mut sig = ir::Signature::new(self.isa.default_call_conv());
+        sig.params.push(AbiParam::new(self.ptr()));
+        for a in args {
+            sig.params.push(AbiParam::new(b.func.dfg.value_type(*a)));
+        }
+        sig.returns.push(AbiParam::new(types::I32));
+        let sig = b.import_signature(sig);
+        let table = self.load_fixed(b, vmctx, VMOffsets::BUILTINS);
+        let f = self.load_fixed(b, table, (which as u32) * 8);
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(vmctx);
+        all.extend_from_slice(args);
+        let call = b.ins().call_indirect(sig, f, &all);
+        b.inst_results(call)[0]
+    }
+
+    fn builtin_trapping(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        which: Builtin,
+        args: &[ir::Value],
+        code: ir::TrapCode,
+    ) {
+        let status = self.builtin(b, vmctx, which, args);
+        b.ins().trapnz(status, code);
+    }
+
+    /// The address of element `index` of `table`, trapping when out of bounds.
+    fn table_addr(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        table: TableIndex,
+        index: ir::Value,
+        code: ir::TrapCode,
+    ) -> ir::Value {
+        let def = self.load_fixed(b, vmctx, self.offsets.table(table.as_u32()));
+        let len = b
+            .ins()
+            .load(types::I64, MemFlagsData::trusted(), def, tabledef::LENGTH);
+        let index = b.ins().uextend(types::I64, index);
+        let oob = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        b.ins().trapnz(oob, code);
+        let base = b
+            .ins()
+            .load(self.ptr(), MemFlagsData::trusted(), def, tabledef::BASE);
+        let scaled = b.ins().ishl_imm_u(index, 3);
+        b.ins().iadd(base, scaled)
+    }
+
+    fn i32_const(b: &mut FunctionBuilder<'_>, v: u32) -> ir::Value {
+        b.ins().iconst(types::I32, i64::from(v))
+    }
+}
+
+impl FuncEnvironment for ModuleFuncEnv<'_> {
+    fn pointer_type(&self) -> ir::Type {
+        self.ptr()
+    }
+
+    fn func_signature(&self, index: FuncIndex) -> ir::Signature {
+        self.signature_of(self.info.funcs[index.as_u32() as usize])
+    }
+
+    fn type_signature(&self, index: TypeIndex) -> ir::Signature {
+        self.signature_of(index.as_u32())
+    }
+
+    fn stack_limit(&mut self, func: &mut ir::Function) -> Option<ir::GlobalValue> {
+        let readonly = func
+            .dfg
+            .mem_flags
+            .insert_unchecked(MemFlagsData::trusted().with_readonly());
+        let trusted = func.dfg.mem_flags.insert_unchecked(MemFlagsData::trusted());
+        let vmctx = func.create_global_value(GlobalValueData::VMContext);
+        let sc = func.create_global_value(GlobalValueData::Load {
+            base: vmctx,
+            offset: (VMOffsets::STORE_CTX as i32).into(),
+            global_type: self.ptr(),
+            flags: readonly,
+        });
+        let limit = func.create_global_value(GlobalValueData::Load {
+            base: sc,
+            offset: storectx::STACK_LIMIT.into(),
+            global_type: self.ptr(),
+            flags: trusted,
+        });
+        Some(limit)
+    }
+
+    fn emit_epoch_check(&mut self, b: &mut FunctionBuilder<'_>, vmctx: ir::Value) -> EnvResult<()> {
+        if !self.engine.epoch_interruption() {
+            return Ok(());
+        }
+        let sc = self.store_ctx(b, vmctx);
+        let epoch_ptr = b.ins().load(
+            self.ptr(),
+            MemFlagsData::trusted().with_readonly(),
+            sc,
+            storectx::EPOCH_PTR,
+        );
+        let epoch = b
+            .ins()
+            .load(types::I64, MemFlagsData::trusted(), epoch_ptr, 0);
+        let deadline = b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            sc,
+            storectx::EPOCH_DEADLINE,
+        );
+        let late = b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
+        b.ins().trapnz(late, tc::INTERRUPT);
+        Ok(())
+    }
+
+    fn memory_plan(&self, index: MemoryIndex) -> MemoryPlan {
+        let memory64 = self
+            .info
+            .memories
+            .get(index.as_u32() as usize)
+            .is_some_and(|m| m.memory64);
+        MemoryPlan {
+            memory64,
+            reserved_bytes: 1 << 32,
+            guard_bytes: crate::memory::GUARD_SIZE as u64,
+        }
+    }
+
+    fn memory_base(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        index: MemoryIndex,
+    ) -> EnvResult<ir::Value> {
+        let def = self.load_fixed(b, vmctx, self.offsets.memory(index.as_u32()));
+        // The base never moves, so the load may be hoisted and shared.
+        Ok(b.ins().load(
+            self.ptr(),
+            MemFlagsData::trusted().with_readonly(),
+            def,
+            memdef::BASE,
+        ))
+    }
+
+    fn memory_bound(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        index: MemoryIndex,
+    ) -> EnvResult<ir::Value> {
+        let def = self.load_fixed(b, vmctx, self.offsets.memory(index.as_u32()));
+        Ok(b.ins()
+            .load(self.ptr(), MemFlagsData::trusted(), def, memdef::LENGTH))
+    }
+
+    fn global(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        index: GlobalIndex,
+    ) -> EnvResult<GlobalLocation> {
+        let base = self.load_fixed(b, vmctx, self.offsets.global(index.as_u32()));
+        Ok(GlobalLocation { base, offset: 0 })
+    }
+
+    fn call(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        callee: FuncIndex,
+        args: &[ir::Value],
+    ) -> EnvResult<Vec<ir::Value>> {
+        let index = callee.as_u32();
+        let ty = self.info.funcs[index as usize];
+        if index < self.info.num_imported_funcs {
+            let fref = self.load_fixed(b, vmctx, self.offsets.imported_func(index));
+            return Ok(self.call_funcref(b, vmctx, fref, ty, args));
+        }
+        let name = b
+            .func
+            .declare_imported_user_function(UserExternalName::new(0, index));
+        let signature = b.import_signature(self.signature_of(ty));
+        let fref = b.import_function(ExtFuncData {
+            name: ExternalName::user(name),
+            signature,
+            colocated: true,
+            patchable: false,
+        });
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(vmctx);
+        all.extend_from_slice(args);
+        let call = b.ins().call(fref, &all);
+        Ok(b.inst_results(call).to_vec())
+    }
+
+    fn call_indirect(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        table: TableIndex,
+        ty: TypeIndex,
+        callee: ir::Value,
+        args: &[ir::Value],
+    ) -> EnvResult<Vec<ir::Value>> {
+        let addr = self.table_addr(b, vmctx, table, callee, tc::UNDEFINED_ELEMENT);
+        let fref = b.ins().load(self.ptr(), MemFlagsData::trusted(), addr, 0);
+        b.ins().trapz(fref, tc::INDIRECT_CALL_TO_NULL);
+        let actual = b.ins().load(
+            types::I32,
+            MemFlagsData::trusted().with_readonly(),
+            fref,
+            funcref::TYPE_ID,
+        );
+        let expected = self.info.type_ids[ty.as_u32() as usize];
+        let mismatch = b
+            .ins()
+            .icmp_imm_u(IntCC::NotEqual, actual, i64::from(expected));
+        b.ins().trapnz(mismatch, tc::BAD_SIGNATURE);
+        Ok(self.call_funcref(b, vmctx, fref, ty.as_u32(), args))
+    }
+
+    fn memory_size(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        index: MemoryIndex,
+    ) -> EnvResult<ir::Value> {
+        let len = self.memory_bound(b, vmctx, index)?;
+        let pages = b.ins().ushr_imm_u(len, 16);
+        Ok(b.ins().ireduce(types::I32, pages))
+    }
+
+    fn memory_grow(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        index: MemoryIndex,
+        delta: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        let mem = Self::i32_const(b, index.as_u32());
+        Ok(self.builtin(b, vmctx, Builtin::MemoryGrow, &[mem, delta]))
+    }
+
+    fn memory_fill(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        index: MemoryIndex,
+        dst: ir::Value,
+        value: ir::Value,
+        len: ir::Value,
+    ) -> EnvResult<()> {
+        let mem = Self::i32_const(b, index.as_u32());
+        self.builtin_trapping(
+            b,
+            vmctx,
+            Builtin::MemoryFill,
+            &[mem, dst, value, len],
+            tc::HEAP_OUT_OF_BOUNDS,
+        );
+        Ok(())
+    }
+
+    fn memory_copy(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        dst_index: MemoryIndex,
+        src_index: MemoryIndex,
+        dst: ir::Value,
+        src: ir::Value,
+        len: ir::Value,
+    ) -> EnvResult<()> {
+        let dm = Self::i32_const(b, dst_index.as_u32());
+        let sm = Self::i32_const(b, src_index.as_u32());
+        self.builtin_trapping(
+            b,
+            vmctx,
+            Builtin::MemoryCopy,
+            &[dm, sm, dst, src, len],
+            tc::HEAP_OUT_OF_BOUNDS,
+        );
+        Ok(())
+    }
+
+    fn memory_init(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        index: MemoryIndex,
+        data: DataIndex,
+        dst: ir::Value,
+        src: ir::Value,
+        len: ir::Value,
+    ) -> EnvResult<()> {
+        let mem = Self::i32_const(b, index.as_u32());
+        let seg = Self::i32_const(b, data.as_u32());
+        self.builtin_trapping(
+            b,
+            vmctx,
+            Builtin::MemoryInit,
+            &[mem, seg, dst, src, len],
+            tc::HEAP_OUT_OF_BOUNDS,
+        );
+        Ok(())
+    }
+
+    fn data_drop(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        data: DataIndex,
+    ) -> EnvResult<()> {
+        let seg = Self::i32_const(b, data.as_u32());
+        self.builtin(b, vmctx, Builtin::DataDrop, &[seg]);
+        Ok(())
+    }
+
+    fn table_get(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        table: TableIndex,
+        index: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        let addr = self.table_addr(b, vmctx, table, index, tc::TABLE_OUT_OF_BOUNDS);
+        Ok(b.ins().load(self.ptr(), MemFlagsData::trusted(), addr, 0))
+    }
+
+    fn table_set(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        table: TableIndex,
+        index: ir::Value,
+        value: ir::Value,
+    ) -> EnvResult<()> {
+        let addr = self.table_addr(b, vmctx, table, index, tc::TABLE_OUT_OF_BOUNDS);
+        b.ins().store(MemFlagsData::trusted(), value, addr, 0);
+        Ok(())
+    }
+
+    fn table_grow(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        table: TableIndex,
+        init: ir::Value,
+        delta: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        let t = Self::i32_const(b, table.as_u32());
+        Ok(self.builtin(b, vmctx, Builtin::TableGrow, &[t, init, delta]))
+    }
+
+    fn table_size(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        table: TableIndex,
+    ) -> EnvResult<ir::Value> {
+        let def = self.load_fixed(b, vmctx, self.offsets.table(table.as_u32()));
+        let len = b
+            .ins()
+            .load(types::I64, MemFlagsData::trusted(), def, tabledef::LENGTH);
+        Ok(b.ins().ireduce(types::I32, len))
+    }
+
+    fn table_fill(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        table: TableIndex,
+        dst: ir::Value,
+        value: ir::Value,
+        len: ir::Value,
+    ) -> EnvResult<()> {
+        let t = Self::i32_const(b, table.as_u32());
+        self.builtin_trapping(
+            b,
+            vmctx,
+            Builtin::TableFill,
+            &[t, dst, value, len],
+            tc::TABLE_OUT_OF_BOUNDS,
+        );
+        Ok(())
+    }
+
+    fn table_copy(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        dst_table: TableIndex,
+        src_table: TableIndex,
+        dst: ir::Value,
+        src: ir::Value,
+        len: ir::Value,
+    ) -> EnvResult<()> {
+        let dt = Self::i32_const(b, dst_table.as_u32());
+        let st = Self::i32_const(b, src_table.as_u32());
+        self.builtin_trapping(
+            b,
+            vmctx,
+            Builtin::TableCopy,
+            &[dt, st, dst, src, len],
+            tc::TABLE_OUT_OF_BOUNDS,
+        );
+        Ok(())
+    }
+
+    fn table_init(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        table: TableIndex,
+        elem: ElemIndex,
+        dst: ir::Value,
+        src: ir::Value,
+        len: ir::Value,
+    ) -> EnvResult<()> {
+        let t = Self::i32_const(b, table.as_u32());
+        let e = Self::i32_const(b, elem.as_u32());
+        self.builtin_trapping(
+            b,
+            vmctx,
+            Builtin::TableInit,
+            &[t, e, dst, src, len],
+            tc::TABLE_OUT_OF_BOUNDS,
+        );
+        Ok(())
+    }
+
+    fn elem_drop(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        elem: ElemIndex,
+    ) -> EnvResult<()> {
+        let e = Self::i32_const(b, elem.as_u32());
+        self.builtin(b, vmctx, Builtin::ElemDrop, &[e]);
+        Ok(())
+    }
+
+    fn ref_func(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        index: FuncIndex,
+    ) -> EnvResult<ir::Value> {
+        let index = index.as_u32();
+        if index < self.info.num_imported_funcs {
+            return Ok(self.load_fixed(b, vmctx, self.offsets.imported_func(index)));
+        }
+        let Some(defined) = index.checked_sub(self.info.num_imported_funcs) else {
+            return Err(EnvError::Unsupported("function index out of range"));
+        };
+        let off = self.offsets.defined_funcref(defined);
+        Ok(b.ins().iadd_imm_u(vmctx, i64::from(off)))
+    }
+}

@@ -1,0 +1,559 @@
+//! Instantiation (wasm 2.0 semantics) and the instance handle.
+
+use crate::env::{ConstExpr, ConstOp, DataKind, ElemKind, EntityIndex, VMFuncRef, VMOffsets};
+use crate::error::{Error, LinkError};
+use crate::func::{Func, FuncData, FuncKind, TypedFunc, WasmParams, WasmResults};
+use crate::global::{Global, GlobalData};
+use crate::memory_api::Memory;
+use crate::module::{Module, entity_type};
+use crate::store::{AsContextMut, StoreOpaque};
+use crate::table::{Table, TableData};
+use crate::trap::{Trap, TrapCode};
+use crate::types::{ExternType, limits_match};
+use crate::values::Extern;
+use crate::vmctx::{MemoryData, VMContext};
+
+/// An instance of a store.
+pub(crate) struct InstanceData {
+    pub module: Module,
+    pub vmctx: VMContext,
+    /// Store indices of every function, table, memory and global.
+    pub funcs: Vec<u32>,
+    pub tables: Vec<u32>,
+    pub memories: Vec<u32>,
+    pub globals: Vec<u32>,
+    pub dropped_data: Vec<bool>,
+    /// Evaluated element segments; emptied by `elem.drop`.
+    pub elem_values: Vec<Box<[usize]>>,
+}
+
+/// An instance handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Instance {
+    pub(crate) store: u64,
+    pub(crate) index: u32,
+}
+
+fn incompatible(module: &str, name: &str, reason: String) -> Error {
+    LinkError::IncompatibleImportType {
+        module: module.into(),
+        name: name.into(),
+        reason: reason.into(),
+    }
+    .into()
+}
+
+fn trap(code: TrapCode) -> Error {
+    Error::from(Trap::new(code))
+}
+
+/// The export `name` of instance `index`.
+pub(crate) fn export_of(store: &mut StoreOpaque, index: u32, name: &str) -> Option<Extern> {
+    let inst = &store.instances[index as usize];
+    let (_, entity) = inst
+        .module
+        .inner
+        .info
+        .exports
+        .iter()
+        .find(|(n, _)| &**n == name)?;
+    let id = store.id;
+    Some(match *entity {
+        EntityIndex::Func(i) => Extern::Func(Func {
+            store: id,
+            index: inst.funcs[i as usize],
+        }),
+        EntityIndex::Table(i) => Extern::Table(Table {
+            store: id,
+            index: inst.tables[i as usize],
+        }),
+        EntityIndex::Memory(i) => Extern::Memory(Memory {
+            store: id,
+            index: inst.memories[i as usize],
+        }),
+        EntityIndex::Global(i) => Extern::Global(Global {
+            store: id,
+            index: inst.globals[i as usize],
+        }),
+    })
+}
+
+/// The type of a store item, for import matching.
+pub(crate) fn extern_type(store: &StoreOpaque, ext: &Extern) -> ExternType {
+    match ext {
+        Extern::Func(f) => ExternType::Func(store.funcs[f.index as usize].ty.clone()),
+        Extern::Table(t) => ExternType::Table(store.tables[t.index as usize].current_type()),
+        Extern::Memory(m) => ExternType::Memory(store.memories[m.index as usize].current_type()),
+        Extern::Global(g) => ExternType::Global(store.globals[g.index as usize].ty),
+    }
+}
+
+fn extern_store(ext: &Extern) -> u64 {
+    match ext {
+        Extern::Func(f) => f.store,
+        Extern::Table(t) => t.store,
+        Extern::Memory(m) => m.store,
+        Extern::Global(g) => g.store,
+    }
+}
+
+fn check_import(
+    module: &str,
+    name: &str,
+    expected: &ExternType,
+    actual: &ExternType,
+) -> Result<(), Error> {
+    let ok = match (expected, actual) {
+        (ExternType::Func(e), ExternType::Func(a)) => e == a,
+        (ExternType::Table(e), ExternType::Table(a)) => {
+            e.element == a.element && limits_match(a.minimum, a.maximum, e.minimum, e.maximum)
+        }
+        (ExternType::Memory(e), ExternType::Memory(a)) => {
+            limits_match(a.minimum, a.maximum, e.minimum, e.maximum)
+        }
+        (ExternType::Global(e), ExternType::Global(a)) => e == a,
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(incompatible(
+            module,
+            name,
+            format!("expected {expected:?}, found {actual:?}"),
+        ))
+    }
+}
+
+impl StoreOpaque {
+    fn eval_const(&self, inst: &InstanceData, expr: &ConstExpr) -> Result<u128, Error> {
+        let mut stack: Vec<u128> = Vec::with_capacity(2);
+        for op in expr.ops.iter() {
+            let v = match *op {
+                ConstOp::I32(v) => u128::from(v as u32),
+                ConstOp::I64(v) => u128::from(v as u64),
+                ConstOp::F32(v) => u128::from(v),
+                ConstOp::F64(v) => u128::from(v),
+                ConstOp::RefNull => 0,
+                ConstOp::RefFunc(f) => {
+                    self.funcs[inst.funcs[f as usize] as usize].funcref() as usize as u128
+                }
+                ConstOp::GlobalGet(g) => self.globals[inst.globals[g as usize] as usize].value,
+                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                    let (Some(b), Some(a)) = (stack.pop(), stack.pop()) else {
+                        return Err(Error::Unreachable(
+                            "validated constant expression underflow",
+                        ));
+                    };
+                    let (a, b) = (a as u32, b as u32);
+                    u128::from(match op {
+                        ConstOp::I32Add => a.wrapping_add(b),
+                        ConstOp::I32Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+                ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                    let (Some(b), Some(a)) = (stack.pop(), stack.pop()) else {
+                        return Err(Error::Unreachable(
+                            "validated constant expression underflow",
+                        ));
+                    };
+                    let (a, b) = (a as u64, b as u64);
+                    u128::from(match op {
+                        ConstOp::I64Add => a.wrapping_add(b),
+                        ConstOp::I64Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+            };
+            stack.push(v);
+        }
+        stack
+            .pop()
+            .ok_or(Error::Unreachable("validated constant expression is empty"))
+    }
+
+    pub(crate) fn memory_fill(
+        &mut self,
+        inst: usize,
+        mem: u32,
+        dst: u32,
+        val: u8,
+        len: u32,
+    ) -> bool {
+        let m = self.instances[inst].memories[mem as usize];
+        let bytes = self.memories[m as usize].mem.bytes_mut();
+        let (dst, len) = (dst as usize, len as usize);
+        match bytes.get_mut(dst..dst + len) {
+            Some(s) => {
+                s.fill(val);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn memory_copy(
+        &mut self,
+        inst: usize,
+        dm: u32,
+        sm: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> bool {
+        let dm = self.instances[inst].memories[dm as usize] as usize;
+        let sm = self.instances[inst].memories[sm as usize] as usize;
+        let (dst, src, len) = (dst as usize, src as usize, len as usize);
+        if src + len > self.memories[sm].mem.len() || dst + len > self.memories[dm].mem.len() {
+            return false;
+        }
+        if dm == sm {
+            self.memories[dm]
+                .mem
+                .bytes_mut()
+                .copy_within(src..src + len, dst);
+        } else {
+            let chunk = self.memories[sm].mem.bytes()[src..src + len].to_vec();
+            self.memories[dm].mem.bytes_mut()[dst..dst + len].copy_from_slice(&chunk);
+        }
+        true
+    }
+
+    pub(crate) fn memory_init(
+        &mut self,
+        inst: usize,
+        mem: u32,
+        seg: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> bool {
+        let instance = &self.instances[inst];
+        let module = instance.module.clone();
+        let range = if instance.dropped_data[seg as usize] {
+            0..0
+        } else {
+            module.inner.info.data[seg as usize].bytes.clone()
+        };
+        let data = &module.inner.bytes[range];
+        let m = instance.memories[mem as usize];
+        let (dst, src, len) = (dst as usize, src as usize, len as usize);
+        let Some(from) = data.get(src..src + len) else {
+            return false;
+        };
+        match self.memories[m as usize]
+            .mem
+            .bytes_mut()
+            .get_mut(dst..dst + len)
+        {
+            Some(to) => {
+                to.copy_from_slice(from);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn table_copy(
+        &mut self,
+        inst: usize,
+        dt: u32,
+        st: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> bool {
+        let dt = self.instances[inst].tables[dt as usize] as usize;
+        let st = self.instances[inst].tables[st as usize] as usize;
+        let (dst, src, len) = (dst as usize, src as usize, len as usize);
+        if src + len > self.tables[st].elements.len() || dst + len > self.tables[dt].elements.len()
+        {
+            return false;
+        }
+        if dt == st {
+            self.tables[dt].elements.copy_within(src..src + len, dst);
+        } else {
+            let chunk = self.tables[st].elements[src..src + len].to_vec();
+            self.tables[dt].elements[dst..dst + len].copy_from_slice(&chunk);
+        }
+        true
+    }
+
+    pub(crate) fn table_init(
+        &mut self,
+        inst: usize,
+        table: u32,
+        seg: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> bool {
+        let instance = &self.instances[inst];
+        let t = instance.tables[table as usize] as usize;
+        let (dst, src, len) = (dst as usize, src as usize, len as usize);
+        let Some(from) = instance.elem_values[seg as usize].get(src..src + len) else {
+            return false;
+        };
+        match self.tables[t].elements.get_mut(dst..dst + len) {
+            Some(to) => {
+                to.copy_from_slice(from);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Instance {
+    /// Instantiate `module` with `imports` in the module's import order.
+    ///
+    /// # Errors
+    ///
+    /// `Error::Link` for missing or mismatched imports; `Error::Trap` when a
+    /// segment or the start function traps (earlier effects are kept).
+    pub fn new(
+        mut store: impl AsContextMut,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance, Error> {
+        let cx = store.as_context_mut();
+        let store = &mut cx.0.opaque;
+        instantiate(store, module, imports)
+    }
+
+    fn check<'a>(&self, store: &'a mut StoreOpaque) -> &'a mut StoreOpaque {
+        assert_eq!(store.id, self.store, "instance used with the wrong store");
+        store
+    }
+
+    /// The export `name`.
+    pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
+        let cx = store.as_context_mut();
+        export_of(self.check(&mut cx.0.opaque), self.index, name)
+    }
+
+    /// The exported function `name`.
+    pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
+        self.get_export(store, name)?.into_func()
+    }
+
+    /// The exported memory `name`.
+    pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
+        self.get_export(store, name)?.into_memory()
+    }
+
+    /// The exported table `name`.
+    pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
+        self.get_export(store, name)?.into_table()
+    }
+
+    /// The exported global `name`.
+    pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
+        self.get_export(store, name)?.into_global()
+    }
+
+    /// The exported function `name` with static types.
+    ///
+    /// # Errors
+    ///
+    /// `Error::Link` when there is no such function export, `Error::Type`
+    /// when the types differ.
+    pub fn get_typed_func<P: WasmParams, R: WasmResults>(
+        &self,
+        mut store: impl AsContextMut,
+        name: &str,
+    ) -> Result<TypedFunc<P, R>, Error> {
+        let f = self
+            .get_func(&mut store, name)
+            .ok_or_else(|| Error::ty(format!("no function export named {name}")))?;
+        f.typed(&store)
+    }
+
+    /// Every export of the instance, by name.
+    pub fn exports(&self, mut store: impl AsContextMut) -> Vec<(String, Extern)> {
+        let cx = store.as_context_mut();
+        let store = self.check(&mut cx.0.opaque);
+        let names: Vec<String> = store.instances[self.index as usize]
+            .module
+            .inner
+            .info
+            .exports
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        names
+            .into_iter()
+            .filter_map(|n| export_of(store, self.index, &n).map(|e| (n, e)))
+            .collect()
+    }
+}
+
+pub(crate) fn instantiate(
+    store: &mut StoreOpaque,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<Instance, Error> {
+    if !crate::Engine::same(&store.engine, &module.inner.engine) {
+        return Err(Error::ty("module compiled for another engine"));
+    }
+    let info = &module.inner.info;
+    if imports.len() != info.imports.len() {
+        return Err(LinkError::ImportCount {
+            expected: info.imports.len(),
+            got: imports.len(),
+        }
+        .into());
+    }
+    let mut funcs = Vec::with_capacity(info.funcs.len());
+    let mut tables = Vec::with_capacity(info.tables.len());
+    let mut memories = Vec::with_capacity(info.memories.len());
+    let mut globals = Vec::with_capacity(info.globals.len());
+    for (import, ext) in info.imports.iter().zip(imports) {
+        store.check(extern_store(ext))?;
+        let expected = entity_type(info, import.index);
+        check_import(
+            &import.module,
+            &import.name,
+            &expected,
+            &extern_type(store, ext),
+        )?;
+        match ext {
+            Extern::Func(f) => funcs.push(f.index),
+            Extern::Table(t) => tables.push(t.index),
+            Extern::Memory(m) => memories.push(m.index),
+            Extern::Global(g) => globals.push(g.index),
+        }
+    }
+    let instance_index = store.instances.len() as u32;
+    let offsets: &VMOffsets = &module.inner.offsets;
+    let store_ptr: *mut StoreOpaque = store;
+    let ctx_ptr: *mut u8 = (&mut *store.ctx as *mut crate::store::VMStoreContext).cast();
+    let mut vmctx = VMContext::new(offsets, store_ptr, ctx_ptr, instance_index)?;
+
+    // Defined functions: store entries whose funcrefs live in the vmctx.
+    for d in 0..info.num_defined_funcs() {
+        let func_index = info.num_imported_funcs + d;
+        let ty_index = info.funcs[func_index as usize];
+        let off = offsets.defined_funcref(d);
+        let store_index = store.funcs.len() as u32;
+        vmctx.write_funcref(
+            off,
+            VMFuncRef {
+                wasm_call: module.inner.code.func_ptr(d),
+                array_call: std::ptr::null(),
+                vmctx: vmctx.as_ptr(),
+                type_id: info.type_ids[ty_index as usize],
+                store_index,
+            },
+        );
+        store.funcs.push(FuncData {
+            ty: info.types[ty_index as usize].clone(),
+            kind: FuncKind::Wasm {
+                funcref: vmctx.funcref_ptr(off),
+            },
+        });
+        funcs.push(store_index);
+    }
+    for (i, f) in funcs
+        .iter()
+        .take(info.num_imported_funcs as usize)
+        .enumerate()
+    {
+        let fr = store.funcs[*f as usize].funcref();
+        vmctx.write_ptr(offsets.imported_func(i as u32), fr as usize);
+    }
+    for ty in &info.memories[info.num_imported_memories as usize..] {
+        store
+            .memories
+            .push(MemoryData::new(*ty, store.engine.max_memory_bytes())?);
+        memories.push(store.memories.len() as u32 - 1);
+    }
+    let mut inst = InstanceData {
+        module: module.clone(),
+        vmctx,
+        funcs,
+        tables,
+        memories,
+        globals,
+        dropped_data: vec![false; info.data.len()],
+        elem_values: Vec::new(),
+    };
+    for (i, init) in info.global_inits.iter().enumerate() {
+        let value = store.eval_const(&inst, init)?;
+        let ty = info.globals[info.num_imported_globals as usize + i];
+        store.globals.push(Box::new(GlobalData { value, ty }));
+        inst.globals.push(store.globals.len() as u32 - 1);
+    }
+    for (i, ty) in info.tables[info.num_imported_tables as usize..]
+        .iter()
+        .enumerate()
+    {
+        let init = match &info.table_inits[i] {
+            Some(e) => store.eval_const(&inst, e)? as usize,
+            None => 0,
+        };
+        store.tables.push(TableData::new(*ty, init)?);
+        inst.tables.push(store.tables.len() as u32 - 1);
+    }
+    for (i, m) in inst.memories.iter().enumerate() {
+        let def: *mut crate::memory::VMMemoryDefinition = &mut store.memories[*m as usize].def;
+        inst.vmctx.write_ptr(offsets.memory(i as u32), def as usize);
+    }
+    for (i, t) in inst.tables.iter().enumerate() {
+        let def: *mut crate::table::VMTableDefinition = &mut store.tables[*t as usize].def;
+        inst.vmctx.write_ptr(offsets.table(i as u32), def as usize);
+    }
+    for (i, g) in inst.globals.iter().enumerate() {
+        let cell: *mut u128 = &mut store.globals[*g as usize].value;
+        inst.vmctx
+            .write_ptr(offsets.global(i as u32), cell as usize);
+    }
+    let mut elem_values = Vec::with_capacity(info.elems.len());
+    for seg in &info.elems {
+        let mut values = Vec::with_capacity(seg.items.len());
+        for item in seg.items.iter() {
+            values.push(store.eval_const(&inst, item)? as usize);
+        }
+        elem_values.push(values.into_boxed_slice());
+    }
+    inst.elem_values = elem_values;
+    store.instances.push(inst);
+    let inst_idx = instance_index as usize;
+
+    // Active element segments, then data segments, in order; a trap keeps
+    // earlier effects.
+    for (i, seg) in info.elems.iter().enumerate() {
+        match &seg.kind {
+            ElemKind::Active { table, offset } => {
+                let at = store.eval_const(&store.instances[inst_idx], offset)? as u32;
+                let len = store.instances[inst_idx].elem_values[i].len() as u32;
+                if !store.table_init(inst_idx, *table, i as u32, at, 0, len) {
+                    return Err(trap(TrapCode::TableOutOfBounds));
+                }
+                store.instances[inst_idx].elem_values[i] = Box::new([]);
+            }
+            ElemKind::Declared => store.instances[inst_idx].elem_values[i] = Box::new([]),
+            ElemKind::Passive => {}
+        }
+    }
+    for (i, seg) in info.data.iter().enumerate() {
+        if let DataKind::Active { memory, offset } = &seg.kind {
+            let at = store.eval_const(&store.instances[inst_idx], offset)? as u32;
+            let len = seg.bytes.len() as u32;
+            if !store.memory_init(inst_idx, *memory, i as u32, at, 0, len) {
+                return Err(trap(TrapCode::MemoryOutOfBounds));
+            }
+            store.instances[inst_idx].dropped_data[i] = true;
+        }
+    }
+    let instance = Instance {
+        store: store.id,
+        index: instance_index,
+    };
+    if let Some(start) = info.start {
+        let f = store.instances[inst_idx].funcs[start as usize];
+        crate::func::call_raw(store, f, &mut [0u128; 1])?;
+    }
+    Ok(instance)
+}

@@ -1,0 +1,162 @@
+//! Name-based import resolution.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::engine::Engine;
+use crate::error::{Error, LinkError};
+use crate::func::{Caller, Func, HostCallable, IntoFunc, dynamic_host, new_host_func};
+use crate::instance::Instance;
+use crate::module::Module;
+use crate::store::{AsContextMut, Store};
+use crate::trap::Trap;
+use crate::types::FuncType;
+use crate::values::{Extern, Val};
+
+enum Definition {
+    Extern(Extern),
+    /// A host function, materialised in each store on instantiation.
+    Host(FuncType, HostCallable),
+}
+
+/// Defines imports by (module, name) and instantiates modules with them.
+pub struct Linker<T> {
+    engine: Engine,
+    defs: HashMap<(Box<str>, Box<str>), Definition>,
+    /// Per store id, host functions already materialised there.
+    materialised: Mutex<HashMap<(u64, Box<str>, Box<str>), Func>>,
+    _marker: std::marker::PhantomData<fn(T)>,
+}
+
+impl<T: 'static> Linker<T> {
+    /// An empty linker.
+    pub fn new(engine: &Engine) -> Self {
+        Linker {
+            engine: engine.clone(),
+            defs: HashMap::new(),
+            materialised: Mutex::new(HashMap::new()),
+            _marker: std::marker::PhantomData,
+        }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    fn insert(&mut self, module: &str, name: &str, def: Definition) -> Result<&mut Self, Error> {
+        let key = (Box::from(module), Box::from(name));
+        self.materialised
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(_, m, n), _| !(**m == *module && **n == *name));
+        self.defs.insert(key, def);
+        Ok(self)
+    }
+
+    /// Define a typed host function.
+    ///
+    /// # Errors
+    ///
+    /// Never today; kept fallible as in wasmtime.
+    pub fn func_wrap<Params, Results>(
+        &mut self,
+        module: &str,
+        name: &str,
+        f: impl IntoFunc<T, Params, Results>,
+    ) -> Result<&mut Self, Error> {
+        let crate::func::HostFunc { ty, callable } = f.into_host();
+        self.insert(module, name, Definition::Host(ty, callable))
+    }
+
+    /// Define a host function with a dynamic signature.
+    ///
+    /// # Errors
+    ///
+    /// Never today; kept fallible as in wasmtime.
+    pub fn func_new(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<(), Trap> + Send + Sync + 'static,
+    ) -> Result<&mut Self, Error> {
+        let callable = dynamic_host::<T>(ty.clone(), f);
+        self.insert(module, name, Definition::Host(ty, callable))
+    }
+
+    /// Define `module::name` as an existing item of `store`.
+    ///
+    /// # Errors
+    ///
+    /// Never today; kept fallible as in wasmtime.
+    pub fn define(
+        &mut self,
+        _store: &Store<T>,
+        module: &str,
+        name: &str,
+        item: impl Into<Extern>,
+    ) -> Result<&mut Self, Error> {
+        self.insert(module, name, Definition::Extern(item.into()))
+    }
+
+    /// Define every export of `instance` under `module`.
+    ///
+    /// # Errors
+    ///
+    /// Never today; kept fallible as in wasmtime.
+    pub fn instance(
+        &mut self,
+        mut store: &mut Store<T>,
+        module: &str,
+        instance: Instance,
+    ) -> Result<&mut Self, Error> {
+        for (name, ext) in instance.exports(&mut store) {
+            self.insert(module, &name, Definition::Extern(ext))?;
+        }
+        Ok(self)
+    }
+
+    /// Resolve `module::name` in `store`.
+    pub fn get(&self, store: &mut Store<T>, module: &str, name: &str) -> Option<Extern> {
+        self.resolve(store, module, name).ok()
+    }
+
+    fn resolve(&self, store: &mut Store<T>, module: &str, name: &str) -> Result<Extern, Error> {
+        let def = self
+            .defs
+            .get(&(Box::from(module), Box::from(name)))
+            .ok_or_else(|| LinkError::UnknownImport {
+                module: module.into(),
+                name: name.into(),
+            })?;
+        match def {
+            Definition::Extern(e) => Ok(*e),
+            Definition::Host(ty, callable) => {
+                let opaque = &mut store.as_context_mut().0.opaque;
+                let key = (opaque.id, Box::from(module), Box::from(name));
+                let mut cache = self.materialised.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(f) = cache.get(&key) {
+                    return Ok(Extern::Func(*f));
+                }
+                let f = new_host_func(opaque, ty.clone(), Arc::clone(callable))?;
+                cache.insert(key, f);
+                Ok(Extern::Func(f))
+            }
+        }
+    }
+
+    /// Instantiate `module`, resolving its imports by name.
+    ///
+    /// # Errors
+    ///
+    /// `Error::Link` for an unknown or mismatched import; `Error::Trap` when
+    /// instantiation traps.
+    pub fn instantiate(&self, store: &mut Store<T>, module: &Module) -> Result<Instance, Error> {
+        let mut imports = Vec::new();
+        for import in module.imports() {
+            imports.push(self.resolve(store, import.module(), import.name())?);
+        }
+        Instance::new(store, module, &imports)
+    }
+}

@@ -1,0 +1,88 @@
+//! The public handle to a linear memory.
+
+use crate::error::Error;
+use crate::memory::WASM_PAGE_SIZE;
+use crate::store::{AsContextMut, StoreContext, StoreContextMut, StoreOpaque};
+use crate::types::MemoryType;
+use crate::vmctx::MemoryData;
+
+/// A linear memory handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Memory {
+    pub(crate) store: u64,
+    pub(crate) index: u32,
+}
+
+impl Memory {
+    /// A new memory in `store`.
+    ///
+    /// # Errors
+    ///
+    /// `Error::ResourceLimit` when the reservation fails or exceeds limits.
+    pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory, Error> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let data = MemoryData::new(ty, store.engine.max_memory_bytes())?;
+        store.memories.push(data);
+        Ok(Memory {
+            store: store.id,
+            index: store.memories.len() as u32 - 1,
+        })
+    }
+
+    fn data_of<'a>(&self, store: &'a StoreOpaque) -> &'a MemoryData {
+        assert_eq!(store.id, self.store, "memory used with the wrong store");
+        &store.memories[self.index as usize]
+    }
+
+    /// The memory's bytes.
+    pub fn data<'a, T: 'a>(&self, store: impl Into<StoreContext<'a, T>>) -> &'a [u8] {
+        let store = store.into();
+        let opaque: &'a StoreOpaque = &store.0.opaque;
+        self.data_of(opaque).mem.bytes()
+    }
+
+    /// The memory's bytes, mutably.
+    pub fn data_mut<'a, T: 'a>(&self, store: impl Into<StoreContextMut<'a, T>>) -> &'a mut [u8] {
+        let store = store.into();
+        let opaque: &'a mut StoreOpaque = &mut store.0.opaque;
+        assert_eq!(opaque.id, self.store, "memory used with the wrong store");
+        opaque.memories[self.index as usize].mem.bytes_mut()
+    }
+
+    /// The base address; it never moves for the life of the memory.
+    pub fn data_ptr<'a, T: 'a>(&self, store: impl Into<StoreContext<'a, T>>) -> *mut u8 {
+        self.data_of(&store.into().0.opaque).mem.base()
+    }
+
+    /// Accessible bytes.
+    pub fn data_size<'a, T: 'a>(&self, store: impl Into<StoreContext<'a, T>>) -> usize {
+        self.data_of(&store.into().0.opaque).mem.len()
+    }
+
+    /// Size in pages.
+    pub fn size<'a, T: 'a>(&self, store: impl Into<StoreContext<'a, T>>) -> u64 {
+        self.data_of(&store.into().0.opaque).mem.pages()
+    }
+
+    /// The memory's type (current size as minimum).
+    pub fn ty<'a, T: 'a>(&self, store: impl Into<StoreContext<'a, T>>) -> MemoryType {
+        self.data_of(&store.into().0.opaque).current_type()
+    }
+
+    /// Grow by `delta` pages; returns the old size in pages.
+    ///
+    /// # Errors
+    ///
+    /// `Error::ResourceLimit` when the maximum would be exceeded.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64, Error> {
+        let store = &mut store.as_context_mut().0.opaque;
+        assert_eq!(store.id, self.store, "memory used with the wrong store");
+        store.memories[self.index as usize]
+            .grow(delta)
+            .ok_or_else(|| {
+                Error::ResourceLimit(
+                    format!("cannot grow memory by {delta} pages of {WASM_PAGE_SIZE} bytes").into(),
+                )
+            })
+    }
+}

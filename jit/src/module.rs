@@ -1,0 +1,398 @@
+//! Parsing and validating a module with an explicit feature set: types,
+//! imports, exports, segments, start function and the name section.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use wasmparser::{
+    BinaryReader, ElementItems, ElementKind, ExternalKind, FuncToValidate, Name, NameSectionReader,
+    Operator, Parser, Payload, TypeRef, ValidPayload, Validator, ValidatorResources,
+};
+
+use crate::engine::Engine;
+use crate::env::{
+    ConstExpr, ConstOp, DataKind, DataSegment, ElemKind, ElemSegment, EntityIndex, Import,
+    ModuleInfo, VMOffsets,
+};
+use crate::error::Error;
+use crate::types::{
+    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, Mutability, RefType,
+    TableType, ValType,
+};
+
+/// A compiled module: validated, translated and linked into executable
+/// memory. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("name", &self.inner.info.name)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct ModuleInner {
+    pub engine: Engine,
+    pub info: ModuleInfo,
+    pub offsets: VMOffsets,
+    pub code: crate::compile::CompiledModule,
+    pub bytes: Arc<[u8]>,
+}
+
+/// A function body waiting for translation.
+pub(crate) struct PendingFunc {
+    pub validator: FuncToValidate<ValidatorResources>,
+    pub body_offset: usize,
+}
+
+impl Module {
+    /// Compile a module from binary or WAT text.
+    ///
+    /// # Errors
+    ///
+    /// `Error::Compile` with the byte offset for malformed or invalid input;
+    /// `Error::Unsupported` for features the engine does not implement.
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module, Error> {
+        let bytes = bytes.as_ref();
+        let binary: Arc<[u8]> = if bytes.starts_with(b"\0asm") {
+            bytes.into()
+        } else {
+            let text = std::str::from_utf8(bytes).map_err(|e| {
+                Error::compile(e.valid_up_to(), "neither wasm binary nor UTF-8 text")
+            })?;
+            wat::parse_str(text)
+                .map_err(|e| Error::compile(0, format!("invalid text format: {e}")))?
+                .into()
+        };
+        let (info, pending) = parse(engine, &binary)?;
+        let offsets = VMOffsets::new(&info);
+        let code = crate::compile::compile_module(engine, &info, &offsets, &binary, pending)?;
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                info,
+                offsets,
+                code,
+                bytes: binary,
+            }),
+        })
+    }
+
+    /// Compile a module from a file (binary or WAT).
+    ///
+    /// # Errors
+    ///
+    /// As [`Module::new`], plus `Error::Unsupported` when the file cannot be read.
+    pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module, Error> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::Unsupported(format!("cannot read {}: {e}", path.display()).into())
+        })?;
+        Module::new(engine, bytes)
+    }
+
+    /// The module's name from the name section.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.info.name.as_deref()
+    }
+
+    /// The engine this module was compiled for.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The module's imports in order.
+    pub fn imports(&self) -> impl Iterator<Item = ImportType<'_>> {
+        let info = &self.inner.info;
+        info.imports.iter().map(move |i| ImportType {
+            module: &i.module,
+            name: &i.name,
+            ty: entity_type(info, i.index),
+        })
+    }
+
+    /// The module's exports in order.
+    pub fn exports(&self) -> impl Iterator<Item = ExportType<'_>> {
+        let info = &self.inner.info;
+        info.exports.iter().map(move |(name, index)| ExportType {
+            name,
+            ty: entity_type(info, *index),
+        })
+    }
+}
+
+pub(crate) fn entity_type(info: &ModuleInfo, index: EntityIndex) -> ExternType {
+    match index {
+        EntityIndex::Func(i) => ExternType::Func(info.func_type(i).clone()),
+        EntityIndex::Table(i) => ExternType::Table(info.tables[i as usize]),
+        EntityIndex::Memory(i) => ExternType::Memory(info.memories[i as usize]),
+        EntityIndex::Global(i) => ExternType::Global(info.globals[i as usize]),
+    }
+}
+
+fn unsupported_at(offset: usize, what: &str) -> Error {
+    Error::compile(offset, format!("unsupported: {what}"))
+}
+
+fn table_type(t: &wasmparser::TableType, offset: usize) -> Result<TableType, Error> {
+    if t.table64 || t.shared {
+        return Err(unsupported_at(offset, "64-bit or shared tables"));
+    }
+    Ok(TableType {
+        element: RefType::from_wasm(t.element_type).map_err(|m| unsupported_at(offset, m))?,
+        minimum: t.initial,
+        maximum: t.maximum,
+    })
+}
+
+fn memory_type(m: &wasmparser::MemoryType, offset: usize) -> Result<MemoryType, Error> {
+    if m.memory64 || m.shared || m.page_size_log2.is_some() {
+        return Err(unsupported_at(
+            offset,
+            "memory64, shared or custom-page memories",
+        ));
+    }
+    Ok(MemoryType {
+        minimum: m.initial,
+        maximum: m.maximum,
+        memory64: false,
+        shared: false,
+    })
+}
+
+fn global_type(g: &wasmparser::GlobalType, offset: usize) -> Result<GlobalType, Error> {
+    if g.shared {
+        return Err(unsupported_at(offset, "shared globals"));
+    }
+    Ok(GlobalType {
+        content: ValType::from_wasm(g.content_type).map_err(|m| unsupported_at(offset, m))?,
+        mutability: if g.mutable {
+            Mutability::Var
+        } else {
+            Mutability::Const
+        },
+    })
+}
+
+fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Error> {
+    let mut reader = expr.get_operators_reader();
+    let mut ops = Vec::new();
+    loop {
+        let offset = reader.original_position();
+        let op = reader.read()?;
+        ops.push(match op {
+            Operator::I32Const { value } => ConstOp::I32(value),
+            Operator::I64Const { value } => ConstOp::I64(value),
+            Operator::F32Const { value } => ConstOp::F32(value.bits()),
+            Operator::F64Const { value } => ConstOp::F64(value.bits()),
+            Operator::RefNull { .. } => ConstOp::RefNull,
+            Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+            Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+            Operator::I32Add => ConstOp::I32Add,
+            Operator::I32Sub => ConstOp::I32Sub,
+            Operator::I32Mul => ConstOp::I32Mul,
+            Operator::I64Add => ConstOp::I64Add,
+            Operator::I64Sub => ConstOp::I64Sub,
+            Operator::I64Mul => ConstOp::I64Mul,
+            Operator::End => break,
+            _ => {
+                return Err(unsupported_at(
+                    offset as usize,
+                    "constant expression operator",
+                ));
+            }
+        });
+    }
+    Ok(ConstExpr { ops: ops.into() })
+}
+
+/// Validate and parse `bytes`, registering signatures with the engine.
+fn parse(engine: &Engine, bytes: &[u8]) -> Result<(ModuleInfo, Vec<PendingFunc>), Error> {
+    let mut validator = Validator::new_with_features(engine.features());
+    let mut info = ModuleInfo::default();
+    let mut pending = Vec::new();
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
+            let range = body.range();
+            info.bodies.push(range.start as usize..range.end as usize);
+            pending.push(PendingFunc {
+                validator: func,
+                body_offset: range.start as usize,
+            });
+        }
+        match payload {
+            Payload::TypeSection(reader) => {
+                let offset = reader.range().start as usize;
+                for ty in reader.into_iter_err_on_gc_types() {
+                    let ty = FuncType::from_wasm(&ty?).map_err(|m| unsupported_at(offset, m))?;
+                    info.type_ids.push(engine.register_type(&ty));
+                    info.types.push(ty);
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports_with_offsets() {
+                    let (offset, import) = import?;
+                    let offset = offset as usize;
+                    let index = match import.ty {
+                        TypeRef::Func(t) | TypeRef::FuncExact(t) => {
+                            info.funcs.push(t);
+                            info.num_imported_funcs += 1;
+                            EntityIndex::Func(info.funcs.len() as u32 - 1)
+                        }
+                        TypeRef::Table(t) => {
+                            info.tables.push(table_type(&t, offset)?);
+                            info.num_imported_tables += 1;
+                            EntityIndex::Table(info.tables.len() as u32 - 1)
+                        }
+                        TypeRef::Memory(m) => {
+                            info.memories.push(memory_type(&m, offset)?);
+                            info.num_imported_memories += 1;
+                            EntityIndex::Memory(info.memories.len() as u32 - 1)
+                        }
+                        TypeRef::Global(g) => {
+                            info.globals.push(global_type(&g, offset)?);
+                            info.num_imported_globals += 1;
+                            EntityIndex::Global(info.globals.len() as u32 - 1)
+                        }
+                        TypeRef::Tag(_) => return Err(unsupported_at(offset, "tag imports")),
+                    };
+                    info.imports.push(Import {
+                        module: import.module.into(),
+                        name: import.name.into(),
+                        index,
+                    });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for t in reader {
+                    info.funcs.push(t?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                let offset = reader.range().start as usize;
+                for table in reader {
+                    let table = table?;
+                    info.tables.push(table_type(&table.ty, offset)?);
+                    info.table_inits.push(match &table.init {
+                        wasmparser::TableInit::RefNull => None,
+                        wasmparser::TableInit::Expr(e) => Some(const_expr(e)?),
+                    });
+                }
+            }
+            Payload::MemorySection(reader) => {
+                let offset = reader.range().start as usize;
+                for m in reader {
+                    info.memories.push(memory_type(&m?, offset)?);
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                let offset = reader.range().start as usize;
+                for g in reader {
+                    let g = g?;
+                    info.globals.push(global_type(&g.ty, offset)?);
+                    info.global_inits.push(const_expr(&g.init_expr)?);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for e in reader {
+                    let e = e?;
+                    let index = match e.kind {
+                        ExternalKind::Func | ExternalKind::FuncExact => EntityIndex::Func(e.index),
+                        ExternalKind::Table => EntityIndex::Table(e.index),
+                        ExternalKind::Memory => EntityIndex::Memory(e.index),
+                        ExternalKind::Global => EntityIndex::Global(e.index),
+                        ExternalKind::Tag => {
+                            return Err(unsupported_at(0, "tag exports"));
+                        }
+                    };
+                    info.exports.push((e.name.into(), index));
+                }
+            }
+            Payload::StartSection { func, .. } => info.start = Some(func),
+            Payload::ElementSection(reader) => {
+                for elem in reader {
+                    let elem = elem?;
+                    let kind = match elem.kind {
+                        ElementKind::Passive => ElemKind::Passive,
+                        ElementKind::Declared => ElemKind::Declared,
+                        ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } => ElemKind::Active {
+                            table: table_index.unwrap_or(0),
+                            offset: const_expr(&offset_expr)?,
+                        },
+                    };
+                    let (ty, items) = match elem.items {
+                        ElementItems::Functions(funcs) => {
+                            let mut items = Vec::new();
+                            for f in funcs {
+                                items.push(ConstExpr {
+                                    ops: Box::new([ConstOp::RefFunc(f?)]),
+                                });
+                            }
+                            (RefType::FUNCREF, items)
+                        }
+                        ElementItems::Expressions(ty, exprs) => {
+                            let ty = RefType::from_wasm(ty)
+                                .map_err(|m| unsupported_at(elem.range.start as usize, m))?;
+                            let mut items = Vec::new();
+                            for e in exprs {
+                                items.push(const_expr(&e?)?);
+                            }
+                            (ty, items)
+                        }
+                    };
+                    info.elems.push(ElemSegment {
+                        kind,
+                        ty,
+                        items: items.into(),
+                    });
+                }
+            }
+            Payload::DataSection(reader) => {
+                for data in reader {
+                    let data = data?;
+                    let kind = match data.kind {
+                        wasmparser::DataKind::Passive => DataKind::Passive,
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => DataKind::Active {
+                            memory: memory_index,
+                            offset: const_expr(&offset_expr)?,
+                        },
+                    };
+                    let start = data.range.end as usize - data.data.len();
+                    info.data.push(DataSegment {
+                        kind,
+                        bytes: start..data.range.end as usize,
+                    });
+                }
+            }
+            Payload::CustomSection(reader) if reader.name() == "name" => {
+                let names =
+                    NameSectionReader::new(BinaryReader::new(reader.data(), reader.data_offset()));
+                // A malformed name section is ignored, as the spec requires.
+                for name in names.into_iter().flatten() {
+                    match name {
+                        Name::Module { name, .. } => info.name = Some(name.into()),
+                        Name::Function(map) => {
+                            for naming in map.into_iter().flatten() {
+                                info.func_names.insert(naming.index, naming.name.into());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((info, pending))
+}

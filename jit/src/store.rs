@@ -1,0 +1,233 @@
+//! The store: owner of every instance, memory, table, global and function
+//! created in it, and of the host's data `T`.
+
+use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::global::GlobalData;
+use crate::instance::InstanceData;
+use crate::table::TableData;
+use crate::trap::Trap;
+use crate::vmctx::MemoryData;
+
+pub(crate) use crate::vmctx::VMStoreContext;
+
+/// What a host function left behind when it made the guest trap.
+pub(crate) enum Pending {
+    Trap(Trap),
+    Panic(Box<dyn Any + Send>),
+}
+
+/// The part of a store that does not depend on `T`.
+pub(crate) struct StoreOpaque {
+    pub id: u64,
+    pub engine: Engine,
+    pub ctx: Box<VMStoreContext>,
+    pub instances: Vec<InstanceData>,
+    pub memories: Vec<Box<MemoryData>>,
+    pub tables: Vec<Box<TableData>>,
+    pub globals: Vec<Box<GlobalData>>,
+    pub funcs: Vec<crate::func::FuncData>,
+    pub externrefs: Vec<u64>,
+    pub pending: Option<Pending>,
+}
+
+impl StoreOpaque {
+    pub(crate) fn check(&self, store_id: u64) -> Result<(), Error> {
+        if store_id == self.id {
+            Ok(())
+        } else {
+            Err(crate::error::LinkError::WrongStore.into())
+        }
+    }
+}
+
+/// `StoreOpaque` first so that a pointer to it is a pointer to the whole.
+#[repr(C)]
+pub(crate) struct StoreInner<T> {
+    pub opaque: StoreOpaque,
+    pub data: T,
+}
+
+/// A collection of instances and host state; used by one thread at a time.
+pub struct Store<T> {
+    pub(crate) inner: Box<StoreInner<T>>,
+}
+
+impl<T> std::fmt::Debug for Store<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("id", &self.inner.opaque.id)
+            .finish_non_exhaustive()
+    }
+}
+
+static NEXT_STORE: AtomicU64 = AtomicU64::new(1);
+
+impl<T> Store<T> {
+    /// A store for `engine` holding `data`.
+    pub fn new(engine: &Engine, data: T) -> Store<T> {
+        let ctx = Box::new(VMStoreContext {
+            epoch_ptr: &*engine.inner.epoch,
+            epoch_deadline: u64::MAX,
+            stack_limit: 0,
+            caller_vmctx: std::ptr::null_mut(),
+        });
+        Store {
+            inner: Box::new(StoreInner {
+                opaque: StoreOpaque {
+                    id: NEXT_STORE.fetch_add(1, Ordering::Relaxed),
+                    engine: engine.clone(),
+                    ctx,
+                    instances: Vec::new(),
+                    memories: Vec::new(),
+                    tables: Vec::new(),
+                    globals: Vec::new(),
+                    funcs: Vec::new(),
+                    externrefs: Vec::new(),
+                    pending: None,
+                },
+                data,
+            }),
+        }
+    }
+
+    /// The host data.
+    pub fn data(&self) -> &T {
+        &self.inner.data
+    }
+
+    /// The host data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.inner.data
+    }
+
+    /// Consume the store, returning its data.
+    pub fn into_data(self) -> T {
+        self.inner.data
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.opaque.engine
+    }
+
+    /// Guests trap with "interrupt" once the engine's epoch has advanced
+    /// `ticks_beyond_current` times from now. Without a deadline (the
+    /// default) guests are never interrupted.
+    pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
+        let now = self.inner.opaque.engine.current_epoch();
+        self.inner.opaque.ctx.epoch_deadline = now.saturating_add(ticks_beyond_current);
+    }
+}
+
+/// A shared view of a store (wasmtime's `StoreContext`).
+pub struct StoreContext<'a, T>(pub(crate) &'a StoreInner<T>);
+
+/// An exclusive view of a store (wasmtime's `StoreContextMut`).
+pub struct StoreContextMut<'a, T>(pub(crate) &'a mut StoreInner<T>);
+
+impl<T> StoreContext<'_, T> {
+    /// The host data.
+    pub fn data(&self) -> &T {
+        &self.0.data
+    }
+}
+
+impl<T> StoreContextMut<'_, T> {
+    /// The host data.
+    pub fn data(&self) -> &T {
+        &self.0.data
+    }
+    /// The host data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.0.data
+    }
+}
+
+/// Anything that can lend a shared view of a store.
+pub trait AsContext {
+    /// The store's host data type.
+    type Data;
+    /// The view.
+    fn as_context(&self) -> StoreContext<'_, Self::Data>;
+}
+
+/// Anything that can lend an exclusive view of a store.
+pub trait AsContextMut: AsContext {
+    /// The view.
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, Self::Data>;
+}
+
+impl<T> AsContext for Store<T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(&self.inner)
+    }
+}
+
+impl<T> AsContextMut for Store<T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(&mut self.inner)
+    }
+}
+
+impl<T> AsContext for StoreContext<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.0)
+    }
+}
+
+impl<T> AsContext for StoreContextMut<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.0)
+    }
+}
+
+impl<T> AsContextMut for StoreContextMut<'_, T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(self.0)
+    }
+}
+
+impl<C: AsContext + ?Sized> AsContext for &C {
+    type Data = C::Data;
+    fn as_context(&self) -> StoreContext<'_, C::Data> {
+        (**self).as_context()
+    }
+}
+
+impl<C: AsContext + ?Sized> AsContext for &mut C {
+    type Data = C::Data;
+    fn as_context(&self) -> StoreContext<'_, C::Data> {
+        (**self).as_context()
+    }
+}
+
+impl<C: AsContextMut + ?Sized> AsContextMut for &mut C {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, C::Data> {
+        (**self).as_context_mut()
+    }
+}
+
+impl<'a, T: AsContext> From<&'a T> for StoreContext<'a, T::Data> {
+    fn from(t: &'a T) -> Self {
+        t.as_context()
+    }
+}
+
+impl<'a, T: AsContext> From<&'a mut T> for StoreContext<'a, T::Data> {
+    fn from(t: &'a mut T) -> Self {
+        T::as_context(t)
+    }
+}
+
+impl<'a, T: AsContextMut> From<&'a mut T> for StoreContextMut<'a, T::Data> {
+    fn from(t: &'a mut T) -> Self {
+        t.as_context_mut()
+    }
+}

@@ -1,0 +1,70 @@
+//! The trap codes compiled code uses, defined once.
+//!
+//! Cranelift's reserved codes cover the faults its own instructions raise
+//! (`sdiv`, `fcvt_to_sint`, stack-limit checks, heap accesses); wasm-specific
+//! conditions use user codes. The runtime maps a trap record's code to a trap
+//! with [`message`], which returns the spec's assertion text.
+
+use cranelift_codegen::ir::TrapCode;
+
+/// Call stack exhausted (the prologue's stack-limit check).
+pub const STACK_OVERFLOW: TrapCode = TrapCode::STACK_OVERFLOW;
+/// Out-of-bounds linear-memory access (guard-page fault or explicit check).
+pub const HEAP_OUT_OF_BOUNDS: TrapCode = TrapCode::HEAP_OUT_OF_BOUNDS;
+/// Signed division overflow (`INT_MIN / -1`) or a float-to-int conversion
+/// out of range.
+pub const INTEGER_OVERFLOW: TrapCode = TrapCode::INTEGER_OVERFLOW;
+/// Integer division or remainder by zero.
+pub const INTEGER_DIVISION_BY_ZERO: TrapCode = TrapCode::INTEGER_DIVISION_BY_ZERO;
+/// Float-to-int conversion of a NaN.
+pub const BAD_CONVERSION_TO_INTEGER: TrapCode = TrapCode::BAD_CONVERSION_TO_INTEGER;
+/// The `unreachable` instruction.
+pub const UNREACHABLE: TrapCode = TrapCode::unwrap_user(1);
+/// `call_indirect` to a null table entry.
+pub const INDIRECT_CALL_TO_NULL: TrapCode = TrapCode::unwrap_user(2);
+/// `call_indirect` whose callee's type differs from the expected one.
+pub const BAD_SIGNATURE: TrapCode = TrapCode::unwrap_user(3);
+/// `call_indirect` with an index past the end of the table.
+pub const UNDEFINED_ELEMENT: TrapCode = TrapCode::unwrap_user(4);
+/// Table access (`table.get`/`set`/...) out of bounds.
+pub const TABLE_OUT_OF_BOUNDS: TrapCode = TrapCode::unwrap_user(5);
+/// The epoch deadline passed (interruption).
+pub const INTERRUPT: TrapCode = TrapCode::unwrap_user(6);
+/// A null reference was dereferenced.
+pub const NULL_REFERENCE: TrapCode = TrapCode::unwrap_user(7);
+
+/// Every code above, for exhaustive mapping tests.
+pub const ALL: [TrapCode; 12] = [
+    STACK_OVERFLOW,
+    HEAP_OUT_OF_BOUNDS,
+    INTEGER_OVERFLOW,
+    INTEGER_DIVISION_BY_ZERO,
+    BAD_CONVERSION_TO_INTEGER,
+    UNREACHABLE,
+    INDIRECT_CALL_TO_NULL,
+    BAD_SIGNATURE,
+    UNDEFINED_ELEMENT,
+    TABLE_OUT_OF_BOUNDS,
+    INTERRUPT,
+    NULL_REFERENCE,
+];
+
+/// The spec test suite's message for a trap code, or `None` for a code not
+/// defined here.
+pub fn message(code: TrapCode) -> Option<&'static str> {
+    Some(match code {
+        STACK_OVERFLOW => "call stack exhausted",
+        HEAP_OUT_OF_BOUNDS => "out of bounds memory access",
+        INTEGER_OVERFLOW => "integer overflow",
+        INTEGER_DIVISION_BY_ZERO => "integer divide by zero",
+        BAD_CONVERSION_TO_INTEGER => "invalid conversion to integer",
+        UNREACHABLE => "unreachable",
+        INDIRECT_CALL_TO_NULL => "uninitialized element",
+        BAD_SIGNATURE => "indirect call type mismatch",
+        UNDEFINED_ELEMENT => "undefined element",
+        TABLE_OUT_OF_BOUNDS => "out of bounds table access",
+        INTERRUPT => "interrupt",
+        NULL_REFERENCE => "null reference",
+        _ => return None,
+    })
+}

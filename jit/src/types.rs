@@ -1,0 +1,298 @@
+//! Types of values and of the things a module imports and exports.
+
+use std::fmt;
+
+/// A reference type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RefType {
+    /// Whether null is a member.
+    pub nullable: bool,
+    /// What it refers to.
+    pub heap: HeapType,
+}
+
+/// The referent of a reference type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HeapType {
+    /// Any function.
+    Func,
+    /// An opaque host reference.
+    Extern,
+}
+
+impl RefType {
+    /// `funcref`.
+    pub const FUNCREF: RefType = RefType {
+        nullable: true,
+        heap: HeapType::Func,
+    };
+    /// `externref`.
+    pub const EXTERNREF: RefType = RefType {
+        nullable: true,
+        heap: HeapType::Extern,
+    };
+}
+
+/// A value type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValType {
+    /// 32-bit integer.
+    I32,
+    /// 64-bit integer.
+    I64,
+    /// 32-bit float.
+    F32,
+    /// 64-bit float.
+    F64,
+    /// 128-bit vector.
+    V128,
+    /// A reference.
+    Ref(RefType),
+}
+
+impl fmt::Display for ValType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F32 => "f32",
+            ValType::F64 => "f64",
+            ValType::V128 => "v128",
+            ValType::Ref(RefType {
+                heap: HeapType::Func,
+                ..
+            }) => "funcref",
+            ValType::Ref(RefType {
+                heap: HeapType::Extern,
+                ..
+            }) => "externref",
+        };
+        f.write_str(s)
+    }
+}
+
+impl ValType {
+    pub(crate) fn from_wasm(ty: wasmparser::ValType) -> Result<Self, &'static str> {
+        Ok(match ty {
+            wasmparser::ValType::I32 => ValType::I32,
+            wasmparser::ValType::I64 => ValType::I64,
+            wasmparser::ValType::F32 => ValType::F32,
+            wasmparser::ValType::F64 => ValType::F64,
+            wasmparser::ValType::V128 => ValType::V128,
+            wasmparser::ValType::Ref(r) => ValType::Ref(RefType::from_wasm(r)?),
+        })
+    }
+}
+
+impl RefType {
+    pub(crate) fn from_wasm(r: wasmparser::RefType) -> Result<Self, &'static str> {
+        let heap = if r.is_func_ref() {
+            HeapType::Func
+        } else if r.is_extern_ref() {
+            HeapType::Extern
+        } else {
+            return Err("reference type other than funcref/externref");
+        };
+        Ok(RefType {
+            nullable: r.is_nullable(),
+            heap,
+        })
+    }
+}
+
+/// A function signature.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FuncType {
+    params: Box<[ValType]>,
+    results: Box<[ValType]>,
+}
+
+impl FuncType {
+    /// A signature from its parameter and result types.
+    pub fn new(
+        params: impl IntoIterator<Item = ValType>,
+        results: impl IntoIterator<Item = ValType>,
+    ) -> Self {
+        FuncType {
+            params: params.into_iter().collect(),
+            results: results.into_iter().collect(),
+        }
+    }
+
+    /// Parameter types.
+    pub fn params(&self) -> &[ValType] {
+        &self.params
+    }
+
+    /// Result types.
+    pub fn results(&self) -> &[ValType] {
+        &self.results
+    }
+
+    pub(crate) fn from_wasm(ty: &wasmparser::FuncType) -> Result<Self, &'static str> {
+        let params = ty
+            .params()
+            .iter()
+            .map(|t| ValType::from_wasm(*t))
+            .collect::<Result<_, _>>()?;
+        let results = ty
+            .results()
+            .iter()
+            .map(|t| ValType::from_wasm(*t))
+            .collect::<Result<_, _>>()?;
+        Ok(FuncType { params, results })
+    }
+}
+
+impl fmt::Display for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "(func (param")?;
+        for p in self.params() {
+            write!(f, " {p}")?;
+        }
+        write!(f, ") (result")?;
+        for r in self.results() {
+            write!(f, " {r}")?;
+        }
+        write!(f, "))")
+    }
+}
+
+/// Whether a global may be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mutability {
+    /// Immutable.
+    Const,
+    /// Mutable.
+    Var,
+}
+
+/// The type of a global.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GlobalType {
+    /// Value type.
+    pub content: ValType,
+    /// Mutability.
+    pub mutability: Mutability,
+}
+
+impl GlobalType {
+    /// A global type.
+    pub fn new(content: ValType, mutability: Mutability) -> Self {
+        GlobalType {
+            content,
+            mutability,
+        }
+    }
+}
+
+/// The type of a linear memory, in 64 KiB pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemoryType {
+    /// Initial pages.
+    pub minimum: u64,
+    /// Maximum pages.
+    pub maximum: Option<u64>,
+    /// 64-bit index type.
+    pub memory64: bool,
+    /// Shared between threads.
+    pub shared: bool,
+}
+
+impl MemoryType {
+    /// A 32-bit, unshared memory type.
+    pub fn new(minimum: u32, maximum: Option<u32>) -> Self {
+        MemoryType {
+            minimum: minimum.into(),
+            maximum: maximum.map(u64::from),
+            memory64: false,
+            shared: false,
+        }
+    }
+}
+
+/// The type of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TableType {
+    /// Element type.
+    pub element: RefType,
+    /// Initial elements.
+    pub minimum: u64,
+    /// Maximum elements.
+    pub maximum: Option<u64>,
+}
+
+impl TableType {
+    /// A table type.
+    pub fn new(element: RefType, minimum: u32, maximum: Option<u32>) -> Self {
+        TableType {
+            element,
+            minimum: minimum.into(),
+            maximum: maximum.map(u64::from),
+        }
+    }
+}
+
+/// The type of an import or export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExternType {
+    /// A function.
+    Func(FuncType),
+    /// A table.
+    Table(TableType),
+    /// A memory.
+    Memory(MemoryType),
+    /// A global.
+    Global(GlobalType),
+}
+
+/// One import of a module.
+#[derive(Debug, Clone)]
+pub struct ImportType<'a> {
+    pub(crate) module: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) ty: ExternType,
+}
+
+impl ImportType<'_> {
+    /// Module name.
+    pub fn module(&self) -> &str {
+        self.module
+    }
+    /// Field name.
+    pub fn name(&self) -> &str {
+        self.name
+    }
+    /// Its type.
+    pub fn ty(&self) -> ExternType {
+        self.ty.clone()
+    }
+}
+
+/// One export of a module.
+#[derive(Debug, Clone)]
+pub struct ExportType<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) ty: ExternType,
+}
+
+impl ExportType<'_> {
+    /// Export name.
+    pub fn name(&self) -> &str {
+        self.name
+    }
+    /// Its type.
+    pub fn ty(&self) -> ExternType {
+        self.ty.clone()
+    }
+}
+
+/// Is a value of limits `(amin, amax)` acceptable where `(bmin, bmax)` is declared?
+pub(crate) fn limits_match(amin: u64, amax: Option<u64>, bmin: u64, bmax: Option<u64>) -> bool {
+    amin >= bmin
+        && match bmax {
+            None => true,
+            Some(bmax) => matches!(amax, Some(amax) if amax <= bmax),
+        }
+}

@@ -1,0 +1,349 @@
+//! The VMContext block of each instance, memory definitions, and the
+//! builtin functions compiled code calls through the VMContext.
+
+use std::alloc::Layout;
+
+use crate::env::{VMCTX_MAGIC, VMFuncRef, VMOffsets};
+use crate::error::Error;
+use crate::memory::{LinearMemory, VMMemoryDefinition, WASM_PAGE_SIZE};
+use crate::store::StoreOpaque;
+use crate::types::MemoryType;
+
+/// Per-store state compiled code reads through every instance's VMContext.
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct VMStoreContext {
+    /// The engine's epoch counter.
+    pub epoch_ptr: *const std::sync::atomic::AtomicU64,
+    /// Trap with "interrupt" once the epoch reaches this.
+    pub epoch_deadline: u64,
+    /// Lowest stack address guest code may use.
+    pub stack_limit: usize,
+    /// The vmctx of the last wasm function that called out.
+    pub caller_vmctx: *mut u8,
+}
+
+// SAFETY: the pointers refer to the engine's epoch (shared, atomic) and to
+// a vmctx of the same store; the store moves between threads as a whole.
+unsafe impl Send for VMStoreContext {}
+
+/// What compiled code reads of a table.
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct VMTableDefinition {
+    pub base: *mut usize,
+    pub current_elements: u64,
+}
+
+// SAFETY: `base` points into the owning `TableData`'s vector, which moves
+// with it.
+unsafe impl Send for VMTableDefinition {}
+
+/// A memory of a store with the definition compiled code reads.
+pub(crate) struct MemoryData {
+    pub mem: LinearMemory,
+    pub def: VMMemoryDefinition,
+    pub ty: MemoryType,
+}
+
+impl MemoryData {
+    pub(crate) fn new(ty: MemoryType, max_bytes: u64) -> Result<Box<Self>, Error> {
+        let max_pages = ty
+            .maximum
+            .unwrap_or(u64::MAX)
+            .min(max_bytes / WASM_PAGE_SIZE);
+        let mem = LinearMemory::new(ty.minimum, max_pages)?;
+        let mut data = Box::new(MemoryData {
+            def: VMMemoryDefinition {
+                base: mem.base(),
+                current_length: mem.len(),
+            },
+            mem,
+            ty,
+        });
+        data.def.current_length = data.mem.len();
+        Ok(data)
+    }
+
+    /// Grow by `delta` pages; the old size in pages, or `None`.
+    pub(crate) fn grow(&mut self, delta: u64) -> Option<u64> {
+        let old = self.mem.grow(delta)?;
+        self.def.current_length = self.mem.len();
+        Some(old)
+    }
+
+    /// The current type, with the current size as minimum.
+    pub(crate) fn current_type(&self) -> MemoryType {
+        MemoryType {
+            minimum: self.mem.pages(),
+            ..self.ty
+        }
+    }
+}
+
+/// One instance's VMContext allocation.
+pub(crate) struct VMContext {
+    ptr: *mut u8,
+    layout: Layout,
+}
+
+// SAFETY: the block is plain data owned by this value; the store that owns
+// it is used by one thread at a time.
+unsafe impl Send for VMContext {}
+
+impl Drop for VMContext {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { std::alloc::dealloc(self.ptr, self.layout) };
+    }
+}
+
+impl VMContext {
+    /// A zeroed block with the header filled in.
+    pub(crate) fn new(
+        offsets: &VMOffsets,
+        store: *mut StoreOpaque,
+        store_ctx: *mut u8,
+        instance_index: u32,
+    ) -> Result<Self, Error> {
+        let layout = Layout::from_size_align(offsets.size().max(32) as usize, 16)
+            .map_err(|_| Error::ResourceLimit("VMContext too large".into()))?;
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        if ptr.is_null() {
+            return Err(Error::ResourceLimit("out of memory for a VMContext".into()));
+        }
+        let mut vmctx = VMContext { ptr, layout };
+        vmctx.write_u32(VMOffsets::MAGIC, VMCTX_MAGIC);
+        vmctx.write_u32(VMOffsets::INSTANCE_INDEX, instance_index);
+        vmctx.write_ptr(VMOffsets::STORE, store as usize);
+        vmctx.write_ptr(VMOffsets::STORE_CTX, store_ctx as usize);
+        vmctx.write_ptr(
+            VMOffsets::BUILTINS,
+            &BUILTINS as *const BuiltinTable as usize,
+        );
+        Ok(vmctx)
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+
+    fn check(&self, offset: u32, size: usize) {
+        assert!(
+            offset as usize + size <= self.layout.size() && offset as usize % size.min(8) == 0,
+            "VMContext write at {offset} out of its layout"
+        );
+    }
+
+    fn write_u32(&mut self, offset: u32, value: u32) {
+        self.check(offset, 4);
+        // SAFETY: in bounds and aligned (checked above).
+        unsafe { self.ptr.add(offset as usize).cast::<u32>().write(value) };
+    }
+
+    /// Write a pointer-sized field.
+    pub(crate) fn write_ptr(&mut self, offset: u32, value: usize) {
+        self.check(offset, 8);
+        // SAFETY: in bounds and aligned (checked above).
+        unsafe { self.ptr.add(offset as usize).cast::<usize>().write(value) };
+    }
+
+    /// Write an inline funcref.
+    pub(crate) fn write_funcref(&mut self, offset: u32, value: VMFuncRef) {
+        self.check(offset, size_of::<VMFuncRef>());
+        // SAFETY: in bounds and 16-aligned (checked above).
+        unsafe {
+            self.ptr
+                .add(offset as usize)
+                .cast::<VMFuncRef>()
+                .write(value)
+        };
+    }
+
+    /// Address of an inline funcref.
+    pub(crate) fn funcref_ptr(&self, offset: u32) -> *const VMFuncRef {
+        self.ptr.wrapping_add(offset as usize).cast()
+    }
+}
+
+/// The instance index stored in a vmctx, if the pointer is an instance's.
+///
+/// # Safety
+///
+/// `vmctx` is null or points to a live instance VMContext or host context
+/// (whose first `u32` is never the magic).
+pub(crate) unsafe fn instance_index_of(vmctx: *const u8) -> Option<u32> {
+    if vmctx.is_null() {
+        return None;
+    }
+    // SAFETY: per the contract the first 8 bytes are readable.
+    let (magic, index) = unsafe {
+        (
+            vmctx.cast::<u32>().read(),
+            vmctx.add(4).cast::<u32>().read(),
+        )
+    };
+    (magic == VMCTX_MAGIC).then_some(index)
+}
+
+/// The builtin table; field order is `func_env::Builtin`'s.
+#[repr(C)]
+struct BuiltinTable {
+    memory_grow: unsafe extern "C" fn(*mut u8, u32, u32) -> u32,
+    memory_fill: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32) -> u32,
+    memory_copy: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32, u32) -> u32,
+    memory_init: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32, u32) -> u32,
+    data_drop: unsafe extern "C" fn(*mut u8, u32) -> u32,
+    table_grow: unsafe extern "C" fn(*mut u8, u32, usize, u32) -> u32,
+    table_fill: unsafe extern "C" fn(*mut u8, u32, u32, usize, u32) -> u32,
+    table_copy: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32, u32) -> u32,
+    table_init: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32, u32) -> u32,
+    elem_drop: unsafe extern "C" fn(*mut u8, u32) -> u32,
+}
+
+const _: () = assert!(
+    size_of::<BuiltinTable>() == crate::func_env::NUM_BUILTINS * 8,
+    "one slot per builtin"
+);
+
+static BUILTINS: BuiltinTable = BuiltinTable {
+    memory_grow,
+    memory_fill,
+    memory_copy,
+    memory_init,
+    data_drop,
+    table_grow,
+    table_fill,
+    table_copy,
+    table_init,
+    elem_drop,
+};
+
+/// The store and instance behind a vmctx.
+///
+/// # Safety
+///
+/// `vmctx` is the VMContext of a live instance whose store is not borrowed
+/// elsewhere for the duration of the returned borrow (true while compiled
+/// code runs: the host's borrow is parked in the call).
+unsafe fn store_of<'a>(vmctx: *mut u8) -> (&'a mut StoreOpaque, usize) {
+    // SAFETY: header fields written in `VMContext::new`.
+    let (store, index) = unsafe {
+        (
+            vmctx
+                .add(VMOffsets::STORE as usize)
+                .cast::<*mut StoreOpaque>()
+                .read(),
+            vmctx
+                .add(VMOffsets::INSTANCE_INDEX as usize)
+                .cast::<u32>()
+                .read(),
+        )
+    };
+    // SAFETY: the store outlives its instances; exclusivity per contract.
+    (unsafe { &mut *store }, index as usize)
+}
+
+fn status(ok: bool) -> u32 {
+    u32::from(!ok)
+}
+
+unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> u32 {
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, inst) = unsafe { store_of(vmctx) };
+    let m = store.instances[inst].memories[mem as usize];
+    match store.memories[m as usize].grow(delta.into()) {
+        Some(old) => old as u32,
+        None => u32::MAX,
+    }
+}
+
+unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u32, val: u32, len: u32) -> u32 {
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, inst) = unsafe { store_of(vmctx) };
+    status(store.memory_fill(inst, mem, dst, val as u8, len))
+}
+
+unsafe extern "C" fn memory_copy(
+    vmctx: *mut u8,
+    dm: u32,
+    sm: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, inst) = unsafe { store_of(vmctx) };
+    status(store.memory_copy(inst, dm, sm, dst, src, len))
+}
+
+unsafe extern "C" fn memory_init(
+    vmctx: *mut u8,
+    mem: u32,
+    seg: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, inst) = unsafe { store_of(vmctx) };
+    status(store.memory_init(inst, mem, seg, dst, src, len))
+}
+
+unsafe extern "C" fn data_drop(vmctx: *mut u8, seg: u32) -> u32 {
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, inst) = unsafe { store_of(vmctx) };
+    store.instances[inst].dropped_data[seg as usize] = true;
+    0
+}
+
+unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: u32) -> u32 {
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, inst) = unsafe { store_of(vmctx) };
+    let t = store.instances[inst].tables[table as usize];
+    match store.tables[t as usize].grow(delta, init) {
+        Some(old) => old,
+        None => u32::MAX,
+    }
+}
+
+unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, val: usize, len: u32) -> u32 {
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, inst) = unsafe { store_of(vmctx) };
+    let t = store.instances[inst].tables[table as usize];
+    status(store.tables[t as usize].fill(dst, val, len))
+}
+
+unsafe extern "C" fn table_copy(
+    vmctx: *mut u8,
+    dt: u32,
+    st: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, inst) = unsafe { store_of(vmctx) };
+    status(store.table_copy(inst, dt, st, dst, src, len))
+}
+
+unsafe extern "C" fn table_init(
+    vmctx: *mut u8,
+    table: u32,
+    seg: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, inst) = unsafe { store_of(vmctx) };
+    status(store.table_init(inst, table, seg, dst, src, len))
+}
+
+unsafe extern "C" fn elem_drop(vmctx: *mut u8, seg: u32) -> u32 {
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, inst) = unsafe { store_of(vmctx) };
+    store.instances[inst].elem_values[seg as usize] = Box::new([]);
+    0
+}

@@ -1,0 +1,105 @@
+//! The `ringwasm` command line: argument parsing and the subcommands.
+//!
+//! Each subcommand lives in its own file (`cli/wast.rs`, `cli/run.rs`) and
+//! returns `anyhow::Result`; [`main`] prints any error as
+//! `error: <context>: <cause>` and exits with status 1.
+
+mod run;
+mod wast;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Run, test and serve WebAssembly on a Cranelift JIT with an io_uring host.
+#[derive(Debug, Parser)]
+#[command(name = "ringwasm", version, about, long_about = None)]
+pub struct Cli {
+    /// I/O backend of the WASI host: `uring`, `epoll`, or `auto` (probe
+    /// io_uring at start-up and fall back to epoll, saying why).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "RINGWASM_IO",
+        default_value = "auto"
+    )]
+    pub io: IoChoice,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The I/O backend choice every command accepts; the WASI host reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IoChoice {
+    /// io_uring only; fail if the kernel refuses it.
+    Uring,
+    /// The epoll/kqueue fallback.
+    Epoll,
+    /// io_uring when available, else the fallback.
+    Auto,
+}
+
+/// The `ringwasm` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a WebAssembly module (`.wasm` or `.wat`).
+    ///
+    /// Without `--invoke`, runs the module's `_start` export. With
+    /// `--invoke FUNC`, calls that export with ARGS parsed by its parameter
+    /// types (integers, floats) and prints each result on its own line.
+    Run(run::RunArgs),
+    /// Run WebAssembly spec-test scripts (`.wast`) and report conformance.
+    ///
+    /// Prints `FILE: N passed, M failed` per file and a total line; exits
+    /// with status 1 when any assertion failed. Each file runs in its own
+    /// process so that a crash is reported, not fatal to the rest.
+    Wast(wast::WastArgs),
+}
+
+/// Parses the command line, runs the command, reports errors.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::run(args, cli.io),
+        Command::Wast(args) => wast::wast(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn invoke_arguments_may_follow_the_file() {
+        let cli = Cli::try_parse_from(["ringwasm", "run", "--invoke", "add", "add.wat", "2", "-3"])
+            .expect("parses");
+        let Command::Run(args) = cli.command else {
+            panic!("expected run");
+        };
+        assert_eq!(args.invoke.as_deref(), Some("add"));
+        assert_eq!(args.args, ["2", "-3"]);
+    }
+
+    #[test]
+    fn io_choice_is_global() {
+        let cli =
+            Cli::try_parse_from(["ringwasm", "wast", "--io", "epoll", "x.wast"]).expect("parses");
+        assert_eq!(cli.io, IoChoice::Epoll);
+    }
+}

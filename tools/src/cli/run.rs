@@ -1,0 +1,212 @@
+//! `ringwasm run [--invoke FUNC] FILE [ARGS]...`.
+//!
+//! The seam for the WASI host: [`Host`] is the store's data and
+//! [`link_host`] fills the linker. When `ringwasm-wasi` lands, `Host` gains
+//! its `WasiCtx` (built from `--dir`, `--env`, ARGS and the `--io` choice)
+//! and `link_host` calls its `add_to_linker`; nothing else here changes.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use ringwasm_jit::{Engine, Error, Func, Linker, Module, Store, Val, ValType};
+
+use super::IoChoice;
+
+/// The module the WASI host provides imports for.
+const WASI_PREVIEW1: &str = "wasi_snapshot_preview1";
+
+/// Arguments of `ringwasm run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Call this exported function instead of `_start`; ARGS are its
+    /// arguments, parsed by its parameter types.
+    #[arg(long, value_name = "FUNC")]
+    pub invoke: Option<String>,
+
+    /// The module to run, binary (`.wasm`) or text (`.wat`).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Arguments for the invoked function (or the program's argv).
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<String>,
+}
+
+/// The store's data: what host functions can reach.
+#[derive(Debug)]
+pub struct Host {
+    /// The I/O backend the WASI host will run on.
+    #[expect(dead_code, reason = "read by the WASI host once link_host adds it")]
+    pub io: IoChoice,
+}
+
+/// Runs the module as the arguments say.
+pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
+    let file = &args.file;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let engine = Engine::default();
+    let module = Module::new(&engine, &bytes).with_context(|| format!("{}", file.display()))?;
+    let mut store = Store::new(&engine, Host { io });
+    let mut linker = Linker::new(&engine);
+    link_host(&mut linker, &module, file)?;
+    let instance = match linker.instantiate(&mut store, &module) {
+        Ok(instance) => instance,
+        Err(Error::Exit(code)) => return Ok(exit_code(code)),
+        Err(e) => return Err(anyhow!(e).context(format!("{}: cannot instantiate", file.display()))),
+    };
+    let name = args.invoke.as_deref().unwrap_or("_start");
+    let func = instance
+        .get_func(&mut store, name)
+        .ok_or_else(|| match &args.invoke {
+            Some(_) => anyhow!("{}: no exported function `{name}`", file.display()),
+            None => anyhow!(
+                "{}: no `_start` export; name a function with --invoke",
+                file.display()
+            ),
+        })?;
+    let params = if args.invoke.is_some() {
+        parse_args(&func, &store, &args.args)
+            .with_context(|| format!("{}: `{name}`", file.display()))?
+    } else {
+        Vec::new()
+    };
+    let mut results = vec![Val::I32(0); func.ty(&store).results().len()];
+    match func.call(&mut store, &params, &mut results) {
+        Ok(()) => {}
+        Err(Error::Exit(code)) => return Ok(exit_code(code)),
+        Err(e) => return Err(anyhow!(e).context(format!("{}: `{name}`", file.display()))),
+    }
+    if args.invoke.is_some() {
+        for result in &results {
+            println!("{}", show(result));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Defines the host's imports. Today that is nothing: a module importing
+/// WASI is refused with a message saying so, rather than failing to link
+/// with an obscure "unknown import".
+fn link_host(_linker: &mut Linker<Host>, module: &Module, file: &Path) -> Result<()> {
+    if let Some(import) = module.imports().find(|i| i.module() == WASI_PREVIEW1) {
+        bail!(
+            "{}: imports `{}.{}`: WASI imports need the WASI host (ringwasm-wasi), \
+             which this build does not include yet",
+            file.display(),
+            import.module(),
+            import.name()
+        );
+    }
+    if let Some(import) = module.imports().next() {
+        bail!(
+            "{}: imports `{}.{}`, which no host provides",
+            file.display(),
+            import.module(),
+            import.name()
+        );
+    }
+    Ok(())
+}
+
+fn exit_code(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1))
+}
+
+/// Parses ARGS by the parameter types of `func`, as `wasmtime run --invoke`.
+fn parse_args(func: &Func, store: &Store<Host>, args: &[String]) -> Result<Vec<Val>> {
+    let ty = func.ty(store);
+    let params: Vec<ValType> = ty.params().to_vec();
+    if params.len() != args.len() {
+        bail!("expects {} arguments, got {}", params.len(), args.len());
+    }
+    params
+        .iter()
+        .zip(args)
+        .enumerate()
+        .map(|(i, (ty, arg))| parse_val(ty, arg).with_context(|| format!("argument {}", i + 1)))
+        .collect()
+}
+
+fn parse_val(ty: &ValType, arg: &str) -> Result<Val> {
+    Ok(match ty {
+        ValType::I32 => Val::I32(parse_int(arg, 32)? as i32),
+        ValType::I64 => Val::I64(parse_int(arg, 64)?),
+        ValType::F32 => Val::F32(
+            arg.parse::<f32>()
+                .with_context(|| format!("`{arg}` is not an f32"))?
+                .to_bits(),
+        ),
+        ValType::F64 => Val::F64(
+            arg.parse::<f64>()
+                .with_context(|| format!("`{arg}` is not an f64"))?
+                .to_bits(),
+        ),
+        other => bail!("parameters of type {other:?} cannot be given on the command line"),
+    })
+}
+
+/// Parses a signed or unsigned decimal, or `0x` hex, of `bits` width: the
+/// two's-complement value, so `4294967295` is an `i32` of `-1`.
+fn parse_int(arg: &str, bits: u32) -> Result<i64> {
+    let unsigned_max = u64::MAX >> (64 - bits);
+    let signed_min = -(1i128 << (bits - 1));
+    let parsed = match arg.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok().map(i128::from),
+        None => arg.parse::<i128>().ok(),
+    };
+    match parsed {
+        Some(v) if v >= signed_min && v <= i128::from(unsigned_max) => {
+            // Wrap into the width: truncation is the point.
+            Ok(v as i64)
+        }
+        _ => bail!("`{arg}` is not a {bits}-bit integer"),
+    }
+}
+
+/// Formats a result as `wasmtime run --invoke` does.
+fn show(val: &Val) -> String {
+    match val {
+        Val::I32(v) => v.to_string(),
+        Val::I64(v) => v.to_string(),
+        Val::F32(bits) => f32::from_bits(*bits).to_string(),
+        Val::F64(bits) => f64::from_bits(*bits).to_string(),
+        Val::V128(v) => format!("{v:#034x}"),
+        Val::FuncRef(None) | Val::ExternRef(None) => "null".to_owned(),
+        Val::FuncRef(Some(_)) => "<funcref>".to_owned(),
+        Val::ExternRef(Some(_)) => "<externref>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_parse_signed_unsigned_and_hex() {
+        assert!(matches!(parse_val(&ValType::I32, "-3"), Ok(Val::I32(-3))));
+        assert!(matches!(
+            parse_val(&ValType::I32, "4294967295"),
+            Ok(Val::I32(-1))
+        ));
+        assert!(matches!(parse_val(&ValType::I32, "0x10"), Ok(Val::I32(16))));
+        assert!(matches!(parse_val(&ValType::I64, "-9"), Ok(Val::I64(-9))));
+        assert!(parse_val(&ValType::I32, "4294967296").is_err());
+        assert!(parse_val(&ValType::I32, "two").is_err());
+    }
+
+    #[test]
+    fn floats_parse_to_bits() {
+        assert!(
+            matches!(parse_val(&ValType::F32, "1.5"), Ok(Val::F32(b)) if b == 1.5f32.to_bits())
+        );
+        assert!(
+            matches!(parse_val(&ValType::F64, "-0"), Ok(Val::F64(b)) if b == (-0f64).to_bits())
+        );
+    }
+}

@@ -1,0 +1,186 @@
+//! The [`Backend`] on ringwasm's own engine, written against the embedding
+//! API in `docs/design/embedding-api.md`.
+
+use ringwasm_jit::{
+    Config, Engine, Error, ExternRef, Func, Global, GlobalType, Instance, Linker, Memory,
+    MemoryType, Module, Mutability, RefType, Store, Table, TableType, TrapCode, Val, ValType,
+};
+
+use super::FeatureSet;
+use super::backend::{Backend, EngineError, Value};
+
+/// Runs scripts on ringwasm: one store, and a linker holding `spectest` and
+/// every registered instance.
+pub struct JitBackend {
+    engine: Engine,
+    store: Store<()>,
+    linker: Linker<()>,
+}
+
+impl JitBackend {
+    /// An engine configured for `features`, with the `spectest` module
+    /// (`print*`, `global_*`, `table`, `memory`) defined.
+    ///
+    /// # Errors
+    ///
+    /// When the engine cannot be created or `spectest` cannot be defined.
+    pub fn new(features: FeatureSet) -> Result<Self, Error> {
+        let config = match features {
+            FeatureSet::Wasm1 => Config::wasm_v1(),
+            FeatureSet::Wasm2 => Config::wasm_v2(),
+            FeatureSet::Wasm3 => {
+                let mut config = Config::new();
+                config.wasm_features(ringwasm_jit::WasmFeatures::WASM3);
+                config
+            }
+            FeatureSet::All => Config::default(),
+        };
+        let engine = Engine::new(&config)?;
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new(&engine);
+        define_spectest(&mut linker, &mut store)?;
+        Ok(Self {
+            engine,
+            store,
+            linker,
+        })
+    }
+
+    fn val_of(&mut self, value: &Value) -> Val {
+        match *value {
+            Value::I32(v) => Val::I32(v),
+            Value::I64(v) => Val::I64(v),
+            Value::F32(bits) => Val::F32(bits),
+            Value::F64(bits) => Val::F64(bits),
+            Value::V128(v) => Val::V128(v),
+            Value::FuncRef(_) => Val::FuncRef(None),
+            Value::ExternRef(None) => Val::ExternRef(None),
+            Value::ExternRef(Some(n)) => Val::ExternRef(Some(ExternRef::new(&mut self.store, n))),
+        }
+    }
+
+    fn value_of(&self, val: &Val) -> Value {
+        match val {
+            Val::I32(v) => Value::I32(*v),
+            Val::I64(v) => Value::I64(*v),
+            Val::F32(bits) => Value::F32(*bits),
+            Val::F64(bits) => Value::F64(*bits),
+            Val::V128(v) => Value::V128(*v),
+            Val::FuncRef(f) => Value::FuncRef(f.is_some()),
+            Val::ExternRef(r) => Value::ExternRef(r.as_ref().map(|r| r.payload(&self.store))),
+        }
+    }
+}
+
+/// The spec interpreter's `spectest` host module.
+fn define_spectest(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<(), Error> {
+    linker.func_wrap("spectest", "print", |_: ringwasm_jit::Caller<'_, ()>| {})?;
+    linker.func_wrap(
+        "spectest",
+        "print_i32",
+        |_: ringwasm_jit::Caller<'_, ()>, _: i32| {},
+    )?;
+    linker.func_wrap(
+        "spectest",
+        "print_i64",
+        |_: ringwasm_jit::Caller<'_, ()>, _: i64| {},
+    )?;
+    linker.func_wrap(
+        "spectest",
+        "print_f32",
+        |_: ringwasm_jit::Caller<'_, ()>, _: f32| {},
+    )?;
+    linker.func_wrap(
+        "spectest",
+        "print_f64",
+        |_: ringwasm_jit::Caller<'_, ()>, _: f64| {},
+    )?;
+    linker.func_wrap(
+        "spectest",
+        "print_i32_f32",
+        |_: ringwasm_jit::Caller<'_, ()>, _: i32, _: f32| {},
+    )?;
+    linker.func_wrap(
+        "spectest",
+        "print_f64_f64",
+        |_: ringwasm_jit::Caller<'_, ()>, _: f64, _: f64| {},
+    )?;
+    let globals = [
+        ("global_i32", ValType::I32, Val::I32(666)),
+        ("global_i64", ValType::I64, Val::I64(666)),
+        ("global_f32", ValType::F32, Val::F32(666.6f32.to_bits())),
+        ("global_f64", ValType::F64, Val::F64(666.6f64.to_bits())),
+    ];
+    for (name, ty, value) in globals {
+        let global = Global::new(&mut *store, GlobalType::new(ty, Mutability::Const), value)?;
+        linker.define(store, "spectest", name, global)?;
+    }
+    let table = Table::new(
+        &mut *store,
+        TableType::new(RefType::FUNCREF, 10, Some(20)),
+        Val::FuncRef(None),
+    )?;
+    linker.define(store, "spectest", "table", table)?;
+    let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
+    linker.define(store, "spectest", "memory", memory)?;
+    Ok(())
+}
+
+fn classify(e: Error) -> EngineError {
+    match e {
+        Error::Compile { .. } => EngineError::Compile(e.to_string()),
+        Error::Link(_) => EngineError::Link(e.to_string()),
+        Error::Trap(trap) => EngineError::Trap {
+            exhausted: matches!(trap.code, TrapCode::StackOverflow),
+            message: trap.to_string(),
+        },
+        other => EngineError::Other(other.to_string()),
+    }
+}
+
+impl Backend for JitBackend {
+    type Module = Module;
+    type Instance = Instance;
+
+    fn compile(&mut self, bytes: &[u8]) -> Result<Module, EngineError> {
+        Module::new(&self.engine, bytes).map_err(classify)
+    }
+
+    fn instantiate(&mut self, module: &Module) -> Result<Instance, EngineError> {
+        self.linker
+            .instantiate(&mut self.store, module)
+            .map_err(classify)
+    }
+
+    fn register(&mut self, name: &str, instance: &Instance) -> Result<(), EngineError> {
+        self.linker
+            .instance(&mut self.store, name, *instance)
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    fn invoke(
+        &mut self,
+        instance: &Instance,
+        name: &str,
+        args: &[Value],
+    ) -> Result<Vec<Value>, EngineError> {
+        let func: Func = instance
+            .get_func(&mut self.store, name)
+            .ok_or_else(|| EngineError::Other(format!("no exported function {name:?}")))?;
+        let args: Vec<Val> = args.iter().map(|a| self.val_of(a)).collect();
+        let ty = func.ty(&self.store);
+        let mut results = vec![Val::I32(0); ty.results().len()];
+        func.call(&mut self.store, &args, &mut results)
+            .map_err(classify)?;
+        Ok(results.iter().map(|v| self.value_of(v)).collect())
+    }
+
+    fn get_global(&mut self, instance: &Instance, name: &str) -> Result<Value, EngineError> {
+        let global = instance
+            .get_global(&mut self.store, name)
+            .ok_or_else(|| EngineError::Other(format!("no exported global {name:?}")))?;
+        let value = global.get(&mut self.store);
+        Ok(self.value_of(&value))
+    }
+}

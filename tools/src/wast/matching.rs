@@ -1,0 +1,259 @@
+//! Turning script constants into [`Value`]s and checking results against the
+//! script's expectations (`nan:canonical`, `nan:arithmetic`, `ref.*`, lanes).
+
+use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
+use wast::{WastArg, WastRet};
+
+use super::backend::Value;
+
+/// Converts an `invoke` argument.
+///
+/// # Errors
+///
+/// A one-line reason when the argument is not a core value ringwasm supports.
+pub(crate) fn arg_value(arg: &WastArg<'_>) -> Result<Value, String> {
+    let WastArg::Core(core) = arg else {
+        return Err("component-model arguments are not supported".into());
+    };
+    Ok(match core {
+        WastArgCore::I32(v) => Value::I32(*v),
+        WastArgCore::I64(v) => Value::I64(*v),
+        WastArgCore::F32(v) => Value::F32(v.bits),
+        WastArgCore::F64(v) => Value::F64(v.bits),
+        WastArgCore::V128(v) => Value::V128(u128::from_le_bytes(v.to_le_bytes())),
+        WastArgCore::RefNull(HeapType::Abstract {
+            ty: AbstractHeapType::Func | AbstractHeapType::NoFunc,
+            ..
+        }) => Value::FuncRef(false),
+        WastArgCore::RefNull(HeapType::Abstract {
+            ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
+            ..
+        }) => Value::ExternRef(None),
+        WastArgCore::RefNull(other) => {
+            return Err(format!("unsupported null reference type {other:?}"));
+        }
+        WastArgCore::RefExtern(n) => Value::ExternRef(Some(u64::from(*n))),
+        WastArgCore::RefHost(_) => return Err("ref.host arguments are not supported".into()),
+    })
+}
+
+/// Checks one result against one expectation; `Err` says why it differs.
+pub(crate) fn check_result(actual: &Value, expected: &WastRet<'_>) -> Result<(), String> {
+    let WastRet::Core(expected) = expected else {
+        return Err("component-model results are not supported".into());
+    };
+    if matches_core(actual, expected)? {
+        Ok(())
+    } else {
+        Err(format!("expected {}, got {actual}", describe(expected)))
+    }
+}
+
+fn matches_core(actual: &Value, expected: &WastRetCore<'_>) -> Result<bool, String> {
+    Ok(match (expected, actual) {
+        (WastRetCore::I32(e), Value::I32(a)) => e == a,
+        (WastRetCore::I64(e), Value::I64(a)) => e == a,
+        (WastRetCore::F32(p), Value::F32(a)) => f32_matches(*a, p),
+        (WastRetCore::F64(p), Value::F64(a)) => f64_matches(*a, p),
+        (WastRetCore::V128(p), Value::V128(a)) => v128_matches(*a, p),
+        (WastRetCore::RefNull(ty), Value::FuncRef(non_null)) => {
+            !non_null && null_type_allows(ty.as_ref(), false)
+        }
+        (WastRetCore::RefNull(ty), Value::ExternRef(payload)) => {
+            payload.is_none() && null_type_allows(ty.as_ref(), true)
+        }
+        (WastRetCore::RefExtern(None), Value::ExternRef(payload)) => payload.is_some(),
+        (WastRetCore::RefExtern(Some(n)), Value::ExternRef(payload)) => {
+            *payload == Some(u64::from(*n))
+        }
+        (WastRetCore::RefFunc(_), Value::FuncRef(non_null)) => *non_null,
+        (WastRetCore::Either(options), _) => {
+            for option in options {
+                if matches_core(actual, option)? {
+                    return Ok(true);
+                }
+            }
+            false
+        }
+        (
+            WastRetCore::RefHost(_)
+            | WastRetCore::RefAny
+            | WastRetCore::RefEq
+            | WastRetCore::RefArray
+            | WastRetCore::RefStruct
+            | WastRetCore::RefI31
+            | WastRetCore::RefI31Shared,
+            _,
+        ) => return Err(format!("unsupported expectation {}", describe(expected))),
+        _ => false,
+    })
+}
+
+fn null_type_allows(ty: Option<&HeapType<'_>>, is_extern: bool) -> bool {
+    match ty {
+        None => true,
+        Some(HeapType::Abstract { ty, .. }) => match ty {
+            AbstractHeapType::Func | AbstractHeapType::NoFunc => !is_extern,
+            AbstractHeapType::Extern | AbstractHeapType::NoExtern => is_extern,
+            _ => true,
+        },
+        Some(_) => !is_extern,
+    }
+}
+
+fn f32_matches(bits: u32, pattern: &NanPattern<wast::token::F32>) -> bool {
+    let is_nan = bits & 0x7f80_0000 == 0x7f80_0000 && bits & 0x007f_ffff != 0;
+    match pattern {
+        NanPattern::CanonicalNan => bits & 0x7fff_ffff == 0x7fc0_0000,
+        NanPattern::ArithmeticNan => is_nan && bits & 0x0040_0000 != 0,
+        NanPattern::Value(v) => v.bits == bits,
+    }
+}
+
+fn f64_matches(bits: u64, pattern: &NanPattern<wast::token::F64>) -> bool {
+    const EXP: u64 = 0x7ff0_0000_0000_0000;
+    const QUIET: u64 = 0x0008_0000_0000_0000;
+    let is_nan = bits & EXP == EXP && bits & 0x000f_ffff_ffff_ffff != 0;
+    match pattern {
+        NanPattern::CanonicalNan => bits & !(1 << 63) == EXP | QUIET,
+        NanPattern::ArithmeticNan => is_nan && bits & QUIET != 0,
+        NanPattern::Value(v) => v.bits == bits,
+    }
+}
+
+fn v128_matches(actual: u128, pattern: &V128Pattern) -> bool {
+    let bytes = actual.to_le_bytes();
+    let lane = |i: usize, width: usize| -> u64 {
+        let mut buf = [0u8; 8];
+        buf[..width].copy_from_slice(&bytes[i * width..(i + 1) * width]);
+        u64::from_le_bytes(buf)
+    };
+    match pattern {
+        V128Pattern::I8x16(lanes) => (0..16).all(|i| lane(i, 1) == u64::from(lanes[i] as u8)),
+        V128Pattern::I16x8(lanes) => (0..8).all(|i| lane(i, 2) == u64::from(lanes[i] as u16)),
+        V128Pattern::I32x4(lanes) => (0..4).all(|i| lane(i, 4) == u64::from(lanes[i] as u32)),
+        V128Pattern::I64x2(lanes) => (0..2).all(|i| lane(i, 8) == lanes[i] as u64),
+        V128Pattern::F32x4(lanes) => (0..4).all(|i| {
+            let bits = u32::try_from(lane(i, 4)).unwrap_or(u32::MAX);
+            f32_matches(bits, &lanes[i])
+        }),
+        V128Pattern::F64x2(lanes) => (0..2).all(|i| f64_matches(lane(i, 8), &lanes[i])),
+    }
+}
+
+fn describe(expected: &WastRetCore<'_>) -> String {
+    fn nan<T>(p: &NanPattern<T>, value: impl Fn(&T) -> String) -> String {
+        match p {
+            NanPattern::CanonicalNan => "nan:canonical".into(),
+            NanPattern::ArithmeticNan => "nan:arithmetic".into(),
+            NanPattern::Value(v) => value(v),
+        }
+    }
+    match expected {
+        WastRetCore::I32(v) => format!("i32:{v}"),
+        WastRetCore::I64(v) => format!("i64:{v}"),
+        WastRetCore::F32(p) => nan(p, |v| {
+            format!("f32:{} ({:#010x})", f32::from_bits(v.bits), v.bits)
+        }),
+        WastRetCore::F64(p) => nan(p, |v| {
+            format!("f64:{} ({:#018x})", f64::from_bits(v.bits), v.bits)
+        }),
+        WastRetCore::V128(p) => format!("v128 {p:?}"),
+        WastRetCore::RefNull(_) => "ref.null".into(),
+        WastRetCore::RefExtern(Some(n)) => format!("ref.extern {n}"),
+        WastRetCore::RefExtern(None) => "ref.extern".into(),
+        WastRetCore::RefFunc(_) => "ref.func".into(),
+        WastRetCore::Either(options) => {
+            let all: Vec<String> = options.iter().map(describe).collect();
+            format!("either({})", all.join(" | "))
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// Spellings of one trap that different spec versions (and engines) use.
+const TRAP_ALIASES: &[&[&str]] = &[
+    &[
+        "undefined element",
+        "out of bounds table access",
+        "table out of bounds",
+    ],
+    &["out of bounds memory access", "memory access out of bounds"],
+    &["uninitialized element", "null function", "uninitialized"],
+];
+
+/// Whether a trap's `actual` message satisfies the script's `expected` one:
+/// the spec message is a prefix of what the reference interpreter prints,
+/// so containment is the test, with a few known spellings treated as equal.
+pub(crate) fn trap_message_matches(actual: &str, expected: &str) -> bool {
+    if actual.contains(expected) {
+        return true;
+    }
+    TRAP_ALIASES.iter().any(|class| {
+        class.iter().any(|e| expected.starts_with(e)) && class.iter().any(|a| actual.contains(a))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_nan_accepts_both_signs_only() {
+        let canon = NanPattern::CanonicalNan;
+        assert!(f32_matches(0x7fc0_0000, &canon));
+        assert!(f32_matches(0xffc0_0000, &canon));
+        assert!(!f32_matches(0x7fc0_0001, &canon));
+        assert!(f64_matches(
+            0xfff8_0000_0000_0000,
+            &NanPattern::CanonicalNan
+        ));
+        assert!(!f64_matches(
+            0x7ff0_0000_0000_0000,
+            &NanPattern::CanonicalNan
+        ));
+    }
+
+    #[test]
+    fn arithmetic_nan_requires_quiet_bit() {
+        let arith = NanPattern::ArithmeticNan;
+        assert!(f32_matches(0x7fc0_0001, &arith));
+        assert!(!f32_matches(0x7f80_0001, &arith));
+        assert!(!f32_matches(0x7f80_0000, &arith));
+        assert!(f64_matches(
+            0x7ff8_0000_0000_0001,
+            &NanPattern::ArithmeticNan
+        ));
+        assert!(!f64_matches(
+            0x7ff0_0000_0000_0001,
+            &NanPattern::ArithmeticNan
+        ));
+    }
+
+    #[test]
+    fn trap_messages_match_by_prefix_and_alias() {
+        assert!(trap_message_matches(
+            "integer divide by zero\n  at f",
+            "integer divide by zero"
+        ));
+        assert!(trap_message_matches(
+            "uninitialized element 2",
+            "uninitialized element"
+        ));
+        assert!(trap_message_matches(
+            "out of bounds table access",
+            "undefined element"
+        ));
+        assert!(!trap_message_matches(
+            "integer overflow",
+            "integer divide by zero"
+        ));
+    }
+
+    #[test]
+    fn v128_lanes_compare_little_endian() {
+        let v = u128::from_le_bytes([1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0]);
+        assert!(v128_matches(v, &V128Pattern::I32x4([1, 2, 3, 4])));
+        assert!(!v128_matches(v, &V128Pattern::I32x4([4, 3, 2, 1])));
+    }
+}
