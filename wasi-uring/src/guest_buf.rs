@@ -298,6 +298,35 @@ impl<'a> GuestMem<'a> {
     }
 }
 
+/// Lending linear memory to host functions and the kernel: the crate's one
+/// `unsafe` (see the crate docs).
+#[expect(unsafe_code, reason = "the one place guest memory is lent out by raw pointer")]
+pub(crate) mod lend {
+    use super::GuestMem;
+
+    /// Runs `f` with the store's data and the guest's memory borrowed at once.
+    ///
+    /// The engine lends the two through one `&mut Caller`; its linear memory
+    /// is a separate mapping whose base never moves (embedding API), so the
+    /// two `&mut` never alias.
+    pub(crate) fn with_memory<T, R>(
+        caller: &mut ringwasm_jit::Caller<'_, T>,
+        memory: ringwasm_jit::Memory,
+        f: impl FnOnce(&mut T, &mut GuestMem<'_>) -> R,
+    ) -> R {
+        let base = memory.data_ptr(&*caller);
+        let len = memory.data_size(&*caller);
+        // SAFETY: `base..base+len` is the accessible part of the guest's
+        // linear memory (the engine's `data_ptr`/`data_size`), a mapping
+        // distinct from the store data `T`; the guest is suspended in this
+        // host call and nothing grows or frees the memory before `f` returns,
+        // so this is the only reference to those bytes for its lifetime.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(base, len) };
+        let mut mem = GuestMem::new(bytes);
+        f(caller.data_mut(), &mut mem)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,10 +25,12 @@ pub mod errno;
 pub mod error;
 pub mod fd_table;
 pub mod guest_buf;
+pub mod linker;
 pub mod p1;
 pub mod preopen;
 
 pub use ctx::{IoChoice, WasiCtx, WasiCtxBuilder};
 pub use error::{Errno, HostError, TrapReason};
 pub use guest_buf::GuestMem;
+pub use linker::add_to_linker;
 pub use preopen::{PreopenSpec, Resolution};

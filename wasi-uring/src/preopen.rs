@@ -125,6 +125,8 @@ pub fn open_beneath(
         return Err(Errno::Ilseq);
     }
     let mut flags = how.flags | OFlags::CLOEXEC;
+    // openat2 refuses a mode without O_CREAT.
+    let mode = if flags.contains(OFlags::CREATE) { how.mode } else { Mode::empty() };
     if !how.follow {
         flags |= OFlags::NOFOLLOW;
     }
@@ -133,11 +135,11 @@ pub fn open_beneath(
             dir,
             path,
             flags,
-            how.mode,
+            mode,
             ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
         )
         .map_err(sandbox_errno),
-        Resolution::Walk => walk(dir, path, flags, how.mode, how.follow),
+        Resolution::Walk => walk(dir, path, flags, mode, how.follow),
     }
 }
 

@@ -197,6 +197,8 @@ pub fn path_open(
     if of >= 16 || fdf >= 32 {
         return Err(Errno::Inval.into());
     }
+    // Check the result pointer before opening anything.
+    mem.write_u32("fd", out, 0)?;
     let path = path_arg(mem, path, len)?;
     let read = base & (rights::FD_READ | rights::FD_READDIR) != 0;
     let write = base & (rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE) != 0;
