@@ -8,6 +8,7 @@ use std::fs;
 use std::os::unix::fs::symlink;
 
 use ringwasm_wasi::p1::{fd, path};
+use ringwasm_wasi::preopen::ESCAPE;
 use ringwasm_wasi::{Errno, GuestMem, HostError, IoChoice, Resolution, WasiCtx, WasiCtxBuilder};
 
 const ROOT: u32 = 3;
@@ -30,9 +31,23 @@ fn guest(res: Resolution) -> Guest {
     fs::create_dir_all(&outside).unwrap();
     fs::write(outside.join("secret"), b"secret").unwrap();
     fs::write(root.join("sub/file"), b"inside").unwrap();
-    let io = if res == Resolution::OpenAt2 { IoChoice::Uring } else { IoChoice::Epoll };
-    let cx = WasiCtxBuilder::new().preopen_dir(&root, "/").resolution(res).io(io).build().expect("ctx");
-    Guest { cx, mem: vec![0; 65536], _tmp: tmp, outside }
+    let io = if res == Resolution::OpenAt2 {
+        IoChoice::Uring
+    } else {
+        IoChoice::Epoll
+    };
+    let cx = WasiCtxBuilder::new()
+        .preopen_dir(&root, "/")
+        .resolution(res)
+        .io(io)
+        .build()
+        .expect("ctx");
+    Guest {
+        cx,
+        mem: vec![0; 65536],
+        _tmp: tmp,
+        outside,
+    }
 }
 
 impl Guest {
@@ -51,8 +66,24 @@ impl Guest {
         // What wasi-libc asks for on `open(O_RDONLY)`: everything but writing.
         use ringwasm_wasi::p1::types::rights::{ALL, FD_ALLOCATE, FD_FILESTAT_SET_SIZE, FD_WRITE};
         let base = ALL & !(FD_WRITE | FD_ALLOCATE | FD_FILESTAT_SET_SIZE);
-        path::path_open(&mut self.cx, &mut m, dir, u32::from(follow), PATH_AT, n, 0, base, ALL, 0, OUT_AT)?;
-        Ok(u32::from_le_bytes(self.mem[OUT_AT as usize..OUT_AT as usize + 4].try_into().unwrap()))
+        path::path_open(
+            &mut self.cx,
+            &mut m,
+            dir,
+            u32::from(follow),
+            PATH_AT,
+            n,
+            0,
+            base,
+            ALL,
+            0,
+            OUT_AT,
+        )?;
+        Ok(u32::from_le_bytes(
+            self.mem[OUT_AT as usize..OUT_AT as usize + 4]
+                .try_into()
+                .unwrap(),
+        ))
     }
 
     fn open(&mut self, p: &str) -> Result<u32, HostError> {
@@ -69,14 +100,23 @@ impl Guest {
         self.mem[4096..4096 + n].to_vec()
     }
 
-    fn two_paths<R>(&mut self, a: &str, b: &str, f: impl FnOnce(&mut WasiCtx, &mut GuestMem<'_>, u32, u32) -> R) -> R {
+    fn two_paths<R>(
+        &mut self,
+        a: &str,
+        b: &str,
+        f: impl FnOnce(&mut WasiCtx, &mut GuestMem<'_>, u32, u32) -> R,
+    ) -> R {
         let an = self.put(PATH_AT, a);
         let bn = self.put(PATH2_AT, b);
         let mut m = GuestMem::new(&mut self.mem);
         f(&mut self.cx, &mut m, an, bn)
     }
 
-    fn one_path<R>(&mut self, a: &str, f: impl FnOnce(&mut WasiCtx, &mut GuestMem<'_>, u32) -> R) -> R {
+    fn one_path<R>(
+        &mut self,
+        a: &str,
+        f: impl FnOnce(&mut WasiCtx, &mut GuestMem<'_>, u32) -> R,
+    ) -> R {
         let an = self.put(PATH_AT, a);
         let mut m = GuestMem::new(&mut self.mem);
         f(&mut self.cx, &mut m, an)
@@ -118,9 +158,9 @@ both!(
 
 fn dotdot_cannot_leave(res: Resolution) {
     let mut g = guest(res);
-    assert_eq!(errno(g.open("../outside/secret")), Errno::Notcapable);
-    assert_eq!(errno(g.open("sub/../../outside/secret")), Errno::Notcapable);
-    assert_eq!(errno(g.open("..")), Errno::Notcapable);
+    assert_eq!(errno(g.open("../outside/secret")), ESCAPE);
+    assert_eq!(errno(g.open("sub/../../outside/secret")), ESCAPE);
+    assert_eq!(errno(g.open("..")), ESCAPE);
     let f = g.open("sub/../sub/file").expect("stays inside");
     assert_eq!(g.read_all(f), b"inside");
     g.open("sub/..").expect("the root itself");
@@ -128,9 +168,9 @@ fn dotdot_cannot_leave(res: Resolution) {
 
 fn absolute_paths_are_refused(res: Resolution) {
     let mut g = guest(res);
-    assert_eq!(errno(g.open("/etc/passwd")), Errno::Notcapable);
+    assert_eq!(errno(g.open("/etc/passwd")), ESCAPE);
     let outside = g.outside.join("secret");
-    assert_eq!(errno(g.open(outside.to_str().unwrap())), Errno::Notcapable);
+    assert_eq!(errno(g.open(outside.to_str().unwrap())), ESCAPE);
 }
 
 fn host_symlinks_out_are_not_followed(res: Resolution) {
@@ -138,22 +178,32 @@ fn host_symlinks_out_are_not_followed(res: Resolution) {
     symlink("../outside/secret", g.root().join("rel")).unwrap();
     symlink(g.outside.join("secret"), g.root().join("abs")).unwrap();
     symlink("/etc", g.root().join("etc")).unwrap();
-    assert_eq!(errno(g.open("rel")), Errno::Notcapable);
-    assert_eq!(errno(g.open("abs")), Errno::Notcapable);
-    assert_eq!(errno(g.open("etc/passwd")), Errno::Notcapable);
+    assert_eq!(errno(g.open("rel")), ESCAPE);
+    assert_eq!(errno(g.open("abs")), ESCAPE);
+    assert_eq!(errno(g.open("etc/passwd")), ESCAPE);
     // Not following the final link opens nothing either.
     assert_eq!(errno(g.open_at(ROOT, "rel", false)), Errno::Loop);
 }
 
 fn guest_created_symlinks_cannot_escape(res: Resolution) {
     let mut g = guest(res);
-    let r = g.two_paths("../outside/secret", "link", |cx, m, a, b| path::path_symlink(cx, m, PATH_AT, a, ROOT, PATH2_AT, b));
+    let r = g.two_paths("../outside/secret", "link", |cx, m, a, b| {
+        path::path_symlink(cx, m, PATH_AT, a, ROOT, PATH2_AT, b)
+    });
     r.expect("creating a dangling relative symlink is allowed");
-    assert_eq!(errno(g.open("link")), Errno::Notcapable);
-    let r = g.two_paths("/etc/passwd", "abs", |cx, m, a, b| path::path_symlink(cx, m, PATH_AT, a, ROOT, PATH2_AT, b));
-    assert_eq!(errno(r), Errno::Perm);
-    let r = g.two_paths("x", "../outside/evil", |cx, m, a, b| path::path_symlink(cx, m, PATH_AT, a, ROOT, PATH2_AT, b));
-    assert_eq!(errno(r), Errno::Notcapable);
+    assert_eq!(errno(g.open("link")), ESCAPE);
+    let r = g.two_paths("/etc/passwd", "abs", |cx, m, a, b| {
+        path::path_symlink(cx, m, PATH_AT, a, ROOT, PATH2_AT, b)
+    });
+    assert_eq!(
+        errno(r),
+        Errno::Perm,
+        "absolute symlink targets are refused"
+    );
+    let r = g.two_paths("x", "../outside/evil", |cx, m, a, b| {
+        path::path_symlink(cx, m, PATH_AT, a, ROOT, PATH2_AT, b)
+    });
+    assert_eq!(errno(r), ESCAPE);
     assert!(!g.outside.join("evil").exists());
 }
 
@@ -174,42 +224,64 @@ fn renamed_directory_fd_stays_confined(res: Resolution) {
     let sub = g.open_at(ROOT, "sub", true).expect("open sub");
     // The host moves `sub` out from under the guest while it holds an fd.
     fs::rename(g.root().join("sub"), g.outside.join("moved")).unwrap();
-    assert_eq!(errno(g.open_at(sub, "../secret", true)), Errno::Notcapable);
-    let f = g.open_at(sub, "file", true).expect("still inside the fd itself");
+    assert_eq!(errno(g.open_at(sub, "../secret", true)), ESCAPE);
+    let f = g
+        .open_at(sub, "file", true)
+        .expect("still inside the fd itself");
     assert_eq!(g.read_all(f), b"inside");
 }
 
 fn renames_and_links_cannot_target_outside(res: Resolution) {
     let mut g = guest(res);
-    let r = g.two_paths("sub/file", "../outside/stolen", |cx, m, a, b| path::path_rename(cx, m, ROOT, PATH_AT, a, ROOT, PATH2_AT, b));
-    assert_eq!(errno(r), Errno::Notcapable);
-    let r = g.two_paths("../outside/secret", "mine", |cx, m, a, b| path::path_rename(cx, m, ROOT, PATH_AT, a, ROOT, PATH2_AT, b));
-    assert_eq!(errno(r), Errno::Notcapable);
-    let r = g.two_paths("../outside/secret", "hard", |cx, m, a, b| path::path_link(cx, m, ROOT, 0, PATH_AT, a, ROOT, PATH2_AT, b));
-    assert_eq!(errno(r), Errno::Notcapable);
+    let r = g.two_paths("sub/file", "../outside/stolen", |cx, m, a, b| {
+        path::path_rename(cx, m, ROOT, PATH_AT, a, ROOT, PATH2_AT, b)
+    });
+    assert_eq!(errno(r), ESCAPE);
+    let r = g.two_paths("../outside/secret", "mine", |cx, m, a, b| {
+        path::path_rename(cx, m, ROOT, PATH_AT, a, ROOT, PATH2_AT, b)
+    });
+    assert_eq!(errno(r), ESCAPE);
+    let r = g.two_paths("../outside/secret", "hard", |cx, m, a, b| {
+        path::path_link(cx, m, ROOT, 0, PATH_AT, a, ROOT, PATH2_AT, b)
+    });
+    assert_eq!(errno(r), ESCAPE);
     // A symlink to outside, hard-linked with "follow": refused outright.
     symlink("../outside/secret", g.root().join("rel")).unwrap();
-    let r = g.two_paths("rel", "hard", |cx, m, a, b| path::path_link(cx, m, ROOT, 1, PATH_AT, a, ROOT, PATH2_AT, b));
+    let r = g.two_paths("rel", "hard", |cx, m, a, b| {
+        path::path_link(cx, m, ROOT, 1, PATH_AT, a, ROOT, PATH2_AT, b)
+    });
     assert_eq!(errno(r), Errno::Inval);
     assert!(g.outside.join("secret").exists());
     assert!(!g.outside.join("stolen").exists());
-    let r = g.two_paths("sub/file", "sub/renamed", |cx, m, a, b| path::path_rename(cx, m, ROOT, PATH_AT, a, ROOT, PATH2_AT, b));
+    let r = g.two_paths("sub/file", "sub/renamed", |cx, m, a, b| {
+        path::path_rename(cx, m, ROOT, PATH_AT, a, ROOT, PATH2_AT, b)
+    });
     r.expect("rename inside");
 }
 
 fn mutations_cannot_reach_outside(res: Resolution) {
     let mut g = guest(res);
-    let r = g.one_path("../outside/secret", |cx, m, a| path::path_unlink_file(cx, m, ROOT, PATH_AT, a));
-    assert_eq!(errno(r), Errno::Notcapable);
-    let r = g.one_path("../outside/newdir", |cx, m, a| path::path_create_directory(cx, m, ROOT, PATH_AT, a));
-    assert_eq!(errno(r), Errno::Notcapable);
-    let r = g.one_path("../outside", |cx, m, a| path::path_remove_directory(cx, m, ROOT, PATH_AT, a));
-    assert_eq!(errno(r), Errno::Notcapable);
+    let r = g.one_path("../outside/secret", |cx, m, a| {
+        path::path_unlink_file(cx, m, ROOT, PATH_AT, a)
+    });
+    assert_eq!(errno(r), ESCAPE);
+    let r = g.one_path("../outside/newdir", |cx, m, a| {
+        path::path_create_directory(cx, m, ROOT, PATH_AT, a)
+    });
+    assert_eq!(errno(r), ESCAPE);
+    let r = g.one_path("../outside", |cx, m, a| {
+        path::path_remove_directory(cx, m, ROOT, PATH_AT, a)
+    });
+    assert_eq!(errno(r), ESCAPE);
     symlink("../outside", g.root().join("out")).unwrap();
-    let r = g.one_path("out/secret", |cx, m, a| path::path_unlink_file(cx, m, ROOT, PATH_AT, a));
-    assert_eq!(errno(r), Errno::Notcapable);
-    let r = g.one_path("out/secret", |cx, m, a| path::path_filestat_set_times(cx, m, ROOT, 1, PATH_AT, a, 0, 0, 2 | 8));
-    assert_eq!(errno(r), Errno::Notcapable);
+    let r = g.one_path("out/secret", |cx, m, a| {
+        path::path_unlink_file(cx, m, ROOT, PATH_AT, a)
+    });
+    assert_eq!(errno(r), ESCAPE);
+    let r = g.one_path("out/secret", |cx, m, a| {
+        path::path_filestat_set_times(cx, m, ROOT, 1, PATH_AT, a, 0, 0, 2 | 8)
+    });
+    assert_eq!(errno(r), ESCAPE);
     assert!(g.outside.join("secret").exists());
     assert!(!g.outside.join("newdir").exists());
 }
@@ -217,16 +289,31 @@ fn mutations_cannot_reach_outside(res: Resolution) {
 fn stat_follows_only_inside(res: Resolution) {
     let mut g = guest(res);
     symlink("../outside/secret", g.root().join("rel")).unwrap();
-    let r = g.one_path("rel", |cx, m, a| path::path_filestat_get(cx, m, ROOT, 1, PATH_AT, a, 256));
-    assert_eq!(errno(r), Errno::Notcapable);
+    let r = g.one_path("rel", |cx, m, a| {
+        path::path_filestat_get(cx, m, ROOT, 1, PATH_AT, a, 256)
+    });
+    assert_eq!(errno(r), ESCAPE);
     // Without follow, the link itself is described.
-    let r = g.one_path("rel", |cx, m, a| path::path_filestat_get(cx, m, ROOT, 0, PATH_AT, a, 256));
+    let r = g.one_path("rel", |cx, m, a| {
+        path::path_filestat_get(cx, m, ROOT, 0, PATH_AT, a, 256)
+    });
     r.expect("lstat the link");
-    assert_eq!(g.mem[256 + 16], ringwasm_wasi::p1::types::filetype::SYMBOLIC_LINK);
-    let r = g.one_path("sub/file", |cx, m, a| path::path_filestat_get(cx, m, ROOT, 1, PATH_AT, a, 256));
+    assert_eq!(
+        g.mem[256 + 16],
+        ringwasm_wasi::p1::types::filetype::SYMBOLIC_LINK
+    );
+    let r = g.one_path("sub/file", |cx, m, a| {
+        path::path_filestat_get(cx, m, ROOT, 1, PATH_AT, a, 256)
+    });
     r.expect("stat inside");
-    assert_eq!(g.mem[256 + 16], ringwasm_wasi::p1::types::filetype::REGULAR_FILE);
-    assert_eq!(u64::from_le_bytes(g.mem[256 + 32..256 + 40].try_into().unwrap()), 6);
+    assert_eq!(
+        g.mem[256 + 16],
+        ringwasm_wasi::p1::types::filetype::REGULAR_FILE
+    );
+    assert_eq!(
+        u64::from_le_bytes(g.mem[256 + 32..256 + 40].try_into().unwrap()),
+        6
+    );
 }
 
 fn bad_path_pointer_traps(res: Resolution) {
@@ -236,5 +323,8 @@ fn bad_path_pointer_traps(res: Resolution) {
     assert!(matches!(r, Err(HostError::Trap(_))));
     m.write_bytes("t", 0, b"sub/file").unwrap();
     let r = path::path_open(&mut g.cx, &mut m, ROOT, 0, 0, 8, 0, 0, 0, 0, 65535);
-    assert!(matches!(r, Err(HostError::Trap(_))), "misaligned/out-of-bounds fd out pointer");
+    assert!(
+        matches!(r, Err(HostError::Trap(_))),
+        "misaligned/out-of-bounds fd out pointer"
+    );
 }

@@ -91,6 +91,7 @@ pub struct WasiCtxBuilder {
     stdio: [Option<OwnedFd>; 3],
     inherit_stdio: bool,
     preopens: Vec<PreopenSpec>,
+    sockets: Vec<OwnedFd>,
     resolution: Option<Resolution>,
     io: IoChoice,
 }
@@ -148,6 +149,14 @@ impl WasiCtxBuilder {
             host: host.as_ref().to_path_buf(),
             guest: guest.into(),
         })
+    }
+
+    /// Hands the guest a socket (a listener for `sock_accept`, or a
+    /// connection), numbered after the preopens: Preview 1 cannot create
+    /// sockets itself.
+    pub fn socket(&mut self, fd: OwnedFd) -> &mut Self {
+        self.sockets.push(fd);
+        self
     }
 
     /// Forces a path resolver (default: detect `openat2`).
@@ -220,6 +229,12 @@ impl WasiCtxBuilder {
                 },
                 filetype::DIRECTORY,
             );
+            table
+                .push(e)
+                .map_err(|e: Errno| BuildError::Stdio(std::io::Error::other(e)))?;
+        }
+        for s in self.sockets.drain(..) {
+            let e = FdEntry::new(s, FdKind::Socket, filetype::SOCKET_STREAM);
             table
                 .push(e)
                 .map_err(|e: Errno| BuildError::Stdio(std::io::Error::other(e)))?;

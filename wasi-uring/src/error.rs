@@ -164,6 +164,15 @@ pub enum TrapReason {
         /// Required alignment.
         align: u32,
     },
+    /// An enum argument had no valid value (wiggle's "Invalid enum value",
+    /// a trap in wasmtime).
+    #[error("invalid enum value {value} for {what}")]
+    InvalidEnum {
+        /// Which enum.
+        what: &'static str,
+        /// The value given.
+        value: u32,
+    },
     /// The module exports no linear memory named `memory`.
     #[error("the module does not export a memory named `memory`")]
     NoMemory,

@@ -300,7 +300,10 @@ impl<'a> GuestMem<'a> {
 
 /// Lending linear memory to host functions and the kernel: the crate's one
 /// `unsafe` (see the crate docs).
-#[expect(unsafe_code, reason = "the one place guest memory is lent out by raw pointer")]
+#[expect(
+    unsafe_code,
+    reason = "the one place guest memory is lent out by raw pointer"
+)]
 pub(crate) mod lend {
     use super::GuestMem;
 

@@ -22,6 +22,9 @@ use rustix::fs::{Mode, OFlags, ResolveFlags};
 
 use crate::error::Errno;
 
+/// What an attempt to leave the sandbox returns (wasmtime's choice).
+pub const ESCAPE: Errno = Errno::Perm;
+
 /// How many symlinks a single walk may expand (Linux's `MAXSYMLINKS`).
 const MAX_SYMLINKS: usize = 40;
 
@@ -94,10 +97,11 @@ fn dir_flags() -> OFlags {
 }
 
 /// Maps the errno of a sandboxed open: `EXDEV` from `RESOLVE_BENEATH` means
-/// the path tried to leave the directory.
+/// the path tried to leave the directory, which wasmtime reports as
+/// [`ESCAPE`].
 fn sandbox_errno(e: rustix::io::Errno) -> Errno {
     if e == rustix::io::Errno::XDEV {
-        Errno::Notcapable
+        ESCAPE
     } else {
         crate::errno::from_raw_os(e.raw_os_error())
     }
@@ -107,7 +111,7 @@ fn sandbox_errno(e: rustix::io::Errno) -> Errno {
 ///
 /// # Errors
 ///
-/// [`Errno::Notcapable`] when the path would leave `dir`; the host's errno
+/// [`ESCAPE`] when the path would leave `dir`; the host's errno
 /// otherwise.
 pub fn open_beneath(
     res: Resolution,
@@ -119,14 +123,18 @@ pub fn open_beneath(
         return Err(Errno::Noent);
     }
     if path.starts_with('/') {
-        return Err(Errno::Notcapable);
+        return Err(ESCAPE);
     }
     if path.contains('\0') {
         return Err(Errno::Ilseq);
     }
     let mut flags = how.flags | OFlags::CLOEXEC;
     // openat2 refuses a mode without O_CREAT.
-    let mode = if flags.contains(OFlags::CREATE) { how.mode } else { Mode::empty() };
+    let mode = if flags.contains(OFlags::CREATE) {
+        how.mode
+    } else {
+        Mode::empty()
+    };
     if !how.follow {
         flags |= OFlags::NOFOLLOW;
     }
@@ -176,7 +184,7 @@ fn walk(
         }
         if comp == ".." {
             if stack.pop().is_none() {
-                return Err(Errno::Notcapable);
+                return Err(ESCAPE);
             }
             continue;
         }
@@ -219,7 +227,7 @@ fn walk(
             }
             let target = target.to_str().map_err(|_| Errno::Ilseq)?;
             if target.starts_with('/') {
-                return Err(Errno::Notcapable);
+                return Err(ESCAPE);
             }
             push_components(&mut todo, target);
         }
@@ -286,7 +294,7 @@ impl Parent<'_> {
 ///
 /// # Errors
 ///
-/// [`Errno::Notcapable`] when the path would leave `dir`;
+/// [`ESCAPE`] when the path would leave `dir`;
 /// [`Errno::Inval`] when the final component is `.` or `..` (nothing may be
 /// created, removed or renamed under those names); the host's errno otherwise.
 pub fn open_parent<'a>(
@@ -298,7 +306,7 @@ pub fn open_parent<'a>(
         return Err(Errno::Noent);
     }
     if path.starts_with('/') {
-        return Err(Errno::Notcapable);
+        return Err(ESCAPE);
     }
     let trimmed = path.trim_end_matches('/');
     let trailing_slash = trimmed.len() != path.len();
@@ -360,7 +368,7 @@ mod tests {
         );
         assert_eq!(
             open_parent(Resolution::Walk, root.as_fd(), "/etc").unwrap_err(),
-            Errno::Notcapable
+            ESCAPE
         );
     }
 }

@@ -66,7 +66,11 @@ fn wasi_ctx(args: &RunArgs, io: IoChoice) -> Result<ringwasm_wasi::WasiCtx> {
         IoChoice::Epoll => ringwasm_wasi::IoChoice::Epoll,
         IoChoice::Auto => ringwasm_wasi::IoChoice::Auto,
     });
-    b.arg(args.argv0.clone().unwrap_or_else(|| args.file.display().to_string()));
+    b.arg(
+        args.argv0
+            .clone()
+            .unwrap_or_else(|| args.file.display().to_string()),
+    );
     if args.invoke.is_none() {
         b.args(args.args.iter().cloned());
     }
@@ -118,10 +122,12 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
         Ok(()) => {}
         Err(Error::Exit(code)) => return Ok(exit_code(code)),
         Err(e @ Error::Trap(_)) => {
-            // As wasmtime: the trap and its wasm backtrace on stderr, and
-            // the status of an abort (128 + SIGABRT).
-            eprintln!("Error: failed to run main module `{}`\n\nCaused by:\n    {e}", file.display());
-            return Ok(ExitCode::from(134));
+            // As wasmtime: the trap and its wasm backtrace on stderr, status 1.
+            eprintln!(
+                "Error: failed to run main module `{}`\n\nCaused by:\n    0: failed to invoke command default\n    1: {e}",
+                file.display()
+            );
+            return Ok(ExitCode::FAILURE);
         }
         Err(e) => return Err(anyhow!(e).context(format!("{}: `{name}`", file.display()))),
     }
@@ -137,10 +143,9 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
 /// with a message naming it, rather than an obscure "unknown import".
 fn link_host(linker: &mut Linker<Host>, module: &Module, file: &Path) -> Result<()> {
     ringwasm_wasi::add_to_linker(linker, |h: &mut Host| &mut h.wasi)?;
-    if let Some(import) = module
-        .imports()
-        .find(|i| i.module() != WASI_PREVIEW1 || !ringwasm_wasi::linker::FUNCTIONS.contains(&i.name()))
-    {
+    if let Some(import) = module.imports().find(|i| {
+        i.module() != WASI_PREVIEW1 || !ringwasm_wasi::linker::FUNCTIONS.contains(&i.name())
+    }) {
         bail!(
             "{}: imports `{}.{}`, which no host provides",
             file.display(),

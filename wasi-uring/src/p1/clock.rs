@@ -3,7 +3,7 @@
 use rustix::time::ClockId;
 
 use crate::ctx::WasiCtx;
-use crate::error::{Errno, HostError};
+use crate::error::{HostError, TrapReason};
 use crate::guest_buf::GuestMem;
 use crate::p1::types::clockid;
 
@@ -11,14 +11,20 @@ use crate::p1::types::clockid;
 ///
 /// # Errors
 ///
-/// [`Errno::Inval`] for an unknown id.
-pub fn host_clock(id: u32) -> Result<ClockId, Errno> {
+/// A trap for an unknown id (an invalid enum value, as wasmtime).
+pub fn host_clock(id: u32) -> Result<ClockId, HostError> {
     Ok(match id {
         clockid::REALTIME => ClockId::Realtime,
         clockid::MONOTONIC => ClockId::Monotonic,
         clockid::PROCESS_CPUTIME_ID => ClockId::ProcessCPUTime,
         clockid::THREAD_CPUTIME_ID => ClockId::ThreadCPUTime,
-        _ => return Err(Errno::Inval),
+        _ => {
+            return Err(TrapReason::InvalidEnum {
+                what: "clockid",
+                value: id,
+            }
+            .into());
+        }
     })
 }
 
@@ -26,8 +32,8 @@ pub fn host_clock(id: u32) -> Result<ClockId, Errno> {
 ///
 /// # Errors
 ///
-/// [`Errno::Inval`] for an unknown id.
-pub fn now(id: u32) -> Result<u64, Errno> {
+/// A trap for an unknown id.
+pub fn now(id: u32) -> Result<u64, HostError> {
     let t = rustix::time::clock_gettime(host_clock(id)?);
     Ok(u64::try_from(t.tv_sec)
         .unwrap_or(0)

@@ -11,7 +11,7 @@ use std::os::fd::BorrowedFd;
 use rustix::fs::{Advice, FileType, OFlags, SeekFrom, Timespec, Timestamps};
 
 use crate::ctx::WasiCtx;
-use crate::error::{Errno, HostError};
+use crate::error::{Errno, HostError, TrapReason};
 use crate::fd_table::{FdEntry, FdKind};
 use crate::guest_buf::{GuestIoVec, GuestMem};
 use crate::p1::types::{
@@ -125,7 +125,13 @@ pub fn fd_advise(
         3 => Advice::WillNeed,
         4 => Advice::DontNeed,
         5 => Advice::NoReuse,
-        _ => return Err(Errno::Inval.into()),
+        _ => {
+            return Err(TrapReason::InvalidEnum {
+                what: "advice",
+                value: u32::from(advice),
+            }
+            .into());
+        }
     };
     if e.is_dir() {
         return Err(Errno::Badf.into());
@@ -249,7 +255,9 @@ pub fn fd_fdstat_set_flags(cx: &mut WasiCtx, fd: u32, flags: u16) -> Result<(), 
     Ok(())
 }
 
-/// `fd_fdstat_set_rights`: rights may only shrink.
+/// `fd_fdstat_set_rights`: [`Errno::Notsup`] for an open fd, as wasmtime
+/// (rights are gone from later WASI; changing them is not supported),
+/// [`Errno::Badf`] otherwise.
 ///
 /// # Errors
 ///
@@ -257,16 +265,11 @@ pub fn fd_fdstat_set_flags(cx: &mut WasiCtx, fd: u32, flags: u16) -> Result<(), 
 pub fn fd_fdstat_set_rights(
     cx: &mut WasiCtx,
     fd: u32,
-    base: u64,
-    inheriting: u64,
+    _base: u64,
+    _inheriting: u64,
 ) -> Result<(), HostError> {
-    let e = cx.table.get_mut(fd)?;
-    if base & !e.rights_base != 0 || inheriting & !e.rights_inheriting != 0 {
-        return Err(Errno::Notcapable.into());
-    }
-    e.rights_base = base;
-    e.rights_inheriting = inheriting;
-    Ok(())
+    cx.table.get(fd)?;
+    Err(Errno::Notsup.into())
 }
 
 /// `fd_filestat_get`.
@@ -619,7 +622,13 @@ pub fn fd_seek(
         whence::SET => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno::Inval)?),
         whence::CUR => SeekFrom::Current(offset),
         whence::END => SeekFrom::End(offset),
-        _ => return Err(Errno::Inval.into()),
+        _ => {
+            return Err(TrapReason::InvalidEnum {
+                what: "whence",
+                value: u32::from(wh),
+            }
+            .into());
+        }
     };
     let need = if wh == whence::CUR && offset == 0 {
         rights::FD_TELL
