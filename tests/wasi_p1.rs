@@ -163,6 +163,7 @@ fn files(io: IoChoice) {
         "readlink: 5 'a.txt'",
         "mtime=1200000000",
         "append after: 1",
+        "posix_fallocate: Not supported",
         "dirent hard.txt",
         "rmdir nonempty               Directory not empty",
         "open escape                  Operation not permitted",

@@ -33,6 +33,8 @@ int main(void) {
     CHECK("ftruncate", ftruncate(fd, 5));
     CHECK("fsync", fsync(fd));
     CHECK("fdatasync", fdatasync(fd));
+    int fa = posix_fallocate(fd, 0, 100);
+    printf("posix_fallocate: %s\n", fa ? strerror(fa) : "ok");
     CHECK("posix_fadvise", -(posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL) != 0));
     CHECK("fstat2", fstat(fd, &st));
     printf("size=%lld\n", (long long)st.st_size);

@@ -144,26 +144,18 @@ pub fn fd_advise(
     Ok(())
 }
 
-/// `fd_allocate`.
+/// `fd_allocate`: [`Errno::Notsup`] on an open file, as wasmtime (later
+/// WASI dropped it; a guest's `posix_fallocate` reports "not supported").
 ///
 /// # Errors
 ///
-/// Errno for the guest, or a trap.
-pub fn fd_allocate(cx: &mut WasiCtx, fd: u32, offset: u64, len: u64) -> Result<(), HostError> {
+/// [`Errno::Badf`] for a closed fd or a directory, else [`Errno::Notsup`].
+pub fn fd_allocate(cx: &mut WasiCtx, fd: u32, _offset: u64, _len: u64) -> Result<(), HostError> {
     let e = cx.table.get(fd)?;
-    if e.is_dir() || e.kind == FdKind::Stdio {
+    if e.is_dir() {
         return Err(Errno::Badf.into());
     }
-    e.require(rights::FD_ALLOCATE)?;
-    offset
-        .checked_add(len)
-        .filter(|end| *end <= i64::MAX as u64)
-        .ok_or(Errno::Fbig)?;
-    if len == 0 {
-        return Err(Errno::Inval.into());
-    }
-    rustix::fs::fallocate(e.fd(), rustix::fs::FallocateFlags::empty(), offset, len)?;
-    Ok(())
+    Err(Errno::Notsup.into())
 }
 
 /// `fd_close`.
