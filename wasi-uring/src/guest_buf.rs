@@ -239,6 +239,22 @@ impl<'a> GuestMem<'a> {
         self.write_array(what, addr, v.to_le_bytes())
     }
 
+    /// Reads and checks the one iovec at `addr` (its buffer must lie inside
+    /// linear memory).
+    ///
+    /// # Errors
+    ///
+    /// A trap when the iovec or its buffer leaves linear memory, or the
+    /// iovec is misaligned.
+    pub fn iovec(&self, addr: u32) -> Result<GuestIoVec, HostError> {
+        let v = GuestIoVec {
+            addr: self.read_u32("iovec.buf", addr)?,
+            len: self.read_u32("iovec.buf_len", addr.wrapping_add(4))?,
+        };
+        self.range("iovec buffer", v.addr, u64::from(v.len))?;
+        Ok(v)
+    }
+
     /// Reads and checks the `count` iovecs at `addr`: the array itself and
     /// every buffer it names must lie inside linear memory.
     ///

@@ -383,6 +383,12 @@ pub fn fd_read(
     out: u32,
 ) -> Result<(), HostError> {
     let e = check_io(cx, fd, rights::FD_READ, false)?;
+    if n == 1 {
+        // The common case (`read(2)` in wasi-libc): no iovec list at all.
+        let v = mem.iovec(iovs)?;
+        let got = rustix::io::read(e.fd(), mem.slice_mut("iovec buffer", v.addr, v.len)?)?;
+        return mem.write_u32("nread", out, got as u32);
+    }
     let iovs = mem.iovecs(iovs, n)?;
     let got = read_into(e, mem, &iovs, None)?;
     mem.write_u32("nread", out, got as u32)
@@ -425,6 +431,16 @@ pub fn fd_write(
     out: u32,
 ) -> Result<(), HostError> {
     let e = check_io(cx, fd, rights::FD_WRITE, false)?;
+    if n == 1 {
+        // The common case (`write(2)` in wasi-libc): no iovec list at all.
+        let v = mem.iovec(iovs)?;
+        let put = if v.len == 0 {
+            0
+        } else {
+            rustix::io::write(e.fd(), mem.slice("iovec buffer", v.addr, v.len)?)?
+        };
+        return mem.write_u32("nwritten", out, put as u32);
+    }
     let iovs = mem.iovecs(iovs, n)?;
     let bufs = mem.io_slices(&iovs);
     let put = if bufs.is_empty() {
