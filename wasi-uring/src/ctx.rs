@@ -5,34 +5,9 @@ use std::path::Path;
 
 use crate::error::Errno;
 use crate::fd_table::{FdEntry, FdKind, FdTable};
+use crate::io::IoChoice;
 use crate::p1::types::{filetype, rights};
 use crate::preopen::{PreopenSpec, Resolution};
-
-/// Which I/O backend a context asks for (`--io`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum IoChoice {
-    /// io_uring when the kernel has it, else the fallback.
-    #[default]
-    Auto,
-    /// io_uring.
-    Uring,
-    /// The epoll/kqueue fallback.
-    Epoll,
-}
-
-impl std::str::FromStr for IoChoice {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "auto" => Ok(IoChoice::Auto),
-            "uring" => Ok(IoChoice::Uring),
-            "epoll" => Ok(IoChoice::Epoll),
-            _ => Err(format!(
-                "unknown io backend `{s}` (expected uring, epoll or auto)"
-            )),
-        }
-    }
-}
 
 /// Errors while building a [`WasiCtx`] (host side, before the guest runs).
 #[derive(Debug, thiserror::Error)]

@@ -25,12 +25,14 @@ pub mod errno;
 pub mod error;
 pub mod fd_table;
 pub mod guest_buf;
+mod io;
 pub mod linker;
 pub mod p1;
 pub mod preopen;
 
-pub use ctx::{IoChoice, WasiCtx, WasiCtxBuilder};
+pub use ctx::{WasiCtx, WasiCtxBuilder};
 pub use error::{Errno, HostError, TrapReason};
 pub use guest_buf::GuestMem;
+pub use io::{IO_ENV, Io, IoChoice, UnknownIoChoice};
 pub use linker::add_to_linker;
 pub use preopen::{PreopenSpec, Resolution};
