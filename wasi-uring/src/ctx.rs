@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::error::Errno;
 use crate::fd_table::{FdEntry, FdKind, FdTable};
-use crate::io::IoChoice;
+use crate::io::{Io, IoChoice};
 use crate::p1::types::{filetype, rights};
 use crate::preopen::{PreopenSpec, Resolution};
 
@@ -21,6 +21,14 @@ pub enum BuildError {
         /// Why.
         source: std::io::Error,
     },
+    /// The I/O backend asked for could not be set up.
+    #[error("cannot set up the {choice} I/O backend: {source}")]
+    Io {
+        /// What was asked for.
+        choice: IoChoice,
+        /// Why.
+        source: ringwasm_reactor::Error,
+    },
     /// Standard I/O could not be duplicated.
     #[error("cannot duplicate standard I/O: {0}")]
     Stdio(std::io::Error),
@@ -34,6 +42,8 @@ pub struct WasiCtx {
     pub(crate) table: FdTable,
     pub(crate) resolution: Resolution,
     pub(crate) io: IoChoice,
+    /// The backend every guest I/O op goes through.
+    pub(crate) reactor: Io,
 }
 
 impl WasiCtx {
@@ -55,6 +65,11 @@ impl WasiCtx {
     /// The I/O backend asked for.
     pub fn io(&self) -> IoChoice {
         self.io
+    }
+
+    /// The backend in use (what `auto` resolved to, and why it fell back).
+    pub fn reactor(&self) -> &Io {
+        &self.reactor
     }
 }
 
@@ -214,6 +229,10 @@ impl WasiCtxBuilder {
                 .push(e)
                 .map_err(|e: Errno| BuildError::Stdio(std::io::Error::other(e)))?;
         }
+        let reactor = Io::new(self.io).map_err(|source| BuildError::Io {
+            choice: self.io,
+            source,
+        })?;
         let resolution = match (self.resolution, self.io) {
             (Some(r), _) => r,
             (None, IoChoice::Epoll) => Resolution::Walk,
@@ -229,6 +248,7 @@ impl WasiCtxBuilder {
             table,
             resolution,
             io: self.io,
+            reactor,
         })
     }
 }

@@ -5,9 +5,9 @@
 //! typed pointers, alignment-checked) before use; a bad one is a trap, as the
 //! witx pointer rules and wasmtime prescribe, never a host crash.
 //!
-//! `fd_read`/`fd_write`/`fd_pread`/`fd_pwrite` are zero-copy: their iovecs
-//! become `IoSliceMut`/`IoSlice`s that point straight into linear memory and go
-//! to `readv`/`writev` unchanged.
+//! `fd_read`/`fd_write`/`fd_pread`/`fd_pwrite` are zero-copy: their checked
+//! iovecs become [`GuestSlice`]s, the reactor's `IoBuf`/`IoBufMut` over linear
+//! memory, and go to one `Read`/`Readv`/`Write`/`Writev` op unchanged.
 
 use std::io::{IoSlice, IoSliceMut};
 
@@ -20,6 +20,31 @@ pub struct GuestIoVec {
     pub addr: u32,
     /// Length in bytes.
     pub len: u32,
+}
+
+/// A checked range of linear memory lent to one reactor op (zero copy).
+///
+/// Only [`GuestMem::lend`] makes one, after the bounds check, and only for the
+/// length of one host call: the op that takes it is run to completion
+/// (`Driver::run` blocks) before the host call returns, so the memory it
+/// points into outlives it. Its fields are private so nothing else can forge
+/// one.
+#[derive(Debug)]
+pub struct GuestSlice {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl GuestSlice {
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the slice is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 /// Checked access to the guest's linear memory for one host call.
@@ -277,6 +302,23 @@ impl<'a> GuestMem<'a> {
         Ok(out)
     }
 
+    /// Lends the checked range `v` (from [`GuestMem::iovec`] or
+    /// [`GuestMem::iovecs`]) to a reactor op, zero copy. The result must be
+    /// consumed by an op run to completion within the current host call.
+    ///
+    /// # Errors
+    ///
+    /// A trap when the range leaves linear memory (checked again here so no
+    /// unchecked range can reach the kernel).
+    pub(crate) fn lend(&mut self, v: GuestIoVec) -> Result<GuestSlice, HostError> {
+        let r = self.range("iovec buffer", v.addr, u64::from(v.len))?;
+        let len = r.len();
+        Ok(GuestSlice {
+            ptr: self.bytes[r].as_mut_ptr(),
+            len,
+        })
+    }
+
     /// The iovecs as `IoSlice`s into linear memory (for `writev`); zero copy.
     ///
     /// Callers pass iovecs from [`GuestMem::iovecs`], which checked them.
@@ -321,7 +363,39 @@ impl<'a> GuestMem<'a> {
     reason = "the one place guest memory is lent out by raw pointer"
 )]
 pub(crate) mod lend {
-    use super::GuestMem;
+    use super::{GuestMem, GuestSlice};
+    use ringwasm_reactor::{IoBuf, IoBufMut};
+
+    // SAFETY: a `GuestSlice` is made only by `GuestMem::lend`, after checking
+    // that `ptr..ptr+len` lies inside the guest's linear memory, and only
+    // within one host call. Linear memory is a mapping whose base never moves
+    // (`Memory::data_ptr`; growth happens in place and only from guest code),
+    // and the guest is suspended in the host call while the op runs: the
+    // store (and so the memory) outlives the blocking `Driver::run` that owns
+    // the slice, and no host or guest code touches those bytes until it
+    // returns. Linear memory is always initialised, so all `len` bytes are.
+    unsafe impl IoBuf for GuestSlice {
+        fn stable_ptr(&self) -> *const u8 {
+            self.ptr
+        }
+        fn bytes_init(&self) -> usize {
+            self.len
+        }
+    }
+
+    // SAFETY: as for `IoBuf` above; the range is writable linear memory that
+    // no `&`/`&mut` is used for while the op owns the slice (the `GuestMem`
+    // that lent it is not touched until `Driver::run` returns). Linear memory
+    // is always initialised, so `set_init` has nothing to record.
+    unsafe impl IoBufMut for GuestSlice {
+        fn stable_mut_ptr(&mut self) -> *mut u8 {
+            self.ptr
+        }
+        fn bytes_total(&mut self) -> usize {
+            self.len
+        }
+        unsafe fn set_init(&mut self, _n: usize) {}
+    }
 
     /// Runs `f` with the store's data and the guest's memory borrowed at once.
     ///

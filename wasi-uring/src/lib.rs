@@ -32,7 +32,7 @@ pub mod preopen;
 
 pub use ctx::{WasiCtx, WasiCtxBuilder};
 pub use error::{Errno, HostError, TrapReason};
-pub use guest_buf::GuestMem;
+pub use guest_buf::{GuestMem, GuestSlice};
 pub use io::{IO_ENV, Io, IoChoice, UnknownIoChoice};
 pub use linker::add_to_linker;
 pub use preopen::{PreopenSpec, Resolution};

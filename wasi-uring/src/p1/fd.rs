@@ -1,19 +1,23 @@
 //! `fd_*`: reads, writes, seeks, stats and directory listings on open fds.
 //!
-//! Reads and writes are zero-copy: the guest's iovecs become `IoSliceMut` /
-//! `IoSlice`s over linear memory and go to one `readv`/`writev`/`preadv`/
-//! `pwritev`.
+//! Reads and writes are zero-copy and go through the reactor: the guest's
+//! checked iovecs become [`GuestSlice`]s over linear memory and go to one
+//! `Read`/`Readv`/`Write`/`Writev` op (io_uring, or the epoll fallback's
+//! attempt-then-wait). Only fds the guest made nonblocking keep one direct
+//! `readv`/`writev`, so they fail with `EAGAIN` instead of waiting.
 
 use std::io::IsTerminal;
 use std::num::NonZeroU64;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use ringwasm_reactor::op::{Read, Readv, Write, Writev};
 
 use rustix::fs::{Advice, FileType, OFlags, SeekFrom, Timespec, Timestamps};
 
 use crate::ctx::WasiCtx;
 use crate::error::{Errno, HostError, TrapReason};
 use crate::fd_table::{FdEntry, FdKind};
-use crate::guest_buf::{GuestIoVec, GuestMem};
+use crate::guest_buf::{GuestIoVec, GuestMem, GuestSlice};
 use crate::p1::types::{
     Fdstat, Filestat, encode_dirent, fdflags, filetype, fstflags, rights, size, whence,
 };
@@ -328,23 +332,63 @@ pub fn fd_filestat_set_times(
     Ok(())
 }
 
+/// The guest's non-empty iovecs lent to the reactor, in the guest's order.
+fn lend_all(mem: &mut GuestMem<'_>, iovs: &[GuestIoVec]) -> Result<Vec<GuestSlice>, HostError> {
+    iovs.iter()
+        .filter(|v| v.len > 0)
+        .map(|&v| mem.lend(v))
+        .collect()
+}
+
+/// Whether the guest asked for nonblocking I/O on `e`: then the call must
+/// fail with `EAGAIN` rather than wait, so it is one direct attempt instead
+/// of a reactor op (which would wait for readiness on the fallback).
+fn nonblocking(e: &FdEntry) -> bool {
+    e.flags & fdflags::NONBLOCK != 0
+}
+
+/// One `readv`/`preadv` into the guest's buffers: a reactor `Readv` op, or
+/// a direct call when the guest asked for nonblocking I/O. Overlapping
+/// buffers are filled in order, as the kernel's `readv` does.
 fn read_into(
+    cx: &WasiCtx,
+    e: &FdEntry,
+    mem: &mut GuestMem<'_>,
+    iovs: &[GuestIoVec],
+    at: Option<u64>,
+) -> Result<usize, HostError> {
+    let bufs = lend_all(mem, iovs)?;
+    if bufs.is_empty() {
+        return Ok(0);
+    }
+    if nonblocking(e) {
+        drop(bufs);
+        return read_direct(e, mem, iovs, at);
+    }
+    let op = Readv::new(e.fd().as_raw_fd(), bufs);
+    let op = match at {
+        None => op,
+        Some(off) => op.offset(off),
+    };
+    let (res, _bufs) = cx.reactor.driver().run(op);
+    Ok(res?)
+}
+
+/// The direct path for nonblocking fds: `readv`/`preadv`, one buffer at a
+/// time when the guest's buffers overlap.
+fn read_direct(
     e: &FdEntry,
     mem: &mut GuestMem<'_>,
     iovs: &[GuestIoVec],
     at: Option<u64>,
 ) -> Result<usize, HostError> {
     if let Some(mut bufs) = mem.io_slices_mut(iovs) {
-        if bufs.is_empty() {
-            return Ok(0);
-        }
         let n = match at {
             None => rustix::io::readv(e.fd(), &mut bufs)?,
             Some(off) => rustix::io::preadv(e.fd(), &mut bufs, off)?,
         };
         return Ok(n);
     }
-    // Overlapping guest buffers: fill them one after another.
     let mut total = 0usize;
     for v in iovs {
         let buf = mem.slice_mut("iovec buffer", v.addr, v.len)?;
@@ -358,6 +402,37 @@ fn read_into(
         }
     }
     Ok(total)
+}
+
+/// One `writev`/`pwritev` from the guest's buffers: a reactor `Writev` op,
+/// or a direct call when the guest asked for nonblocking I/O.
+fn write_from(
+    cx: &WasiCtx,
+    e: &FdEntry,
+    mem: &mut GuestMem<'_>,
+    iovs: &[GuestIoVec],
+    at: Option<u64>,
+) -> Result<usize, HostError> {
+    let bufs = lend_all(mem, iovs)?;
+    if bufs.is_empty() {
+        return Ok(0);
+    }
+    if nonblocking(e) {
+        drop(bufs);
+        let slices = mem.io_slices(iovs);
+        let n = match at {
+            None => rustix::io::writev(e.fd(), &slices)?,
+            Some(off) => rustix::io::pwritev(e.fd(), &slices, off)?,
+        };
+        return Ok(n);
+    }
+    let op = Writev::new(e.fd().as_raw_fd(), bufs);
+    let op = match at {
+        None => op,
+        Some(off) => op.offset(off),
+    };
+    let (res, _bufs) = cx.reactor.driver().run(op);
+    Ok(res?)
 }
 
 fn check_io(cx: &WasiCtx, fd: u32, need: u64, positioned: bool) -> Result<&FdEntry, HostError> {
@@ -386,11 +461,17 @@ pub fn fd_read(
     if n == 1 {
         // The common case (`read(2)` in wasi-libc): no iovec list at all.
         let v = mem.iovec(iovs)?;
-        let got = rustix::io::read(e.fd(), mem.slice_mut("iovec buffer", v.addr, v.len)?)?;
+        let got = if nonblocking(e) {
+            rustix::io::read(e.fd(), mem.slice_mut("iovec buffer", v.addr, v.len)?)?
+        } else {
+            let buf = mem.lend(v)?;
+            let (res, _buf) = cx.reactor.driver().run(Read::new(e.fd().as_raw_fd(), buf));
+            res?
+        };
         return mem.write_u32("nread", out, got as u32);
     }
     let iovs = mem.iovecs(iovs, n)?;
-    let got = read_into(e, mem, &iovs, None)?;
+    let got = read_into(cx, e, mem, &iovs, None)?;
     mem.write_u32("nread", out, got as u32)
 }
 
@@ -413,7 +494,7 @@ pub fn fd_pread(
         return Err(Errno::Inval.into());
     }
     let iovs = mem.iovecs(iovs, n)?;
-    let got = read_into(e, mem, &iovs, Some(offset))?;
+    let got = read_into(cx, e, mem, &iovs, Some(offset))?;
     mem.write_u32("nread", out, got as u32)
 }
 
@@ -436,19 +517,17 @@ pub fn fd_write(
         let v = mem.iovec(iovs)?;
         let put = if v.len == 0 {
             0
-        } else {
+        } else if nonblocking(e) {
             rustix::io::write(e.fd(), mem.slice("iovec buffer", v.addr, v.len)?)?
+        } else {
+            let buf = mem.lend(v)?;
+            let (res, _buf) = cx.reactor.driver().run(Write::new(e.fd().as_raw_fd(), buf));
+            res?
         };
         return mem.write_u32("nwritten", out, put as u32);
     }
     let iovs = mem.iovecs(iovs, n)?;
-    let bufs = mem.io_slices(&iovs);
-    let put = if bufs.is_empty() {
-        0
-    } else {
-        rustix::io::writev(e.fd(), &bufs)?
-    };
-    drop(bufs);
+    let put = write_from(cx, e, mem, &iovs, None)?;
     mem.write_u32("nwritten", out, put as u32)
 }
 
@@ -471,13 +550,7 @@ pub fn fd_pwrite(
         return Err(Errno::Inval.into());
     }
     let iovs = mem.iovecs(iovs, n)?;
-    let bufs = mem.io_slices(&iovs);
-    let put = if bufs.is_empty() {
-        0
-    } else {
-        rustix::io::pwritev(e.fd(), &bufs, offset)?
-    };
-    drop(bufs);
+    let put = write_from(cx, e, mem, &iovs, Some(offset))?;
     mem.write_u32("nwritten", out, put as u32)
 }
 
