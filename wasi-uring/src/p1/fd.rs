@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use std::num::NonZeroU64;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use ringwasm_reactor::op::{Read, Readv, Write, Writev};
+use ringwasm_reactor::op::{Close, Fsync, Read, Readv, Write, Writev};
 
 use rustix::fs::{Advice, FileType, OFlags, SeekFrom, Timespec, Timestamps};
 
@@ -162,17 +162,22 @@ pub fn fd_allocate(cx: &mut WasiCtx, fd: u32, _offset: u64, _len: u64) -> Result
     Err(Errno::Notsup.into())
 }
 
-/// `fd_close`.
+/// `fd_close`: a reactor `Close` op.
 ///
 /// # Errors
 ///
 /// Errno for the guest, or a trap.
 pub fn fd_close(cx: &mut WasiCtx, fd: u32) -> Result<(), HostError> {
-    cx.table.remove(fd)?;
+    let e = cx.table.remove(fd)?;
+    // The guest's fd is gone whatever the kernel says; like `close(2)` after
+    // an error, there is nothing to retry, so the result is only logged.
+    if let Err(err) = cx.reactor.driver().run(Close::new(e.host)) {
+        tracing::debug!("fd_close({fd}): {err}");
+    }
     Ok(())
 }
 
-/// `fd_datasync`.
+/// `fd_datasync`: a reactor `Fsync` op (datasync).
 ///
 /// # Errors
 ///
@@ -183,11 +188,12 @@ pub fn fd_datasync(cx: &mut WasiCtx, fd: u32) -> Result<(), HostError> {
         return Err(Errno::Badf.into());
     }
     e.require(rights::FD_DATASYNC)?;
-    rustix::fs::fdatasync(e.fd())?;
+    let op = Fsync::new(e.fd().as_raw_fd()).datasync(true);
+    cx.reactor.driver().run(op)?;
     Ok(())
 }
 
-/// `fd_sync`.
+/// `fd_sync`: a reactor `Fsync` op.
 ///
 /// # Errors
 ///
@@ -198,7 +204,7 @@ pub fn fd_sync(cx: &mut WasiCtx, fd: u32) -> Result<(), HostError> {
         return Err(Errno::Badf.into());
     }
     e.require(rights::FD_SYNC)?;
-    rustix::fs::fsync(e.fd())?;
+    cx.reactor.driver().run(Fsync::new(e.fd().as_raw_fd()))?;
     Ok(())
 }
 
