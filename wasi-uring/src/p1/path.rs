@@ -1,6 +1,11 @@
 //! `path_*`: everything that names a file by path. Every path is resolved
-//! beneath a directory fd the guest holds (see [`crate::preopen`]).
+//! beneath a directory fd the guest holds (see [`crate::preopen`]); the
+//! final directory operation (`mkdirat`, `unlinkat`, `renameat`,
+//! `symlinkat`, `linkat`) on the resolved parent is a reactor op.
 
+use std::os::fd::AsRawFd;
+
+use ringwasm_reactor::op::{LinkAt, MkDirAt, RenameAt, SymlinkAt, UnlinkAt};
 use rustix::fs::{AtFlags, Mode, OFlags};
 
 use crate::ctx::WasiCtx;
@@ -36,7 +41,8 @@ pub fn path_create_directory(
     let d = cx.table.dir(fd)?;
     d.require(rights::PATH_CREATE_DIRECTORY)?;
     let p = open_parent(cx.resolution, d.fd(), path_arg(mem, path, len)?)?;
-    rustix::fs::mkdirat(p.dir(), p.name.as_str(), Mode::from_bits_truncate(0o777))?;
+    let op = MkDirAt::new(p.dir().as_raw_fd(), p.name.as_str())?.mode(0o777);
+    cx.reactor.driver().run(op)?;
     Ok(())
 }
 
@@ -157,13 +163,13 @@ pub fn path_link(
     if np.trailing_slash {
         return Err(Errno::Noent.into());
     }
-    rustix::fs::linkat(
-        op.dir(),
+    let link = LinkAt::new(
+        op.dir().as_raw_fd(),
         op.name.as_str(),
-        np.dir(),
+        np.dir().as_raw_fd(),
         np.name.as_str(),
-        AtFlags::empty(),
     )?;
+    cx.reactor.driver().run(link)?;
     Ok(())
 }
 
@@ -315,7 +321,8 @@ pub fn path_remove_directory(
     let d = cx.table.dir(fd)?;
     d.require(rights::PATH_REMOVE_DIRECTORY)?;
     let p = open_parent(cx.resolution, d.fd(), path_arg(mem, path, len)?)?;
-    rustix::fs::unlinkat(p.dir(), p.name.as_str(), AtFlags::REMOVEDIR)?;
+    let op = UnlinkAt::new(p.dir().as_raw_fd(), p.name.as_str())?.dir(true);
+    cx.reactor.driver().run(op)?;
     Ok(())
 }
 
@@ -347,7 +354,13 @@ pub fn path_rename(
             return Err(Errno::Notdir.into());
         }
     }
-    rustix::fs::renameat(op.dir(), op.name.as_str(), np.dir(), np.name.as_str())?;
+    let rename = RenameAt::new(
+        op.dir().as_raw_fd(),
+        op.name.as_str(),
+        np.dir().as_raw_fd(),
+        np.name.as_str(),
+    )?;
+    cx.reactor.driver().run(rename)?;
     Ok(())
 }
 
@@ -380,7 +393,8 @@ pub fn path_symlink(
     if p.trailing_slash {
         return Err(Errno::Noent.into());
     }
-    rustix::fs::symlinkat(target, p.dir(), p.name.as_str())?;
+    let op = SymlinkAt::new(target, p.dir().as_raw_fd(), p.name.as_str())?;
+    cx.reactor.driver().run(op)?;
     Ok(())
 }
 
@@ -408,6 +422,7 @@ pub fn path_unlink_file(
         }
         .into());
     }
-    rustix::fs::unlinkat(p.dir(), p.name.as_str(), AtFlags::empty())?;
+    let op = UnlinkAt::new(p.dir().as_raw_fd(), p.name.as_str())?;
+    cx.reactor.driver().run(op)?;
     Ok(())
 }
