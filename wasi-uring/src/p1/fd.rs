@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use std::num::NonZeroU64;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use ringwasm_reactor::op::{Close, Fsync, Read, Readv, Write, Writev};
+use ringwasm_reactor::op::{Close, Fsync, Read, Readv, Statx, StatxBuf, Write, Writev};
 
 use rustix::fs::{Advice, FileType, OFlags, SeekFrom, Timespec, Timestamps};
 
@@ -64,6 +64,22 @@ pub fn filestat_of(st: &rustix::fs::Stat) -> Filestat {
         atim: nanos(st.st_atime as i64, st.st_atime_nsec as u64),
         mtim: nanos(st.st_mtime as i64, st.st_mtime_nsec as u64),
         ctim: nanos(st.st_ctime as i64, st.st_ctime_nsec as u64),
+    }
+}
+
+/// A reactor `Statx` result as a WASI `filestat` (times before the epoch
+/// read as 0, as with [`filestat_of`]).
+pub fn filestat_of_statx(st: &StatxBuf) -> Filestat {
+    let t = |ns: i128| u64::try_from(ns.max(0)).unwrap_or(u64::MAX);
+    Filestat {
+        dev: st.dev,
+        ino: st.ino,
+        filetype: filetype_of(FileType::from_raw_mode(st.mode)),
+        nlink: st.nlink,
+        size: st.size,
+        atim: t(st.atime_ns),
+        mtim: t(st.mtime_ns),
+        ctim: t(st.ctime_ns),
     }
 }
 
@@ -274,7 +290,7 @@ pub fn fd_fdstat_set_rights(
     Err(Errno::Notsup.into())
 }
 
-/// `fd_filestat_get`.
+/// `fd_filestat_get`: a reactor `Statx` op (stdio reports only its filetype).
 ///
 /// # Errors
 ///
@@ -293,7 +309,8 @@ pub fn fd_filestat_get(
         }
     } else {
         e.require(rights::FD_FILESTAT_GET)?;
-        filestat_of(&rustix::fs::fstat(e.fd())?)
+        let st = cx.reactor.driver().run(Statx::fd(e.fd().as_raw_fd()))?;
+        filestat_of_statx(&st)
     };
     mem.aligned_write("filestat", out, 8, &fs.encode())
 }
