@@ -5,14 +5,14 @@
 
 use std::os::fd::AsRawFd;
 
-use ringwasm_reactor::op::{LinkAt, MkDirAt, RenameAt, SymlinkAt, UnlinkAt};
+use ringwasm_reactor::op::{LinkAt, MkDirAt, RenameAt, Statx, SymlinkAt, UnlinkAt};
 use rustix::fs::{AtFlags, Mode, OFlags};
 
 use crate::ctx::WasiCtx;
 use crate::error::{Errno, HostError};
 use crate::fd_table::{FdEntry, FdKind};
 use crate::guest_buf::GuestMem;
-use crate::p1::fd::{filestat_of, filetype_of_fd, timestamps};
+use crate::p1::fd::{filestat_of, filestat_of_statx, filetype_of_fd, timestamps};
 use crate::p1::types::{fdflags, filetype, lookupflags, oflags, rights};
 use crate::preopen::{OpenHow, open_beneath, open_parent};
 
@@ -79,12 +79,13 @@ pub fn path_filestat_get(
                 follow: true,
             },
         )?;
-        rustix::fs::fstat(&f)?
+        cx.reactor.driver().run(Statx::fd(f.as_raw_fd()))?
     } else {
         let p = open_parent(cx.resolution, d.fd(), path)?;
-        rustix::fs::statat(p.dir(), p.name.as_str(), AtFlags::SYMLINK_NOFOLLOW)?
+        let op = Statx::new(p.dir().as_raw_fd(), p.name.as_str())?.flags(libc::AT_SYMLINK_NOFOLLOW);
+        cx.reactor.driver().run(op)?
     };
-    mem.aligned_write("filestat", out, 8, &filestat_of(&st).encode())
+    mem.aligned_write("filestat", out, 8, &filestat_of_statx(&st).encode())
 }
 
 /// Whether the final component is `.` or `..` (the path names a directory
