@@ -15,9 +15,11 @@
 //! Operations on a final component (`unlinkat`, `renameat`, `symlinkat`, ...)
 //! first resolve the parent this way, then act on one plain name in it.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 
+use ringwasm_reactor::Driver;
+use ringwasm_reactor::op::{OpenAt2, resolve};
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 
 use crate::error::Errno;
@@ -107,18 +109,8 @@ fn sandbox_errno(e: rustix::io::Errno) -> Errno {
     }
 }
 
-/// Opens `path` beneath `dir`.
-///
-/// # Errors
-///
-/// [`ESCAPE`] when the path would leave `dir`; the host's errno
-/// otherwise.
-pub fn open_beneath(
-    res: Resolution,
-    dir: BorrowedFd<'_>,
-    path: &str,
-    how: OpenHow,
-) -> Result<OwnedFd, Errno> {
+/// Checks `path` and turns `how` into the flags and mode of the open.
+fn prepare(path: &str, how: OpenHow) -> Result<(OFlags, Mode), Errno> {
     if path.is_empty() {
         return Err(Errno::Noent);
     }
@@ -138,6 +130,22 @@ pub fn open_beneath(
     if !how.follow {
         flags |= OFlags::NOFOLLOW;
     }
+    Ok((flags, mode))
+}
+
+/// Opens `path` beneath `dir`.
+///
+/// # Errors
+///
+/// [`ESCAPE`] when the path would leave `dir`; the host's errno
+/// otherwise.
+pub fn open_beneath(
+    res: Resolution,
+    dir: BorrowedFd<'_>,
+    path: &str,
+    how: OpenHow,
+) -> Result<OwnedFd, Errno> {
+    let (flags, mode) = prepare(path, how)?;
     match res {
         Resolution::OpenAt2 => rustix::fs::openat2(
             dir,
@@ -147,6 +155,37 @@ pub fn open_beneath(
             ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
         )
         .map_err(sandbox_errno),
+        Resolution::Walk => walk(dir, path, flags, mode, how.follow),
+    }
+}
+
+/// As [`open_beneath`], with the `openat2` submitted as a reactor
+/// `OpenAt2` op (same `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS`); the
+/// checked walk is unchanged.
+///
+/// # Errors
+///
+/// As [`open_beneath`].
+pub fn open_beneath_on(
+    driver: &Driver,
+    res: Resolution,
+    dir: BorrowedFd<'_>,
+    path: &str,
+    how: OpenHow,
+) -> Result<OwnedFd, Errno> {
+    let (flags, mode) = prepare(path, how)?;
+    match res {
+        Resolution::OpenAt2 => {
+            let op = OpenAt2::new(dir.as_raw_fd(), path)
+                .map_err(|_| Errno::Ilseq)?
+                .flags(flags.bits() as i32)
+                .mode(mode.bits())
+                .resolve(resolve::BENEATH | resolve::NO_MAGICLINKS);
+            driver.run(op).map_err(|e| match e.raw_os_error() {
+                Some(raw) => sandbox_errno(rustix::io::Errno::from_raw_os_error(raw)),
+                None => crate::errno::from_io(&e),
+            })
+        }
         Resolution::Walk => walk(dir, path, flags, mode, how.follow),
     }
 }

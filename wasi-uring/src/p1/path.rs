@@ -14,7 +14,7 @@ use crate::fd_table::{FdEntry, FdKind};
 use crate::guest_buf::GuestMem;
 use crate::p1::fd::{filestat_of, filestat_of_statx, filetype_of_fd, timestamps};
 use crate::p1::types::{fdflags, filetype, lookupflags, oflags, rights};
-use crate::preopen::{OpenHow, open_beneath, open_parent};
+use crate::preopen::{OpenHow, open_beneath_on, open_parent};
 
 /// Flags that open a file only to name it (stat it), never to read it.
 #[cfg(target_os = "linux")]
@@ -69,7 +69,8 @@ pub fn path_filestat_get(
         || path.ends_with('/')
         || is_dots(path)
     {
-        let f = open_beneath(
+        let f = open_beneath_on(
+            cx.reactor.driver(),
             cx.resolution,
             d.fd(),
             path,
@@ -124,7 +125,7 @@ pub fn path_filestat_set_times(
             mode: Mode::empty(),
             follow: true,
         };
-        let f = open_beneath(cx.resolution, d.fd(), path, how)?;
+        let f = open_beneath_on(cx.reactor.driver(), cx.resolution, d.fd(), path, how)?;
         rustix::fs::futimens(&f, &ts)?;
     } else {
         let p = open_parent(cx.resolution, d.fd(), path)?;
@@ -244,7 +245,7 @@ pub fn path_open(
         mode: Mode::from_bits_truncate(0o666),
         follow: dirflags & lookupflags::SYMLINK_FOLLOW != 0,
     };
-    let host = match open_beneath(cx.resolution, d.fd(), path, how) {
+    let host = match open_beneath_on(cx.reactor.driver(), cx.resolution, d.fd(), path, how) {
         // A directory opened without O_DIRECTORY but for writing.
         Err(Errno::Isdir) if !want_dir => return Err(Errno::Isdir.into()),
         r => r?,
