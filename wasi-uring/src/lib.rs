@@ -4,8 +4,35 @@
 //!
 //! It sits on `ringwasm-jit`, `ringwasm-reactor` and
 //! `ringwasm-fallback-epoll`; only the tools sit above it.
+//!
+//! Where to start reading:
+//! - [`ctx`]: [`WasiCtx`] (per-instance state) and [`WasiCtxBuilder`];
+//! - [`p1`]: the Preview 1 functions, one module per family; each is a plain
+//!   function over the context and a [`GuestMem`], so it can be tested
+//!   without an engine;
+//! - [`preopen`]: the path sandbox (`openat2` `RESOLVE_BENEATH`, or a checked
+//!   walk);
+//! - [`fd_table`]: guest descriptors and their rights;
+//! - [`error`] and [`errno`]: the guest-visible [`Errno`], the one host→guest
+//!   errno table, and [`HostError`] = errno | trap;
+//! - [`guest_buf`]: checked, zero-copy access to linear memory — the one
+//!   module allowed `unsafe` (lending guest memory to the reactor).
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod ctx;
+pub mod errno;
+pub mod error;
+pub mod fd_table;
+pub mod guest_buf;
 mod io;
+pub mod linker;
+pub mod p1;
+pub mod preopen;
+
+pub use ctx::{WasiCtx, WasiCtxBuilder};
+pub use error::{Errno, HostError, TrapReason};
+pub use guest_buf::{GuestMem, GuestSlice};
 pub use io::{IO_ENV, Io, IoChoice, UnknownIoChoice};
+pub use linker::add_to_linker;
+pub use preopen::{PreopenSpec, Resolution};

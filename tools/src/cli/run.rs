@@ -25,6 +25,19 @@ pub struct RunArgs {
     #[arg(long, value_name = "FUNC")]
     pub invoke: Option<String>,
 
+    /// Grant the guest a host directory: `HOST[::GUEST]` (repeatable).
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    pub dirs: Vec<String>,
+
+    /// Set an environment variable for the guest: `NAME=VAL`, or `NAME` to
+    /// pass the host's value (repeatable).
+    #[arg(long = "env", value_name = "NAME[=VAL]")]
+    pub envs: Vec<String>,
+
+    /// The guest's `argv[0]` (default: FILE as given).
+    #[arg(long, value_name = "NAME")]
+    pub argv0: Option<String>,
+
     /// The module to run, binary (`.wasm`) or text (`.wat`).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
@@ -41,9 +54,36 @@ pub struct RunArgs {
 /// The store's data: what host functions can reach.
 #[derive(Debug)]
 pub struct Host {
-    /// The I/O backend the WASI host will run on.
-    #[expect(dead_code, reason = "read by the WASI host once link_host adds it")]
-    pub io: IoChoice,
+    /// The guest's WASI state (it also holds the `--io` choice).
+    pub wasi: ringwasm_wasi::WasiCtx,
+}
+
+/// Builds the guest's WASI context from `--dir`, `--env`, `--argv0`, ARGS.
+fn wasi_ctx(args: &RunArgs, io: IoChoice) -> Result<ringwasm_wasi::WasiCtx> {
+    let mut b = ringwasm_wasi::WasiCtxBuilder::new();
+    b.inherit_stdio().io(match io {
+        IoChoice::Uring => ringwasm_wasi::IoChoice::Uring,
+        IoChoice::Epoll => ringwasm_wasi::IoChoice::Epoll,
+        IoChoice::Auto => ringwasm_wasi::IoChoice::Auto,
+    });
+    b.arg(
+        args.argv0
+            .clone()
+            .unwrap_or_else(|| args.file.display().to_string()),
+    );
+    if args.invoke.is_none() {
+        b.args(args.args.iter().cloned());
+    }
+    for env in &args.envs {
+        match env.split_once('=') {
+            Some((k, v)) => b.env(k, v),
+            None => b.env(env.as_str(), std::env::var(env).unwrap_or_default()),
+        };
+    }
+    for dir in &args.dirs {
+        b.preopen(ringwasm_wasi::PreopenSpec::parse(dir));
+    }
+    Ok(b.build()?)
 }
 
 /// Runs the module as the arguments say.
@@ -52,7 +92,8 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let engine = Engine::default();
     let module = Module::new(&engine, &bytes).with_context(|| format!("{}", file.display()))?;
-    let mut store = Store::new(&engine, Host { io });
+    let wasi = wasi_ctx(&args, io)?;
+    let mut store = Store::new(&engine, Host { wasi });
     let mut linker = Linker::new(&engine);
     link_host(&mut linker, &module, file)?;
     let instance = match linker.instantiate(&mut store, &module) {
@@ -80,6 +121,14 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
     match func.call(&mut store, &params, &mut results) {
         Ok(()) => {}
         Err(Error::Exit(code)) => return Ok(exit_code(code)),
+        Err(e @ Error::Trap(_)) => {
+            // As wasmtime: the trap and its wasm backtrace on stderr, status 1.
+            eprintln!(
+                "Error: failed to run main module `{}`\n\nCaused by:\n    0: failed to invoke command default\n    1: {e}",
+                file.display()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
         Err(e) => return Err(anyhow!(e).context(format!("{}: `{name}`", file.display()))),
     }
     if args.invoke.is_some() {
@@ -90,20 +139,13 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Defines the host's imports. Today that is nothing: a module importing
-/// WASI is refused with a message saying so, rather than failing to link
-/// with an obscure "unknown import".
-fn link_host(_linker: &mut Linker<Host>, module: &Module, file: &Path) -> Result<()> {
-    if let Some(import) = module.imports().find(|i| i.module() == WASI_PREVIEW1) {
-        bail!(
-            "{}: imports `{}.{}`: WASI imports need the WASI host (ringwasm-wasi), \
-             which this build does not include yet",
-            file.display(),
-            import.module(),
-            import.name()
-        );
-    }
-    if let Some(import) = module.imports().next() {
+/// Defines the host's imports: WASI Preview 1. Any other import is refused
+/// with a message naming it, rather than an obscure "unknown import".
+fn link_host(linker: &mut Linker<Host>, module: &Module, file: &Path) -> Result<()> {
+    ringwasm_wasi::add_to_linker(linker, |h: &mut Host| &mut h.wasi)?;
+    if let Some(import) = module.imports().find(|i| {
+        i.module() != WASI_PREVIEW1 || !ringwasm_wasi::linker::FUNCTIONS.contains(&i.name())
+    }) {
         bail!(
             "{}: imports `{}.{}`, which no host provides",
             file.display(),

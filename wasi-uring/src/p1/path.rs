@@ -1,0 +1,430 @@
+//! `path_*`: everything that names a file by path. Every path is resolved
+//! beneath a directory fd the guest holds (see [`crate::preopen`]); the
+//! final directory operation (`mkdirat`, `unlinkat`, `renameat`,
+//! `symlinkat`, `linkat`) on the resolved parent is a reactor op.
+
+use std::os::fd::AsRawFd;
+
+use ringwasm_reactor::op::{LinkAt, MkDirAt, RenameAt, Statx, SymlinkAt, UnlinkAt};
+use rustix::fs::{AtFlags, Mode, OFlags};
+
+use crate::ctx::WasiCtx;
+use crate::error::{Errno, HostError};
+use crate::fd_table::{FdEntry, FdKind};
+use crate::guest_buf::GuestMem;
+use crate::p1::fd::{filestat_of, filestat_of_statx, filetype_of_fd, timestamps};
+use crate::p1::types::{fdflags, filetype, lookupflags, oflags, rights};
+use crate::preopen::{OpenHow, open_beneath_on, open_parent};
+
+/// Flags that open a file only to name it (stat it), never to read it.
+#[cfg(target_os = "linux")]
+const STAT_ONLY: OFlags = OFlags::PATH;
+#[cfg(not(target_os = "linux"))]
+const STAT_ONLY: OFlags = OFlags::RDONLY.union(OFlags::NONBLOCK);
+
+fn path_arg<'m>(mem: &'m GuestMem<'_>, addr: u32, len: u32) -> Result<&'m str, HostError> {
+    mem.str("path", addr, len)
+}
+
+/// `path_create_directory`.
+///
+/// # Errors
+///
+/// Errno for the guest, or a trap.
+pub fn path_create_directory(
+    cx: &mut WasiCtx,
+    mem: &mut GuestMem<'_>,
+    fd: u32,
+    path: u32,
+    len: u32,
+) -> Result<(), HostError> {
+    let d = cx.table.dir(fd)?;
+    d.require(rights::PATH_CREATE_DIRECTORY)?;
+    let p = open_parent(cx.resolution, d.fd(), path_arg(mem, path, len)?)?;
+    let op = MkDirAt::new(p.dir().as_raw_fd(), p.name.as_str())?.mode(0o777);
+    cx.reactor.driver().run(op)?;
+    Ok(())
+}
+
+/// `path_filestat_get`.
+///
+/// # Errors
+///
+/// Errno for the guest, or a trap.
+pub fn path_filestat_get(
+    cx: &mut WasiCtx,
+    mem: &mut GuestMem<'_>,
+    fd: u32,
+    flags: u32,
+    path: u32,
+    len: u32,
+    out: u32,
+) -> Result<(), HostError> {
+    let d = cx.table.dir(fd)?;
+    d.require(rights::PATH_FILESTAT_GET)?;
+    let path = path_arg(mem, path, len)?;
+    let follow = flags & lookupflags::SYMLINK_FOLLOW != 0;
+    let st = if follow
+        || path.trim_end_matches('/').is_empty()
+        || path.ends_with('/')
+        || is_dots(path)
+    {
+        let f = open_beneath_on(
+            cx.reactor.driver(),
+            cx.resolution,
+            d.fd(),
+            path,
+            OpenHow {
+                flags: STAT_ONLY,
+                mode: Mode::empty(),
+                follow: true,
+            },
+        )?;
+        cx.reactor.driver().run(Statx::fd(f.as_raw_fd()))?
+    } else {
+        let p = open_parent(cx.resolution, d.fd(), path)?;
+        let op = Statx::new(p.dir().as_raw_fd(), p.name.as_str())?.flags(libc::AT_SYMLINK_NOFOLLOW);
+        cx.reactor.driver().run(op)?
+    };
+    mem.aligned_write("filestat", out, 8, &filestat_of_statx(&st).encode())
+}
+
+/// Whether the final component is `.` or `..` (the path names a directory
+/// that has no name of its own in a parent we may touch).
+fn is_dots(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or("");
+    last == "." || last == ".."
+}
+
+/// `path_filestat_set_times`.
+///
+/// # Errors
+///
+/// Errno for the guest, or a trap.
+#[expect(clippy::too_many_arguments, reason = "the WASI signature")]
+pub fn path_filestat_set_times(
+    cx: &mut WasiCtx,
+    mem: &mut GuestMem<'_>,
+    fd: u32,
+    flags: u32,
+    path: u32,
+    len: u32,
+    atim: u64,
+    mtim: u64,
+    fst: u16,
+) -> Result<(), HostError> {
+    let d = cx.table.dir(fd)?;
+    d.require(rights::PATH_FILESTAT_SET_TIMES)?;
+    let path = path_arg(mem, path, len)?;
+    let ts = timestamps(atim, mtim, fst)?;
+    if flags & lookupflags::SYMLINK_FOLLOW != 0 || is_dots(path) {
+        // Resolve (and follow) inside the sandbox, then set the times on
+        // what was found: `utimensat` would follow a symlink anywhere.
+        let how = OpenHow {
+            flags: OFlags::RDONLY | OFlags::NONBLOCK,
+            mode: Mode::empty(),
+            follow: true,
+        };
+        let f = open_beneath_on(cx.reactor.driver(), cx.resolution, d.fd(), path, how)?;
+        rustix::fs::futimens(&f, &ts)?;
+    } else {
+        let p = open_parent(cx.resolution, d.fd(), path)?;
+        rustix::fs::utimensat(p.dir(), p.name.as_str(), &ts, AtFlags::SYMLINK_NOFOLLOW)?;
+    }
+    Ok(())
+}
+
+/// `path_link`. Following a symlink in the source is refused with
+/// [`Errno::Inval`] (as wasmtime): `linkat(AT_SYMLINK_FOLLOW)` would follow it
+/// outside the sandbox.
+///
+/// # Errors
+///
+/// Errno for the guest, or a trap.
+#[expect(clippy::too_many_arguments, reason = "the WASI signature")]
+pub fn path_link(
+    cx: &mut WasiCtx,
+    mem: &mut GuestMem<'_>,
+    old_fd: u32,
+    old_flags: u32,
+    old_path: u32,
+    old_len: u32,
+    new_fd: u32,
+    new_path: u32,
+    new_len: u32,
+) -> Result<(), HostError> {
+    let od = cx.table.dir(old_fd)?;
+    od.require(rights::PATH_LINK_SOURCE)?;
+    let nd = cx.table.dir(new_fd)?;
+    nd.require(rights::PATH_LINK_TARGET)?;
+    if old_flags & lookupflags::SYMLINK_FOLLOW != 0 {
+        return Err(Errno::Inval.into());
+    }
+    let op = open_parent(cx.resolution, od.fd(), path_arg(mem, old_path, old_len)?)?;
+    let np = open_parent(cx.resolution, nd.fd(), path_arg(mem, new_path, new_len)?)?;
+    if np.trailing_slash {
+        return Err(Errno::Noent.into());
+    }
+    let link = LinkAt::new(
+        op.dir().as_raw_fd(),
+        op.name.as_str(),
+        np.dir().as_raw_fd(),
+        np.name.as_str(),
+    )?;
+    cx.reactor.driver().run(link)?;
+    Ok(())
+}
+
+/// `path_open`.
+///
+/// # Errors
+///
+/// Errno for the guest, or a trap.
+#[expect(clippy::too_many_arguments, reason = "the WASI signature")]
+pub fn path_open(
+    cx: &mut WasiCtx,
+    mem: &mut GuestMem<'_>,
+    fd: u32,
+    dirflags: u32,
+    path: u32,
+    len: u32,
+    of: u16,
+    base: u64,
+    inheriting: u64,
+    fdf: u16,
+    out: u32,
+) -> Result<(), HostError> {
+    let d = cx.table.dir(fd)?;
+    d.require(rights::PATH_OPEN)?;
+    if of & oflags::CREAT != 0 {
+        d.require(rights::PATH_CREATE_FILE)?;
+    }
+    if of & oflags::TRUNC != 0 {
+        d.require(rights::PATH_FILESTAT_SET_SIZE)?;
+    }
+    if of >= 16 || fdf >= 32 {
+        return Err(Errno::Inval.into());
+    }
+    // Check the result pointer before opening anything.
+    mem.write_u32("fd", out, 0)?;
+    let path = path_arg(mem, path, len)?;
+    let read = base & (rights::FD_READ | rights::FD_READDIR) != 0;
+    let write = base & (rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE) != 0;
+    let want_dir = of & oflags::DIRECTORY != 0;
+    let mut flags = match (read, write) {
+        (_, false) => OFlags::RDONLY,
+        (false, true) => OFlags::WRONLY,
+        (true, true) => OFlags::RDWR,
+    };
+    for (bit, host) in [
+        (oflags::CREAT, OFlags::CREATE),
+        (oflags::EXCL, OFlags::EXCL),
+        (oflags::TRUNC, OFlags::TRUNC),
+        (oflags::DIRECTORY, OFlags::DIRECTORY),
+    ] {
+        if of & bit != 0 {
+            flags |= host;
+        }
+    }
+    if want_dir && (of & (oflags::CREAT | oflags::TRUNC) != 0 || write) {
+        return Err(Errno::Inval.into());
+    }
+    for (bit, host) in [
+        (fdflags::APPEND, OFlags::APPEND),
+        (fdflags::NONBLOCK, OFlags::NONBLOCK),
+        (fdflags::DSYNC, OFlags::DSYNC),
+        (fdflags::SYNC, OFlags::SYNC),
+        (fdflags::RSYNC, OFlags::SYNC),
+    ] {
+        if fdf & bit != 0 {
+            flags |= host;
+        }
+    }
+    let how = OpenHow {
+        flags,
+        mode: Mode::from_bits_truncate(0o666),
+        follow: dirflags & lookupflags::SYMLINK_FOLLOW != 0,
+    };
+    let host = match open_beneath_on(cx.reactor.driver(), cx.resolution, d.fd(), path, how) {
+        // A directory opened without O_DIRECTORY but for writing.
+        Err(Errno::Isdir) if !want_dir => return Err(Errno::Isdir.into()),
+        r => r?,
+    };
+    let ft = filetype_of_fd(rustix::fd::AsFd::as_fd(&host))?;
+    let parent_inheriting = d.rights_inheriting;
+    let mut e = if ft == filetype::DIRECTORY {
+        let mut e = FdEntry::new(host, FdKind::Dir { preopen: None }, ft);
+        e.rights_base = base & rights::DIRECTORY & parent_inheriting;
+        e.rights_inheriting = inheriting & parent_inheriting;
+        e
+    } else {
+        let kind = if ft == filetype::SOCKET_STREAM || ft == filetype::SOCKET_DGRAM {
+            FdKind::Socket
+        } else {
+            FdKind::File
+        };
+        let mut e = FdEntry::new(host, kind, ft);
+        e.rights_base = base & (rights::FILE | rights::STREAM) & parent_inheriting;
+        e.rights_inheriting = 0;
+        if !read {
+            e.rights_base &= !rights::FD_READ;
+        }
+        if !write {
+            e.rights_base &=
+                !(rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE);
+        }
+        e
+    };
+    e.flags = fdf
+        & (fdflags::APPEND | fdflags::NONBLOCK | fdflags::DSYNC | fdflags::SYNC | fdflags::RSYNC);
+    let new = cx.table.push(e)?;
+    mem.write_u32("fd", out, new)
+}
+
+/// `path_readlink`: the target, truncated to the buffer (as wasmtime).
+///
+/// # Errors
+///
+/// Errno for the guest, or a trap.
+#[expect(clippy::too_many_arguments, reason = "the WASI signature")]
+pub fn path_readlink(
+    cx: &mut WasiCtx,
+    mem: &mut GuestMem<'_>,
+    fd: u32,
+    path: u32,
+    len: u32,
+    buf: u32,
+    buf_len: u32,
+    out: u32,
+) -> Result<(), HostError> {
+    let d = cx.table.dir(fd)?;
+    d.require(rights::PATH_READLINK)?;
+    mem.slice("buf", buf, buf_len)?;
+    let p = open_parent(cx.resolution, d.fd(), path_arg(mem, path, len)?)?;
+    let target = rustix::fs::readlinkat(p.dir(), p.name.as_str(), Vec::new())?;
+    let bytes = target.as_bytes();
+    let n = bytes.len().min(buf_len as usize);
+    mem.write_bytes("buf", buf, &bytes[..n])?;
+    mem.write_u32("bufused", out, n as u32)
+}
+
+/// `path_remove_directory`.
+///
+/// # Errors
+///
+/// Errno for the guest, or a trap.
+pub fn path_remove_directory(
+    cx: &mut WasiCtx,
+    mem: &mut GuestMem<'_>,
+    fd: u32,
+    path: u32,
+    len: u32,
+) -> Result<(), HostError> {
+    let d = cx.table.dir(fd)?;
+    d.require(rights::PATH_REMOVE_DIRECTORY)?;
+    let p = open_parent(cx.resolution, d.fd(), path_arg(mem, path, len)?)?;
+    let op = UnlinkAt::new(p.dir().as_raw_fd(), p.name.as_str())?.dir(true);
+    cx.reactor.driver().run(op)?;
+    Ok(())
+}
+
+/// `path_rename`.
+///
+/// # Errors
+///
+/// Errno for the guest, or a trap.
+#[expect(clippy::too_many_arguments, reason = "the WASI signature")]
+pub fn path_rename(
+    cx: &mut WasiCtx,
+    mem: &mut GuestMem<'_>,
+    fd: u32,
+    old_path: u32,
+    old_len: u32,
+    new_fd: u32,
+    new_path: u32,
+    new_len: u32,
+) -> Result<(), HostError> {
+    let od = cx.table.dir(fd)?;
+    od.require(rights::PATH_RENAME_SOURCE)?;
+    let nd = cx.table.dir(new_fd)?;
+    nd.require(rights::PATH_RENAME_TARGET)?;
+    let op = open_parent(cx.resolution, od.fd(), path_arg(mem, old_path, old_len)?)?;
+    let np = open_parent(cx.resolution, nd.fd(), path_arg(mem, new_path, new_len)?)?;
+    if op.trailing_slash || np.trailing_slash {
+        let st = rustix::fs::statat(op.dir(), op.name.as_str(), AtFlags::SYMLINK_NOFOLLOW)?;
+        if filestat_of(&st).filetype != filetype::DIRECTORY {
+            return Err(Errno::Notdir.into());
+        }
+    }
+    let rename = RenameAt::new(
+        op.dir().as_raw_fd(),
+        op.name.as_str(),
+        np.dir().as_raw_fd(),
+        np.name.as_str(),
+    )?;
+    cx.reactor.driver().run(rename)?;
+    Ok(())
+}
+
+/// `path_symlink`: creates `new_path` (beneath `fd`) pointing at `old_path`.
+/// The target is stored as given; resolution never follows it out of the
+/// sandbox.
+///
+/// # Errors
+///
+/// Errno for the guest, or a trap.
+pub fn path_symlink(
+    cx: &mut WasiCtx,
+    mem: &mut GuestMem<'_>,
+    old_path: u32,
+    old_len: u32,
+    fd: u32,
+    new_path: u32,
+    new_len: u32,
+) -> Result<(), HostError> {
+    let d = cx.table.dir(fd)?;
+    d.require(rights::PATH_SYMLINK)?;
+    let target = mem.str("old_path", old_path, old_len)?;
+    if target.contains('\0') {
+        return Err(Errno::Ilseq.into());
+    }
+    if target.starts_with('/') {
+        return Err(Errno::Perm.into());
+    }
+    let p = open_parent(cx.resolution, d.fd(), path_arg(mem, new_path, new_len)?)?;
+    if p.trailing_slash {
+        return Err(Errno::Noent.into());
+    }
+    let op = SymlinkAt::new(target, p.dir().as_raw_fd(), p.name.as_str())?;
+    cx.reactor.driver().run(op)?;
+    Ok(())
+}
+
+/// `path_unlink_file`.
+///
+/// # Errors
+///
+/// Errno for the guest, or a trap.
+pub fn path_unlink_file(
+    cx: &mut WasiCtx,
+    mem: &mut GuestMem<'_>,
+    fd: u32,
+    path: u32,
+    len: u32,
+) -> Result<(), HostError> {
+    let d = cx.table.dir(fd)?;
+    d.require(rights::PATH_UNLINK_FILE)?;
+    let p = open_parent(cx.resolution, d.fd(), path_arg(mem, path, len)?)?;
+    if p.trailing_slash {
+        let st = rustix::fs::statat(p.dir(), p.name.as_str(), AtFlags::SYMLINK_NOFOLLOW)?;
+        return Err(if filestat_of(&st).filetype == filetype::DIRECTORY {
+            Errno::Isdir
+        } else {
+            Errno::Notdir
+        }
+        .into());
+    }
+    let op = UnlinkAt::new(p.dir().as_raw_fd(), p.name.as_str())?;
+    cx.reactor.driver().run(op)?;
+    Ok(())
+}
