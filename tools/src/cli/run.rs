@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use ringwasm_jit::{Engine, Error, Func, Linker, Module, Store, Val, ValType};
+use ringwasm_jit::{Engine, Error, Func, Linker, Module, Store, Trap, TrapCode, Val, ValType};
 
 use super::IoChoice;
 
@@ -99,6 +99,11 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(instance) => instance,
         Err(Error::Exit(code)) => return Ok(exit_code(code)),
+        Err(Error::Trap(trap)) => {
+            // A trap in the start function or a segment: reported as wasmtime
+            // reports a trap in `_start`.
+            return Ok(report_trap(file, "failed to instantiate", &trap));
+        }
         Err(e) => return Err(anyhow!(e).context(format!("{}: cannot instantiate", file.display()))),
     };
     let name = args.invoke.as_deref().unwrap_or("_start");
@@ -121,13 +126,12 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
     match func.call(&mut store, &params, &mut results) {
         Ok(()) => {}
         Err(Error::Exit(code)) => return Ok(exit_code(code)),
-        Err(e @ Error::Trap(_)) => {
-            // As wasmtime: the trap and its wasm backtrace on stderr, status 1.
-            eprintln!(
-                "Error: failed to run main module `{}`\n\nCaused by:\n    0: failed to invoke command default\n    1: {e}",
-                file.display()
-            );
-            return Ok(ExitCode::FAILURE);
+        Err(Error::Trap(trap)) => {
+            let what = match &args.invoke {
+                Some(_) => format!("failed to invoke `{name}`"),
+                None => "failed to invoke command default".to_string(),
+            };
+            return Ok(report_trap(file, &what, &trap));
         }
         Err(e) => return Err(anyhow!(e).context(format!("{}: `{name}`", file.display()))),
     }
@@ -154,6 +158,24 @@ fn link_host(linker: &mut Linker<Host>, module: &Module, file: &Path) -> Result<
         );
     }
     Ok(())
+}
+
+/// The exit status of a guest that hit a wasm trap: 128 + SIGABRT, as
+/// `wasmtime run` on Unix. A host function's error (a bad guest pointer, say)
+/// is an ordinary failure, status 1, as there too.
+const TRAP_EXIT_STATUS: u8 = 134;
+
+/// Prints a trap and its wasm backtrace to stderr as `wasmtime run` does and
+/// returns the exit status to use.
+fn report_trap(file: &Path, what: &str, trap: &Trap) -> ExitCode {
+    eprintln!(
+        "Error: failed to run main module `{}`\n\nCaused by:\n    0: {what}\n    1: {trap}",
+        file.display()
+    );
+    match trap.code {
+        TrapCode::Host(_) => ExitCode::FAILURE,
+        _ => ExitCode::from(TRAP_EXIT_STATUS),
+    }
 }
 
 fn exit_code(code: i32) -> ExitCode {

