@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds the C examples into committed .wasm files (clang-14 + wasi-libc;
+# Builds the C examples into .wasm files beside them (clang-14 + wasi-libc;
 # scripts/test installs both).
 set -eu
 cd "$(dirname "$0")"
