@@ -23,11 +23,12 @@ pub struct Config {
 }
 
 impl Default for Config {
-    /// Everything the engine implements: wasm 2.0 without SIMD, plus
-    /// extended-const.
+    /// Everything the engine implements: wasm 2.0 (with SIMD), plus
+    /// extended-const and relaxed SIMD.
     fn default() -> Self {
         let mut c = Config::wasm_v2();
-        c.features |= WasmFeatures::EXTENDED_CONST;
+        c.features |=
+            WasmFeatures::EXTENDED_CONST | WasmFeatures::SIMD | WasmFeatures::RELAXED_SIMD;
         c
     }
 }
