@@ -82,6 +82,8 @@ pub(crate) struct CodeInfo {
 /// A module's linked code.
 pub(crate) struct CompiledModule {
     pub info: Arc<CodeInfo>,
+    /// Entry trampolines per module type index (kept alive here).
+    pub entries: Vec<Arc<Trampolines>>,
 }
 
 impl CompiledModule {
@@ -212,6 +214,7 @@ pub(crate) fn compile_module(
         })
         .collect::<Result<_, _>>()?;
     let (memory, ranges, traps) = link(&compiled, info.num_imported_funcs)?;
+    let info_types = info.type_ids.clone();
     let info = Arc::new(CodeInfo {
         memory,
         funcs: ranges,
@@ -220,7 +223,11 @@ pub(crate) fn compile_module(
         names: info.func_names.clone(),
     });
     publish(&info);
-    Ok(CompiledModule { info })
+    let entries = info_types
+        .iter()
+        .map(|id| engine.trampolines(*id))
+        .collect::<Result<_, _>>()?;
+    Ok(CompiledModule { info, entries })
 }
 
 fn libcall_address(lc: LibCall) -> Option<usize> {

@@ -74,7 +74,8 @@ impl Config {
         self
     }
 
-    /// Maximum bytes one memory of a store may grow to.
+    /// Maximum bytes all memories of one store may hold together (default
+    /// 4 GiB); creating or growing past it fails (`memory.grow` returns -1).
     pub fn max_memory_bytes(&mut self, bytes: u64) -> &mut Self {
         self.max_memory_bytes = bytes;
         self

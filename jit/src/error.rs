@@ -14,9 +14,10 @@ pub enum Error {
         /// What was wrong.
         message: Box<str>,
     },
-    /// Linking failed: unknown import or incompatible import type.
+    /// Linking failed: unknown import or incompatible import type (boxed to
+    /// keep `Error` at 32 bytes).
     #[error(transparent)]
-    Link(#[from] LinkError),
+    Link(Box<LinkError>),
     /// The guest trapped (also while instantiating).
     #[error(transparent)]
     Trap(#[from] Box<Trap>),
@@ -43,6 +44,12 @@ impl From<Trap> for Error {
             Some(code) => Error::Exit(code),
             None => Error::Trap(Box::new(trap)),
         }
+    }
+}
+
+impl From<LinkError> for Error {
+    fn from(e: LinkError) -> Self {
+        Error::Link(Box::new(e))
     }
 }
 

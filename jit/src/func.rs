@@ -38,7 +38,11 @@ pub(crate) struct FuncData {
 
 pub(crate) enum FuncKind {
     /// Defined in an instance; the funcref lives in its VMContext.
-    Wasm { funcref: *const VMFuncRef },
+    Wasm {
+        funcref: *const VMFuncRef,
+        /// The entry trampoline of its signature.
+        entry: *const u8,
+    },
     /// A host function with its own funcref and context.
     Host {
         callable: HostCallable,
@@ -54,7 +58,7 @@ unsafe impl Send for FuncData {}
 impl FuncData {
     pub(crate) fn funcref(&self) -> *const VMFuncRef {
         match &self.kind {
-            FuncKind::Wasm { funcref } => *funcref,
+            FuncKind::Wasm { funcref, .. } => *funcref,
             FuncKind::Host { funcref, .. } => &**funcref,
         }
     }
@@ -153,20 +157,20 @@ pub(crate) fn call_raw(
     // pointer so that re-entrant host functions may borrow it again.
     let store = unsafe { &mut *store_ptr };
     let data = &store.funcs[index as usize];
-    let funcref = match &data.kind {
+    let (funcref, entry) = match &data.kind {
         FuncKind::Host { callable, .. } => {
             let callable = callable.clone();
             return callable(store_ptr, None, values).map_err(Error::from);
         }
-        FuncKind::Wasm { funcref } => *funcref,
+        FuncKind::Wasm { funcref, entry } => (*funcref, *entry),
     };
     // SAFETY: a wasm funcref lives in its instance's VMContext, owned by
     // the store.
     let fr = unsafe { *funcref };
-    let trampolines = store.engine.trampolines(fr.type_id)?;
     // SAFETY: the entry trampoline has exactly this C signature (built in
-    // `compile_trampolines`).
-    let entry: EntryTrampoline = unsafe { std::mem::transmute(trampolines.entry()) };
+    // `compile_trampolines`), and the module that owns the function keeps it
+    // alive.
+    let entry: EntryTrampoline = unsafe { std::mem::transmute(entry) };
     let saved_limit = store.ctx.stack_limit;
     let ctx_ptr: *mut VMStoreContext = &mut *store.ctx;
     let values_ptr = values.as_mut_ptr();

@@ -59,9 +59,11 @@ impl<'a> ModuleFuncEnv<'a> {
         self.isa.pointer_type()
     }
 
-    /// Load a pointer that never changes after instantiation.
+    /// Load a pointer that never changes after instantiation from `base`,
+    /// which is the vmctx or a pointer loaded from it (always valid, so the
+    /// load may be hoisted and shared).
     fn load_fixed(&self, b: &mut FunctionBuilder<'_>, base: ir::Value, offset: u32) -> ir::Value {
-        let flags = MemFlagsData::trusted().with_readonly();
+        let flags = MemFlagsData::trusted().with_readonly().with_can_move();
         b.ins().load(self.ptr(), flags, base, offset as i32)
     }
 
@@ -212,7 +214,7 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         let sc = self.store_ctx(b, vmctx);
         let epoch_ptr = b.ins().load(
             self.ptr(),
-            MemFlagsData::trusted().with_readonly(),
+            MemFlagsData::trusted().with_readonly().with_can_move(),
             sc,
             storectx::EPOCH_PTR,
         );
@@ -255,7 +257,7 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         // The base never moves, so the load may be hoisted and shared.
         Ok(b.ins().load(
             self.ptr(),
-            MemFlagsData::trusted().with_readonly(),
+            MemFlagsData::trusted().with_readonly().with_can_move(),
             def,
             memdef::BASE,
         ))

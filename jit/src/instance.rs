@@ -11,7 +11,7 @@ use crate::table::{Table, TableData};
 use crate::trap::{Trap, TrapCode};
 use crate::types::{ExternType, limits_match};
 use crate::values::Extern;
-use crate::vmctx::{MemoryData, VMContext};
+use crate::vmctx::VMContext;
 
 /// An instance of a store.
 pub(crate) struct InstanceData {
@@ -452,6 +452,7 @@ pub(crate) fn instantiate(
             ty: info.types[ty_index as usize].clone(),
             kind: FuncKind::Wasm {
                 funcref: vmctx.funcref_ptr(off),
+                entry: module.inner.code.entries[ty_index as usize].entry(),
             },
         });
         funcs.push(store_index);
@@ -465,10 +466,7 @@ pub(crate) fn instantiate(
         vmctx.write_ptr(offsets.imported_func(i as u32), fr as usize);
     }
     for ty in &info.memories[info.num_imported_memories as usize..] {
-        store
-            .memories
-            .push(MemoryData::new(*ty, store.engine.max_memory_bytes())?);
-        memories.push(store.memories.len() as u32 - 1);
+        memories.push(store.new_memory(*ty)?);
     }
     let mut inst = InstanceData {
         module: module.clone(),

@@ -21,11 +21,10 @@ impl Memory {
     /// `Error::ResourceLimit` when the reservation fails or exceeds limits.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory, Error> {
         let store = &mut store.as_context_mut().0.opaque;
-        let data = MemoryData::new(ty, store.engine.max_memory_bytes())?;
-        store.memories.push(data);
+        let index = store.new_memory(ty)?;
         Ok(Memory {
             store: store.id,
-            index: store.memories.len() as u32 - 1,
+            index,
         })
     }
 
@@ -47,6 +46,22 @@ impl Memory {
         let opaque: &'a mut StoreOpaque = &mut store.0.opaque;
         assert_eq!(opaque.id, self.store, "memory used with the wrong store");
         opaque.memories[self.index as usize].mem.bytes_mut()
+    }
+
+    /// The memory's bytes and the store's host data at once (wasmtime's
+    /// `data_and_store_mut`): what a host function needs to move bytes
+    /// between guest memory and its own state.
+    pub fn data_and_store_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<StoreContextMut<'a, T>>,
+    ) -> (&'a mut [u8], &'a mut T) {
+        let inner = store.into().0;
+        assert_eq!(
+            inner.opaque.id, self.store,
+            "memory used with the wrong store"
+        );
+        let bytes = inner.opaque.memories[self.index as usize].mem.bytes_mut();
+        (bytes, &mut inner.data)
     }
 
     /// The base address; it never moves for the life of the memory.
@@ -77,12 +92,10 @@ impl Memory {
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64, Error> {
         let store = &mut store.as_context_mut().0.opaque;
         assert_eq!(store.id, self.store, "memory used with the wrong store");
-        store.memories[self.index as usize]
-            .grow(delta)
-            .ok_or_else(|| {
-                Error::ResourceLimit(
-                    format!("cannot grow memory by {delta} pages of {WASM_PAGE_SIZE} bytes").into(),
-                )
-            })
+        store.grow_memory(self.index, delta).ok_or_else(|| {
+            Error::ResourceLimit(
+                format!("cannot grow memory by {delta} pages of {WASM_PAGE_SIZE} bytes").into(),
+            )
+        })
     }
 }

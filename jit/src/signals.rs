@@ -110,7 +110,7 @@ mod sys {
             // SAFETY: a zeroed sigaction is a valid value to fill in.
             let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
             action.sa_sigaction = handler as *const () as usize;
-            action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
             // SAFETY: `sa_mask` is a valid sigset_t owned by `action`.
             unsafe { libc::sigemptyset(&mut action.sa_mask) };
             // Install runs once (OnceLock) before any handler can read

@@ -38,6 +38,34 @@ pub(crate) struct StoreOpaque {
 }
 
 impl StoreOpaque {
+    /// Accessible bytes of all memories of this store.
+    fn memory_bytes(&self) -> u64 {
+        self.memories.iter().map(|m| m.mem.len() as u64).sum()
+    }
+
+    /// Create a memory, within the store's memory budget.
+    pub(crate) fn new_memory(&mut self, ty: crate::types::MemoryType) -> Result<u32, Error> {
+        let budget = self.engine.max_memory_bytes();
+        let want = ty.minimum.saturating_mul(crate::memory::WASM_PAGE_SIZE);
+        if self.memory_bytes().saturating_add(want) > budget {
+            return Err(Error::ResourceLimit(
+                format!("store memory budget of {budget} bytes exceeded").into(),
+            ));
+        }
+        self.memories.push(MemoryData::new(ty, budget)?);
+        Ok(self.memories.len() as u32 - 1)
+    }
+
+    /// Grow memory `index` by `delta` pages within the store's budget; the
+    /// old size in pages, or `None`.
+    pub(crate) fn grow_memory(&mut self, index: u32, delta: u64) -> Option<u64> {
+        let add = delta.checked_mul(crate::memory::WASM_PAGE_SIZE)?;
+        if self.memory_bytes().checked_add(add)? > self.engine.max_memory_bytes() {
+            return None;
+        }
+        self.memories[index as usize].grow(delta)
+    }
+
     pub(crate) fn check(&self, store_id: u64) -> Result<(), Error> {
         if store_id == self.id {
             Ok(())

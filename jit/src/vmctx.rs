@@ -262,7 +262,7 @@ unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> u32 {
     // SAFETY: compiled code passes its own vmctx.
     let (store, inst) = unsafe { store_of(vmctx) };
     let m = store.instances[inst].memories[mem as usize];
-    match store.memories[m as usize].grow(delta.into()) {
+    match store.grow_memory(m, delta.into()) {
         Some(old) => old as u32,
         None => u32::MAX,
     }

@@ -224,3 +224,41 @@ fn start_function_trap_keeps_earlier_effects() {
     let mem = p.get_memory(&mut store, "m").expect("memory");
     assert_eq!(&mem.data(&store)[..2], b"hi");
 }
+
+#[test]
+fn host_panic_propagates_to_the_embedder_and_the_store_survives() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "env" "boom" (func $boom (param i32)))
+            (func (export "run") (param i32) local.get 0 call $boom)
+            (func (export "ok") (result i32) i32.const 7))"#,
+    )
+    .expect("compiles");
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("env", "boom", |_: Caller<'_, ()>, x: i32| {
+            if x == 1 {
+                panic!("host bug");
+            }
+        })
+        .expect("defined");
+    let inst = linker
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let run = inst
+        .get_typed_func::<i32, ()>(&mut store, "run")
+        .expect("run");
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = run.call(&mut store, 1);
+    }));
+    let payload = caught.expect_err("the panic reaches the embedder");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"host bug"));
+    run.call(&mut store, 0).expect("no panic this time");
+    let ok = inst
+        .get_typed_func::<(), i32>(&mut store, "ok")
+        .expect("ok");
+    assert_eq!(ok.call(&mut store, ()).expect("store still works"), 7);
+}

@@ -148,7 +148,7 @@ fn memory_grow_makes_pages_accessible() {
 }
 
 #[test]
-fn epoch_deadline_interrupts_a_loop() {
+fn epoch_bumped_from_another_thread_traps_on_entry() {
     let mut config = Config::default();
     config.epoch_interruption(true);
     let engine = Engine::new(&config).expect("engine");
@@ -166,4 +166,47 @@ fn epoch_deadline_interrupts_a_loop() {
         Err(Error::Trap(t)) => assert_eq!(t.code, TrapCode::Interrupt),
         other => panic!("expected interrupt, got {other:?}"),
     }
+}
+
+#[test]
+fn epoch_advanced_mid_loop_interrupts_at_the_loop_header() {
+    let mut config = Config::default();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config).expect("engine");
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "env" "tick" (func $tick))
+            (global $n (export "n") (mut i32) (i32.const 0))
+            (func (export "spin")
+                (loop
+                    (global.set $n (i32.add (global.get $n) (i32.const 1)))
+                    (if (i32.eq (global.get $n) (i32.const 5)) (then call $tick))
+                    br 0)))"#,
+    )
+    .expect("compiles");
+    let mut store = Store::new(&engine, ());
+    store.set_epoch_deadline(1);
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("env", "tick", |caller: ringwasm_jit::Caller<'_, ()>| {
+            caller.engine().increment_epoch();
+        })
+        .expect("defined");
+    let inst = linker
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let spin = inst
+        .get_typed_func::<(), ()>(&mut store, "spin")
+        .expect("spin");
+    match spin.call(&mut store, ()) {
+        Err(Error::Trap(t)) => assert_eq!(t.code, TrapCode::Interrupt),
+        other => panic!("expected interrupt, got {other:?}"),
+    }
+    let n = inst.get_global(&mut store, "n").expect("n").get(&mut store);
+    assert_eq!(
+        n,
+        Val::I32(5),
+        "stopped at the first loop header after the tick"
+    );
 }

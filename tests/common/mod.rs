@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod expected;
+pub mod fuzz;
 
 use std::path::PathBuf;
 

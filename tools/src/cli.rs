@@ -13,7 +13,14 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// Run, test and serve WebAssembly on a Cranelift JIT with an io_uring host.
 #[derive(Debug, Parser)]
-#[command(name = "ringwasm", version, about, long_about = None)]
+#[command(
+    name = "ringwasm",
+    version,
+    after_help = "Examples:\n  \
+    ringwasm run --invoke add examples/add.wat 2 3\n  \
+    ringwasm wast --features wasm2 -v tests/spec/i32.wast\n  \
+    RINGWASM_IO=epoll ringwasm run app.wasm"
+)]
 pub struct Cli {
     /// I/O backend of the WASI host: `uring`, `epoll`, or `auto` (probe
     /// io_uring at start-up and fall back to epoll, saying why).

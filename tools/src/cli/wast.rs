@@ -1,5 +1,6 @@
 //! `ringwasm wast FILE...`: spec-script conformance.
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{self, ExitCode};
 
@@ -121,8 +122,12 @@ fn run_in_child(file: &Path, args: &WastArgs) -> Result<(usize, usize)> {
             bail!("{}: the child runner printed no counts", file.display())
         }
         None => {
-            // Crashed before reporting: one failure for the whole file.
-            println!("{}: crashed: {}", file.display(), output.status);
+            // No counts: one failure for the whole file. A signal means the
+            // engine crashed; anything else was reported on stderr already.
+            match output.status.signal() {
+                Some(signal) => println!("{}: crashed (signal {signal})", file.display()),
+                None => println!("{}: not run ({})", file.display(), output.status),
+            }
             println!("{}: 0 passed, 1 failed", file.display());
             Ok((0, 1))
         }

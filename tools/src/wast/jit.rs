@@ -6,8 +6,21 @@ use ringwasm_jit::{
     MemoryType, Module, Mutability, RefType, Store, Table, TableType, TrapCode, Val, ValType,
 };
 
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
 use super::FeatureSet;
 use super::backend::{Backend, EngineError, Value};
+
+/// How often the watchdog advances the engine's epoch.
+const TICK: Duration = Duration::from_millis(100);
+
+/// How long a single call or instantiation may run before it is
+/// interrupted: no spec directive needs more than a fraction of a second,
+/// so a hang is an engine bug and should become one failed directive, not a
+/// stuck run.
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Runs scripts on ringwasm: one store, and a linker holding `spectest` and
 /// every registered instance.
@@ -15,6 +28,32 @@ pub struct JitBackend {
     engine: Engine,
     store: Store<()>,
     linker: Linker<()>,
+    /// Watchdog ticks a call may take.
+    deadline_ticks: u64,
+    /// Dropping it stops the watchdog thread.
+    _watchdog: mpsc::Sender<()>,
+}
+
+fn ticks(deadline: Duration) -> u64 {
+    u64::try_from(deadline.as_millis() / TICK.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+/// Advances `engine`'s epoch every [`TICK`] until the returned sender drops.
+fn start_watchdog(engine: &Engine) -> mpsc::Sender<()> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let engine = engine.clone();
+    let spawned = thread::Builder::new()
+        .name("wast-watchdog".into())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(TICK) {
+                engine.increment_epoch();
+            }
+        });
+    // Without a watchdog a hang stays a hang; everything else still works.
+    drop(spawned);
+    stop
 }
 
 impl JitBackend {
@@ -25,7 +64,7 @@ impl JitBackend {
     ///
     /// When the engine cannot be created or `spectest` cannot be defined.
     pub fn new(features: FeatureSet) -> Result<Self, Error> {
-        let config = match features {
+        let mut config = match features {
             FeatureSet::Wasm1 => Config::wasm_v1(),
             FeatureSet::Wasm2 => Config::wasm_v2(),
             FeatureSet::Wasm3 => {
@@ -35,7 +74,9 @@ impl JitBackend {
             }
             FeatureSet::All => Config::default(),
         };
+        config.epoch_interruption(true);
         let engine = Engine::new(&config)?;
+        let watchdog = start_watchdog(&engine);
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
         define_spectest(&mut linker, &mut store)?;
@@ -43,7 +84,17 @@ impl JitBackend {
             engine,
             store,
             linker,
+            deadline_ticks: ticks(DEFAULT_DEADLINE),
+            _watchdog: watchdog,
         })
+    }
+
+    /// Interrupts each call or instantiation after about `deadline`
+    /// (10 s by default) with the trap "interrupt".
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline_ticks = ticks(deadline);
+        self
     }
 
     fn val_of(&mut self, value: &Value) -> Val {
@@ -147,6 +198,7 @@ impl Backend for JitBackend {
     }
 
     fn instantiate(&mut self, module: &Module) -> Result<Instance, EngineError> {
+        self.store.set_epoch_deadline(self.deadline_ticks);
         self.linker
             .instantiate(&mut self.store, module)
             .map_err(classify)
@@ -171,6 +223,7 @@ impl Backend for JitBackend {
         let args: Vec<Val> = args.iter().map(|a| self.val_of(a)).collect();
         let ty = func.ty(&self.store);
         let mut results = vec![Val::I32(0); ty.results().len()];
+        self.store.set_epoch_deadline(self.deadline_ticks);
         func.call(&mut self.store, &args, &mut results)
             .map_err(classify)?;
         Ok(results.iter().map(|v| self.value_of(v)).collect())

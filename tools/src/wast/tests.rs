@@ -110,3 +110,43 @@ fn run_wasm2_suite_on_wasmi() {
         summary.join("\n")
     );
 }
+
+#[test]
+fn jit_backend_turns_a_hang_into_a_failed_directive() {
+    let backend = JitBackend::new(FeatureSet::Wasm2).expect("engine with spectest builds");
+    let mut backend = backend.with_deadline(std::time::Duration::from_millis(300));
+    let report = run_script(
+        &mut backend,
+        // The loop calls a function so the epoch check at function entry
+        // fires even if the engine's loop-header check is missing.
+        r#"(module
+  (func $tick)
+  (func (export "spin") (loop (call $tick) (br 0)))
+  (func (export "one") (result i32) i32.const 1))
+(invoke "spin")
+(assert_return (invoke "one") (i32.const 1))"#,
+    );
+    assert_eq!(report.passed, 2, "{:?}", report.failures);
+    assert_eq!(report.failures.len(), 1);
+    assert!(
+        report.failures[0].reason.contains("interrupt"),
+        "{}",
+        report.failures[0]
+    );
+}
+
+#[test]
+fn jit_backend_runs_spectest_imports() {
+    let report = run_script_on_jit(
+        FeatureSet::Wasm2,
+        r#"(module
+  (import "spectest" "print_i32" (func $print (param i32)))
+  (import "spectest" "global_i32" (global $g i32))
+  (import "spectest" "memory" (memory 1 2))
+  (import "spectest" "table" (table 10 20 funcref))
+  (func (export "g") (result i32) (call $print (global.get $g)) (global.get $g)))
+(assert_return (invoke "g") (i32.const 666))"#,
+    );
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.passed, 2);
+}

