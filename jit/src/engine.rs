@@ -27,8 +27,7 @@ impl Default for Config {
     /// extended-const and relaxed SIMD.
     fn default() -> Self {
         let mut c = Config::wasm_v2();
-        c.features |=
-            WasmFeatures::EXTENDED_CONST | WasmFeatures::SIMD | WasmFeatures::RELAXED_SIMD;
+        c.features |= WasmFeatures::EXTENDED_CONST | WasmFeatures::RELAXED_SIMD;
         c
     }
 }
@@ -49,10 +48,10 @@ impl Config {
         }
     }
 
-    /// Wasm 2.0 minus SIMD.
+    /// Wasm 2.0 (with SIMD).
     pub fn wasm_v2() -> Self {
         let mut c = Config::wasm_v1();
-        c.features = WasmFeatures::WASM2 - WasmFeatures::SIMD;
+        c.features = WasmFeatures::WASM2;
         c
     }
 
