@@ -46,7 +46,7 @@ pub enum TranslateError {
     #[error(transparent)]
     Invalid(#[from] wasmparser::BinaryReaderError),
     /// The operator is valid under the validator's features but the
-    /// translator does not implement it (SIMD, GC, threads, ...).
+    /// translator does not implement it (GC, threads, ...).
     #[error("unsupported operator `{operator}` at offset {offset:#x}")]
     Unsupported {
         /// The operator's visitor name, e.g. `visit_v128_load`.
