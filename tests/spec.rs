@@ -48,6 +48,20 @@ fn main() {
             config: "all",
             features: FeatureSet::All,
         },
+        Suite {
+            files: data::proposal(Proposal::Simd).collect(),
+            prefix: "proposals/simd",
+            config: "wasm2",
+            // Wasm 2.0 includes SIMD.
+            features: FeatureSet::Wasm2,
+        },
+        Suite {
+            files: data::proposal(Proposal::RelaxedSimd).collect(),
+            prefix: "proposals/relaxed-simd",
+            config: "all",
+            // Relaxed SIMD is beyond 2.0: the engine's full feature set.
+            features: FeatureSet::All,
+        },
     ];
     let filter = std::env::var("RINGWASM_SPEC_FILTER").ok();
     let mut trials = Vec::new();

@@ -387,7 +387,7 @@ pub(crate) fn ir_type(isa: &dyn TargetIsa, ty: ValType) -> Result<ir::Type, Erro
         ValType::F32 => ir::types::F32,
         ValType::F64 => ir::types::F64,
         ValType::Ref(_) => isa.pointer_type(),
-        ValType::V128 => return Err(Error::Unsupported("v128 values".into())),
+        ValType::V128 => ir::types::I8X16,
     })
 }
 

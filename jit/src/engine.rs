@@ -23,11 +23,11 @@ pub struct Config {
 }
 
 impl Default for Config {
-    /// Everything the engine implements: wasm 2.0 without SIMD, plus
-    /// extended-const.
+    /// Everything the engine implements: wasm 2.0 (with SIMD), plus
+    /// extended-const and relaxed SIMD.
     fn default() -> Self {
         let mut c = Config::wasm_v2();
-        c.features |= WasmFeatures::EXTENDED_CONST;
+        c.features |= WasmFeatures::EXTENDED_CONST | WasmFeatures::RELAXED_SIMD;
         c
     }
 }
@@ -48,10 +48,10 @@ impl Config {
         }
     }
 
-    /// Wasm 2.0 minus SIMD.
+    /// Wasm 2.0 (with SIMD).
     pub fn wasm_v2() -> Self {
         let mut c = Config::wasm_v1();
-        c.features = WasmFeatures::WASM2 - WasmFeatures::SIMD;
+        c.features = WasmFeatures::WASM2;
         c
     }
 

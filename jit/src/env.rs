@@ -13,6 +13,8 @@ pub(crate) enum ConstOp {
     I64(i64),
     F32(u32),
     F64(u64),
+    /// `v128.const`, little-endian.
+    V128(u128),
     RefNull,
     RefFunc(u32),
     GlobalGet(u32),

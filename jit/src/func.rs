@@ -455,6 +455,7 @@ wasm_ty! {
     u64 => I64, |r| r as u64, |s| u128::from(s);
     f32 => F32, |r| f32::from_bits(r as u32), |s| u128::from(s.to_bits());
     f64 => F64, |r| f64::from_bits(r as u64), |s| u128::from(s.to_bits());
+    u128 => V128, |r| r, |s| s;
 }
 
 /// Parameter lists of typed functions: `()`, one value, or a tuple.

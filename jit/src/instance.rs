@@ -134,6 +134,7 @@ impl StoreOpaque {
                 ConstOp::I64(v) => u128::from(v as u64),
                 ConstOp::F32(v) => u128::from(v),
                 ConstOp::F64(v) => u128::from(v),
+                ConstOp::V128(v) => v,
                 ConstOp::RefNull => 0,
                 ConstOp::RefFunc(f) => {
                     self.funcs[inst.funcs[f as usize] as usize].funcref() as usize as u128

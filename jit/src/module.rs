@@ -169,9 +169,6 @@ fn global_type(g: &wasmparser::GlobalType, offset: usize) -> Result<GlobalType, 
         return Err(unsupported_at(offset, "shared globals"));
     }
     let content = ValType::from_wasm(g.content_type).map_err(|m| unsupported_at(offset, m))?;
-    if content == ValType::V128 {
-        return Err(unsupported_at(offset, "v128 (SIMD) globals"));
-    }
     Ok(GlobalType {
         content,
         mutability: if g.mutable {
@@ -193,6 +190,7 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Error> {
             Operator::I64Const { value } => ConstOp::I64(value),
             Operator::F32Const { value } => ConstOp::F32(value.bits()),
             Operator::F64Const { value } => ConstOp::F64(value.bits()),
+            Operator::V128Const { value } => ConstOp::V128(value.i128().cast_unsigned()),
             Operator::RefNull { .. } => ConstOp::RefNull,
             Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
             Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
@@ -236,14 +234,6 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<(ModuleInfo, Vec<PendingFunc>)
                 let offset = reader.range().start as usize;
                 for ty in reader.into_iter_err_on_gc_types() {
                     let ty = FuncType::from_wasm(&ty?).map_err(|m| unsupported_at(offset, m))?;
-                    if ty
-                        .params()
-                        .iter()
-                        .chain(ty.results())
-                        .any(|t| *t == ValType::V128)
-                    {
-                        return Err(unsupported_at(offset, "v128 (SIMD) in a signature"));
-                    }
                     info.type_ids.push(engine.register_type(&ty));
                     info.types.push(ty);
                 }

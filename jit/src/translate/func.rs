@@ -7,7 +7,7 @@ use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::{
     BlockType, CompositeInnerType, FuncValidator, FunctionBody, ValType, ValidatorResources,
-    VisitOperator, WasmModuleResources,
+    VisitOperator, VisitSimdOperator, WasmModuleResources,
 };
 
 use super::TranslateError;
@@ -27,7 +27,7 @@ pub(super) type TResult<T = ()> = Result<T, TranslateError>;
 /// # Errors
 /// [`TranslateError::Invalid`] when the body is malformed or invalid (with its
 /// byte offset), [`TranslateError::Unsupported`] for an operator outside wasm
-/// 2.0 (minus SIMD), [`TranslateError::Env`] when the environment fails.
+/// 2.0 + SIMD + relaxed SIMD, [`TranslateError::Env`] when the environment fails.
 pub fn translate_function(
     isa: &dyn TargetIsa,
     env: &mut dyn FuncEnvironment,
@@ -211,12 +211,7 @@ impl<'e, 'f> FuncTranslator<'e, 'f> {
             ValType::F32 => ir::types::F32,
             ValType::F64 => ir::types::F64,
             ValType::Ref(_) => self.pointer_type,
-            ValType::V128 => {
-                return Err(TranslateError::Unsupported {
-                    operator: "v128 value",
-                    offset: self.offset,
-                });
-            }
+            ValType::V128 => ir::types::I8X16,
         })
     }
 
@@ -225,6 +220,10 @@ impl<'e, 'f> FuncTranslator<'e, 'f> {
         match ty {
             ir::types::F32 => self.builder.ins().f32const(0.0),
             ir::types::F64 => self.builder.ins().f64const(0.0),
+            ir::types::I8X16 => {
+                let zero = self.builder.ins().iconst(ir::types::I8, 0);
+                self.builder.ins().splat(ir::types::I8X16, zero)
+            }
             _ => self.builder.ins().iconst(ty, 0),
         }
     }
@@ -362,6 +361,18 @@ macro_rules! define_visit_one {
     (@saturating_float_to_int $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@bulk_memory $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@reference_types $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
+    (@simd $($rest:tt)*) => { define_visit_one!(@translate_simd $($rest)*); };
+    (@relaxed_simd $($rest:tt)*) => { define_visit_one!(@translate_simd $($rest)*); };
+    (@translate_simd $visit:ident $($arg:ident: $argty:ty),*) => {
+        fn $visit(&mut self $(, $arg: $argty)*) -> Self::Output {
+            let t = &mut *self.0;
+            t.validator.simd_visitor(t.offset).$visit($($arg),*)?;
+            if !t.reachable {
+                return Ok(());
+            }
+            t.$visit($($arg),*)
+        }
+    };
     (@translate $visit:ident $($arg:ident: $argty:ty),*) => {
         #[allow(clippy::clone_on_copy, reason = "operands go to the validator and the translator")]
         fn $visit(&mut self $(, $arg: $argty)*) -> Self::Output {
@@ -391,5 +402,13 @@ struct Visitor<'t, 'e, 'f>(&'t mut FuncTranslator<'e, 'f>);
 impl<'a> VisitOperator<'a> for Visitor<'_, '_, '_> {
     type Output = TResult;
 
+    fn simd_visitor(&mut self) -> Option<&mut dyn VisitSimdOperator<'a, Output = Self::Output>> {
+        Some(self)
+    }
+
     wasmparser::for_each_visit_operator!(define_visit);
+}
+
+impl<'a> VisitSimdOperator<'a> for Visitor<'_, '_, '_> {
+    wasmparser::for_each_visit_simd_operator!(define_visit);
 }

@@ -35,7 +35,7 @@ enum Load {
     },
 }
 
-fn heap_flags() -> MemFlagsData {
+pub(super) fn heap_flags() -> MemFlagsData {
     MemFlagsData::new()
         .with_endianness(Endianness::Little)
         .with_trap_code(Some(trap_codes::HEAP_OUT_OF_BOUNDS))
@@ -45,7 +45,7 @@ impl FuncTranslator<'_, '_> {
     /// The address of an access of `size` bytes at `index` (popped by the
     /// caller) and the static offset that still has to be added by the
     /// load/store itself.
-    fn heap_address(
+    pub(super) fn heap_address(
         &mut self,
         memarg: &MemArg,
         index: ir::Value,

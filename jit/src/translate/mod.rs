@@ -13,7 +13,7 @@
 //! Layout: `func.rs` drives the body (locals, the operator loop, the
 //! [`wasmparser::VisitOperator`] impl that validates then dispatches);
 //! operator families sit in `control.rs`, `numeric.rs`, `memory.rs`,
-//! `call.rs`, `stack.rs`, `table.rs` and `reference.rs`.
+//! `call.rs`, `stack.rs`, `table.rs`, `reference.rs` and `simd.rs`.
 //!
 //! This module is safe Rust (`#[forbid(unsafe_code)]` on its declaration).
 
@@ -24,6 +24,7 @@ mod func;
 mod memory;
 mod numeric;
 mod reference;
+mod simd;
 mod stack;
 mod table;
 pub mod trap_codes;
@@ -45,7 +46,7 @@ pub enum TranslateError {
     #[error(transparent)]
     Invalid(#[from] wasmparser::BinaryReaderError),
     /// The operator is valid under the validator's features but the
-    /// translator does not implement it (SIMD, GC, threads, ...).
+    /// translator does not implement it (GC, threads, ...).
     #[error("unsupported operator `{operator}` at offset {offset:#x}")]
     Unsupported {
         /// The operator's visitor name, e.g. `visit_v128_load`.

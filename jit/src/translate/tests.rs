@@ -697,13 +697,49 @@ fn srcloc_points_at_wasm_offsets() {
 }
 
 #[test]
-fn simd_is_rejected_not_panicking() {
-    let err = translate_with(
-        r#"(module (func (result i32) v128.const i64x2 0 0 i32x4.extract_lane 0))"#,
+fn simd_is_rejected_when_disabled() {
+    let wasm =
+        wat::parse_str(r#"(module (func (result i32) v128.const i64x2 0 0 i32x4.extract_lane 0))"#)
+            .expect("test WAT parses");
+    let err = translate_wasm_with_features(
+        &wasm,
         DEFAULT_PLAN,
         false,
+        WasmFeatures::WASM2 - WasmFeatures::SIMD,
     );
-    assert!(err.is_err());
+    assert!(matches!(err, Err(TranslateError::Invalid(_))), "{err:?}");
+}
+
+#[test]
+fn simd_lowers_to_vector_ir() {
+    let funcs = translate_with(
+        r#"(module (func (result i32)
+            v128.const i64x2 1 2
+            v128.const i32x4 3 4 5 6
+            i32x4.add
+            i32x4.extract_lane 2))"#,
+        DEFAULT_PLAN,
+        false,
+    )
+    .expect("SIMD translates");
+    let func = &funcs[0];
+    let ops: Vec<_> = func
+        .layout
+        .blocks()
+        .flat_map(|b| func.layout.block_insts(b))
+        .map(|i| func.dfg.insts[i].opcode())
+        .collect();
+    assert!(ops.contains(&ir::Opcode::Vconst), "{ops:?}");
+    assert!(ops.contains(&ir::Opcode::Iadd), "{ops:?}");
+    assert!(ops.contains(&ir::Opcode::Extractlane), "{ops:?}");
+    let add = func
+        .layout
+        .blocks()
+        .flat_map(|b| func.layout.block_insts(b))
+        .find(|&i| func.dfg.insts[i].opcode() == ir::Opcode::Iadd)
+        .expect("iadd emitted");
+    let result = func.dfg.first_result(add);
+    assert_eq!(func.dfg.value_type(result), ir::types::I32X4);
 }
 
 #[test]
