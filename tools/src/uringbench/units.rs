@@ -28,11 +28,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "h" => 3600.0,
         _ => return Err(format!("invalid duration `{text}`: unknown unit `{unit}`")),
     };
-    let secs = value * scale;
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("invalid duration `{text}`"));
-    }
-    Ok(Duration::from_secs_f64(secs))
+    Duration::try_from_secs_f64(value * scale)
+        .map_err(|_| format!("invalid duration `{text}`: out of range"))
 }
 
 /// Parses a size such as `4k`, `64K`, `16KiB`, `1G` or `512M` (binary
@@ -89,6 +86,7 @@ mod tests {
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("ten").is_err());
         assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("99999999999999999999999h").is_err());
     }
 
     #[test]

@@ -92,7 +92,7 @@ impl Pacer {
         let interval = cfg
             .rate
             .filter(|r| *r > 0.0)
-            .map(|r| Duration::from_secs_f64(cfg.conns as f64 / r));
+            .and_then(|r| Duration::try_from_secs_f64(cfg.conns as f64 / r).ok());
         let next = match interval {
             Some(i) => start + i.mul_f64(index as f64 / cfg.conns.max(1) as f64),
             None => start,

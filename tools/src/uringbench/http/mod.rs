@@ -70,6 +70,11 @@ pub fn run(opts: &HttpOptions, io: IoChoice) -> anyhow::Result<Report> {
             opts.threads
         );
     }
+    if let Some(r) = opts.rate
+        && !(r.is_finite() && r >= 1e-6)
+    {
+        bail!("-R {r}: the rate must be a positive number of requests per second");
+    }
     let target = request::Target::parse(&opts.url)?;
     let addr = target.resolve()?;
     let request = request::build_request(&target, &opts.method, &opts.headers, &opts.body)?;
