@@ -24,7 +24,7 @@ pub struct GuestIoVec {
 
 /// A checked range of linear memory lent to one reactor op (zero copy).
 ///
-/// Only [`GuestMem::lend`] makes one, after the bounds check, and only for the
+/// Only `GuestMem::lend` makes one, after the bounds check, and only for the
 /// length of one host call: the op that takes it is run to completion
 /// (`Driver::run` blocks) before the host call returns, so the memory it
 /// points into outlives it. Its fields are private so nothing else can forge
