@@ -14,6 +14,50 @@
 //!
 //! The safety rule: an operation may target memory the reactor does not own
 //! (guest linear memory). Whoever submits promises that memory outlives the
-//! operation, and cancelling never frees the caller from that promise before
-//! the kernel's completion has arrived.
+//! operation ([`IoBuf`]/[`IoBufMut`]), and cancelling never frees the caller
+//! from that promise before the kernel's completion has arrived: a dropped op
+//! is parked in its lifecycle slot until then.
+//!
+//! Where to start reading: [`Driver`] (the handle everything holds),
+//! [`Backend`] (what a backend implements), [`op`] (the ops), then
+//! `docs/design/reactor.md`.
 #![deny(missing_docs)]
+
+mod backend;
+mod buf;
+mod error;
+mod exec;
+#[cfg(target_os = "linux")]
+mod lifecycle;
+pub mod op;
+#[cfg(target_os = "linux")]
+mod ring;
+pub mod sys;
+
+pub use backend::{Backend, BackendKind, Driver, Started, Submit, Token};
+pub use buf::{AlignedBuf, DIRECT_ALIGN, FixedBuf, IoBuf, IoBufMut};
+pub use error::Error;
+pub use exec::{JoinHandle, spawn, yield_now};
+pub use op::{Completion, FixedFd, Op, RawOp, Readiness, Target};
+#[cfg(target_os = "linux")]
+pub use ring::{DEFAULT_ENTRIES, Ring};
+
+/// Sets up io_uring for this thread and wraps it in a [`Driver`].
+///
+/// # Errors
+///
+/// Why io_uring is unavailable (see [`Error`]).
+#[cfg(target_os = "linux")]
+pub fn uring_driver() -> Result<Driver, Error> {
+    Ring::new(DEFAULT_ENTRIES).map(|r| Driver::new(std::rc::Rc::new(r)))
+}
+
+/// io_uring exists only on Linux.
+///
+/// # Errors
+///
+/// Always [`Error::NotLinux`].
+#[cfg(not(target_os = "linux"))]
+pub fn uring_driver() -> Result<Driver, Error> {
+    Err(Error::NotLinux)
+}

@@ -104,6 +104,28 @@ mod tests {
     }
 
     #[test]
+    fn wasm_options_parse_like_wasmtime() {
+        let cli = Cli::try_parse_from([
+            "ringwasm",
+            "run",
+            "-W",
+            "epoch-interruption=y",
+            "--invoke",
+            "f",
+            "m.wasm",
+        ])
+        .expect("parses");
+        let Command::Run(args) = cli.command else {
+            panic!("expected run");
+        };
+        assert_eq!(args.wasm, [run::WasmOpt::EpochInterruption(true)]);
+        let bad = Cli::try_parse_from(["ringwasm", "run", "-W", "epoch-interruption=maybe", "m"]);
+        assert!(bad.is_err(), "a value other than y/n is refused");
+        let unknown = Cli::try_parse_from(["ringwasm", "run", "-W", "fuel=y", "m"]);
+        assert!(unknown.is_err(), "an unknown option is refused");
+    }
+
+    #[test]
     fn io_choice_is_global() {
         let cli =
             Cli::try_parse_from(["ringwasm", "wast", "--io", "epoll", "x.wast"]).expect("parses");

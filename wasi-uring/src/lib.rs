@@ -6,3 +6,6 @@
 //! `ringwasm-fallback-epoll`; only the tools sit above it.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
+
+mod io;
+pub use io::{IO_ENV, Io, IoChoice, UnknownIoChoice};

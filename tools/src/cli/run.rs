@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use ringwasm_jit::{Engine, Error, Func, Linker, Module, Store, Val, ValType};
+use ringwasm_jit::{Config, Engine, Error, Func, Linker, Module, Store, Val, ValType};
 
 use super::IoChoice;
 
@@ -25,6 +25,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "FUNC")]
     pub invoke: Option<String>,
 
+    /// Wasm engine options, as `wasmtime run -W`: `epoch-interruption=y|n`
+    /// (default `n`) compiles the epoch check at function entries and loop
+    /// headers; the deadline stays unreached, so `y` measures its cost.
+    #[arg(short = 'W', value_name = "OPT=VAL", value_parser = parse_wasm_opt)]
+    pub wasm: Vec<WasmOpt>,
+
     /// The module to run, binary (`.wasm`) or text (`.wat`).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
@@ -36,6 +42,29 @@ pub struct RunArgs {
         allow_hyphen_values = true
     )]
     pub args: Vec<String>,
+}
+
+/// One `-W OPT=VAL` engine option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WasmOpt {
+    /// `epoch-interruption=y|n`.
+    EpochInterruption(bool),
+}
+
+/// Parses `-W OPT=VAL`.
+fn parse_wasm_opt(s: &str) -> Result<WasmOpt, String> {
+    let (key, value) = s.split_once('=').unwrap_or((s, "y"));
+    let on = match value {
+        "y" | "yes" | "true" => true,
+        "n" | "no" | "false" => false,
+        _ => return Err(format!("`{s}`: expected `{key}=y` or `{key}=n`")),
+    };
+    match key {
+        "epoch-interruption" => Ok(WasmOpt::EpochInterruption(on)),
+        _ => Err(format!(
+            "`{key}`: unknown option (known: epoch-interruption)"
+        )),
+    }
 }
 
 /// The store's data: what host functions can reach.
@@ -50,7 +79,13 @@ pub struct Host {
 pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
     let file = &args.file;
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let engine = Engine::default();
+    let mut config = Config::default();
+    for opt in &args.wasm {
+        match *opt {
+            WasmOpt::EpochInterruption(on) => config.epoch_interruption(on),
+        };
+    }
+    let engine = Engine::new(&config).context("cannot create the engine")?;
     let module = Module::new(&engine, &bytes).with_context(|| format!("{}", file.display()))?;
     let mut store = Store::new(&engine, Host { io });
     let mut linker = Linker::new(&engine);

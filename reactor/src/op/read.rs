@@ -1,0 +1,169 @@
+//! `pread(2)`/`read(2)`, and the registered-buffer variant.
+
+use std::io;
+
+use crate::buf::{FixedBuf, IoBufMut};
+use crate::op::{Completion, Op, RawOp, Readiness, Target, complete_into, cvt, len32, sealed};
+
+/// Equivalent to `pread(2)`; with [`Read::offset`] left at `u64::MAX`,
+/// `read(2)` at the file position. On the readiness backend, a socket or
+/// pipe must be in nonblocking mode.
+#[derive(Debug)]
+pub struct Read<B> {
+    fd: Target,
+    buf: B,
+    offset: u64,
+}
+
+impl<B: IoBufMut> Read<B> {
+    /// Reads into `buf` (up to its total capacity) from `fd`.
+    pub fn new(fd: impl Into<Target>, buf: B) -> Self {
+        Self {
+            fd: fd.into(),
+            buf,
+            offset: u64::MAX,
+        }
+    }
+
+    /// Reads at `offset` instead of the file position.
+    #[must_use]
+    pub const fn offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+}
+
+impl<B> sealed::Sealed for Read<B> {}
+
+/// `pread`, or `read` when `offset` is `u64::MAX` (io_uring's "current
+/// position").
+pub(crate) fn pread(fd: i32, ptr: *mut u8, len: usize, offset: u64) -> io::Result<u32> {
+    if offset == u64::MAX {
+        // SAFETY: `ptr` points to `len` writable bytes owned by the op
+        // (IoBufMut contract).
+        cvt(unsafe { libc::read(fd, ptr.cast(), len) } as libc::c_long)
+    } else {
+        let off = libc::off_t::try_from(offset)
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        // SAFETY: as above.
+        cvt(unsafe { libc::pread(fd, ptr.cast(), len, off) } as libc::c_long)
+    }
+}
+
+// SAFETY: the SQE points only into `buf`, whose address the IoBufMut contract
+// keeps stable while the op owns it.
+unsafe impl<B: IoBufMut> RawOp for Read<B> {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    #[cfg(target_os = "linux")]
+    fn sqe(&mut self) -> io_uring::squeue::Entry {
+        let (fd, flags) = self.fd.sqe_fd();
+        let len = len32(self.buf.bytes_total());
+        io_uring::opcode::Read::new(fd, self.buf.stable_mut_ptr(), len)
+            .offset(self.offset)
+            .build()
+            .flags(flags)
+    }
+
+    fn readiness(&self) -> Readiness {
+        Readiness::Readable(self.fd.raw())
+    }
+
+    fn attempt(&mut self) -> io::Result<u32> {
+        let len = len32(self.buf.bytes_total()) as usize;
+        pread(self.fd.raw(), self.buf.stable_mut_ptr(), len, self.offset)
+    }
+}
+
+impl<B: IoBufMut> Op for Read<B> {
+    const CODE: u8 = 22;
+    const NAME: &'static str = "IORING_OP_READ";
+    type Output = (io::Result<usize>, B);
+
+    fn complete(self, c: Completion) -> Self::Output {
+        complete_into(c, self.buf)
+    }
+}
+
+/// Equivalent to `pread(2)` into a buffer registered with
+/// [`crate::Driver::register_buffers`] (`IORING_OP_READ_FIXED`).
+#[derive(Debug)]
+pub struct ReadFixed {
+    fd: Target,
+    buf: FixedBuf,
+    offset: u64,
+    len: usize,
+}
+
+impl ReadFixed {
+    /// Reads into the whole of `buf` from `fd`.
+    pub fn new(fd: impl Into<Target>, mut buf: FixedBuf) -> Self {
+        let len = buf.bytes_total();
+        Self {
+            fd: fd.into(),
+            buf,
+            offset: u64::MAX,
+            len,
+        }
+    }
+
+    /// Reads at `offset` instead of the file position.
+    #[must_use]
+    pub const fn offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+
+    /// Reads only the first `len` bytes of the buffer (clamped to its size).
+    #[must_use]
+    pub const fn len(mut self, len: usize) -> Self {
+        if len < self.len {
+            self.len = len;
+        }
+        self
+    }
+}
+
+impl sealed::Sealed for ReadFixed {}
+
+// SAFETY: the SQE points only into the registered buffer owned by the op.
+unsafe impl RawOp for ReadFixed {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    #[cfg(target_os = "linux")]
+    fn sqe(&mut self) -> io_uring::squeue::Entry {
+        let (fd, flags) = self.fd.sqe_fd();
+        let index = self.buf.index();
+        io_uring::opcode::ReadFixed::new(fd, self.buf.stable_mut_ptr(), len32(self.len), index)
+            .offset(self.offset)
+            .build()
+            .flags(flags)
+    }
+
+    fn readiness(&self) -> Readiness {
+        Readiness::Readable(self.fd.raw())
+    }
+
+    fn attempt(&mut self) -> io::Result<u32> {
+        pread(
+            self.fd.raw(),
+            self.buf.stable_mut_ptr(),
+            self.len,
+            self.offset,
+        )
+    }
+}
+
+impl Op for ReadFixed {
+    const CODE: u8 = 4;
+    const NAME: &'static str = "IORING_OP_READ_FIXED";
+    type Output = (io::Result<usize>, FixedBuf);
+
+    fn complete(self, c: Completion) -> Self::Output {
+        complete_into(c, self.buf)
+    }
+}
