@@ -92,14 +92,15 @@ fn smith_modules_agree_with_wasmi() {
                 total.calls += c.calls;
                 total.returned += c.returned;
                 total.state += c.state;
+                total.v128 += c.v128;
             }
             Err(e) => disagreements.push(format!("case {case}: {e}")),
         }
     }
     println!(
         "{instantiated} modules instantiated, {} calls compared, {} returned, \
-         {} memories and globals compared",
-        total.calls, total.returned, total.state
+         {} memories and globals compared, {} v128 results compared",
+        total.calls, total.returned, total.state, total.v128
     );
     assert!(
         disagreements.is_empty(),
@@ -123,4 +124,5 @@ fn smith_modules_agree_with_wasmi() {
         "only {} memories and globals compared",
         total.state
     );
+    assert!(total.v128 > 0, "no SIMD result was compared");
 }

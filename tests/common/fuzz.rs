@@ -18,11 +18,12 @@ pub fn compile(engine: &jit::Engine, bytes: &[u8]) -> bool {
 }
 
 /// The `wasm-smith` configuration matching what ringwasm implements and the
-/// oracle can check: WebAssembly 2.0 without SIMD, one memory, no imports,
+/// oracle can check: WebAssembly 2.0 with SIMD (relaxed SIMD is left out: its
+/// results may differ between conforming engines), one memory, no imports,
 /// canonical NaNs so both engines compute the same bits.
 pub fn smith_config() -> wasm_smith::Config {
     wasm_smith::Config {
-        simd_enabled: false,
+        simd_enabled: true,
         relaxed_simd_enabled: false,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
@@ -70,7 +71,30 @@ enum Observed {
     I64(i64),
     F32(u32),
     F64(u64),
+    V128(u128),
     Ref { null: bool },
+}
+
+/// Whether two v128 values agree: bit for bit, or lane by lane where a lane
+/// is NaN on both sides (read as f32x4 or as f64x2: the type is not known).
+fn v128_agree(a: u128, b: u128) -> bool {
+    let lanes_agree = |width: u32| {
+        (0..128 / width).all(|i| {
+            let shift = i * width;
+            let mask = if width == 64 {
+                u128::from(u64::MAX)
+            } else {
+                u128::from(u32::MAX)
+            };
+            let (x, y) = ((a >> shift) & mask, (b >> shift) & mask);
+            let nan = |v: u128| match width {
+                32 => f32::from_bits(v as u32).is_nan(),
+                _ => f64::from_bits(v as u64).is_nan(),
+            };
+            x == y || (nan(x) && nan(y))
+        })
+    };
+    a == b || lanes_agree(32) || lanes_agree(64)
 }
 
 impl PartialEq for Observed {
@@ -84,6 +108,7 @@ impl PartialEq for Observed {
             (Observed::F64(a), Observed::F64(b)) => {
                 a == b || (f64::from_bits(a).is_nan() && f64::from_bits(b).is_nan())
             }
+            (Observed::V128(a), Observed::V128(b)) => v128_agree(a, b),
             (Observed::Ref { null: a }, Observed::Ref { null: b }) => a == b,
             _ => false,
         }
@@ -106,6 +131,8 @@ pub struct Compared {
     pub returned: usize,
     /// Exported memories and globals whose final contents were compared.
     pub state: usize,
+    /// v128 results that returned on both engines and were compared.
+    pub v128: usize,
 }
 
 /// Runs the `wasm-smith` module built from `data` on ringwasm and on
@@ -161,9 +188,6 @@ pub fn differential(data: &[u8]) -> Result<Compared, String> {
         let Some(args) = ty.params().iter().map(jit_arg).collect::<Option<Vec<_>>>() else {
             continue;
         };
-        if ty.results().iter().any(|t| matches!(t, jit::ValType::V128)) {
-            continue;
-        }
         let mut results = vec![jit::Val::I32(0); ty.results().len()];
         let ours: Outcome = func
             .call(&mut store, &args, &mut results)
@@ -174,6 +198,7 @@ pub fn differential(data: &[u8]) -> Result<Compared, String> {
         let agree = match (&ours, &theirs) {
             (Ok(a), Ok(b)) => {
                 compared.returned += 1;
+                compared.v128 += a.iter().filter(|v| matches!(v, Observed::V128(_))).count();
                 a == b
             }
             (Err(_), Err(_)) => true,
@@ -256,7 +281,7 @@ fn jit_arg(ty: &jit::ValType) -> Option<jit::Val> {
         jit::ValType::I64 => jit::Val::I64(1),
         jit::ValType::F32 => jit::Val::F32(1.0f32.to_bits()),
         jit::ValType::F64 => jit::Val::F64(1.0f64.to_bits()),
-        jit::ValType::V128 => return None,
+        jit::ValType::V128 => jit::Val::V128(1),
         jit::ValType::Ref(r) if *r == jit::RefType::EXTERNREF => jit::Val::ExternRef(None),
         jit::ValType::Ref(_) => jit::Val::FuncRef(None),
     })
@@ -268,7 +293,7 @@ fn observe_jit(val: &jit::Val) -> Observed {
         jit::Val::I64(v) => Observed::I64(*v),
         jit::Val::F32(bits) => Observed::F32(*bits),
         jit::Val::F64(bits) => Observed::F64(*bits),
-        jit::Val::V128(_) => Observed::Ref { null: false },
+        jit::Val::V128(v) => Observed::V128(*v),
         jit::Val::FuncRef(f) => Observed::Ref { null: f.is_none() },
         jit::Val::ExternRef(r) => Observed::Ref { null: r.is_none() },
     }
@@ -321,6 +346,7 @@ impl Oracle {
                 wasmi::ValType::I64 => wasmi::Val::I64(1),
                 wasmi::ValType::F32 => wasmi::Val::F32(1.0f32.into()),
                 wasmi::ValType::F64 => wasmi::Val::F64(1.0f64.into()),
+                wasmi::ValType::V128 => wasmi::Val::V128(1u128.into()),
                 other => wasmi::Val::default_for_ty(*other),
             })
             .collect();
@@ -341,7 +367,7 @@ fn observe_wasmi(val: &wasmi::Val) -> Observed {
         wasmi::Val::I64(v) => Observed::I64(*v),
         wasmi::Val::F32(v) => Observed::F32(v.to_bits()),
         wasmi::Val::F64(v) => Observed::F64(v.to_bits()),
-        wasmi::Val::V128(_) => Observed::Ref { null: false },
+        wasmi::Val::V128(v) => Observed::V128(v.as_u128()),
         wasmi::Val::FuncRef(f) => Observed::Ref { null: f.is_null() },
         wasmi::Val::ExternRef(r) => Observed::Ref { null: r.is_null() },
     }
