@@ -62,6 +62,12 @@ fn main() {
             // Relaxed SIMD is beyond 2.0: the engine's full feature set.
             features: FeatureSet::All,
         },
+        Suite {
+            files: data::proposal(Proposal::TailCall).collect(),
+            prefix: "proposals/tail-call",
+            config: "all",
+            features: FeatureSet::All,
+        },
     ];
     let filter = std::env::var("RINGWASM_SPEC_FILTER").ok();
     let mut trials = Vec::new();

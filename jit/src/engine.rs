@@ -24,10 +24,11 @@ pub struct Config {
 
 impl Default for Config {
     /// Everything the engine implements: wasm 2.0 (with SIMD), plus
-    /// extended-const and relaxed SIMD.
+    /// extended-const, relaxed SIMD and tail calls.
     fn default() -> Self {
         let mut c = Config::wasm_v2();
         c.features |= WasmFeatures::EXTENDED_CONST | WasmFeatures::RELAXED_SIMD;
+        c.features |= WasmFeatures::TAIL_CALL;
         c
     }
 }

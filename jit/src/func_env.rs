@@ -76,15 +76,14 @@ impl<'a> ModuleFuncEnv<'a> {
             .unwrap_or_else(|_| ir::Signature::new(crate::compile::WASM_CALL_CONV))
     }
 
-    /// Call through a `*const VMFuncRef`, recording the caller's vmctx.
-    fn call_funcref(
+    /// The code pointer and vmctx of a `*const VMFuncRef`, after recording
+    /// the caller's vmctx for host functions.
+    fn funcref_target(
         &self,
         b: &mut FunctionBuilder<'_>,
         vmctx: ir::Value,
         fref: ir::Value,
-        ty: u32,
-        args: &[ir::Value],
-    ) -> Vec<ir::Value> {
+    ) -> (ir::Value, ir::Value) {
         let sc = self.store_ctx(b, vmctx);
         b.ins()
             .store(MemFlagsData::trusted(), vmctx, sc, storectx::CALLER_VMCTX);
@@ -100,12 +99,84 @@ impl<'a> ModuleFuncEnv<'a> {
             fref,
             funcref::VMCTX,
         );
+        (code, callee_vmctx)
+    }
+
+    /// Call through a `*const VMFuncRef`, recording the caller's vmctx.
+    fn call_funcref(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        fref: ir::Value,
+        ty: u32,
+        args: &[ir::Value],
+    ) -> Vec<ir::Value> {
+        let (code, callee_vmctx) = self.funcref_target(b, vmctx, fref);
         let sig = b.import_signature(self.signature_of(ty));
         let mut all = Vec::with_capacity(args.len() + 1);
         all.push(callee_vmctx);
         all.extend_from_slice(args);
         let call = b.ins().call_indirect(sig, code, &all);
         b.inst_results(call).to_vec()
+    }
+
+    /// Tail-call through a `*const VMFuncRef` with the callee's own vmctx,
+    /// so a tail call into another instance runs in that instance.
+    fn return_call_funcref(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        fref: ir::Value,
+        ty: u32,
+        args: &[ir::Value],
+    ) {
+        let (code, callee_vmctx) = self.funcref_target(b, vmctx, fref);
+        let sig = b.import_signature(self.signature_of(ty));
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(callee_vmctx);
+        all.extend_from_slice(args);
+        b.ins().return_call_indirect(sig, code, &all);
+    }
+
+    /// The funcref in `table` at `callee`, trapping when out of bounds, null
+    /// or not of type `ty`.
+    fn checked_funcref(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        table: TableIndex,
+        ty: TypeIndex,
+        callee: ir::Value,
+    ) -> ir::Value {
+        let addr = self.table_addr(b, vmctx, table, callee, tc::UNDEFINED_ELEMENT);
+        let fref = b.ins().load(self.ptr(), MemFlagsData::trusted(), addr, 0);
+        b.ins().trapz(fref, tc::INDIRECT_CALL_TO_NULL);
+        let actual = b.ins().load(
+            types::I32,
+            MemFlagsData::trusted().with_readonly(),
+            fref,
+            funcref::TYPE_ID,
+        );
+        let expected = self.info.type_ids[ty.as_u32() as usize];
+        let mismatch = b
+            .ins()
+            .icmp_imm_u(IntCC::NotEqual, actual, i64::from(expected));
+        b.ins().trapnz(mismatch, tc::BAD_SIGNATURE);
+        fref
+    }
+
+    /// A direct reference to defined function `index` of type `ty`.
+    fn defined_func_ref(&self, b: &mut FunctionBuilder<'_>, index: u32, ty: u32) -> ir::FuncRef {
+        let name = b
+            .func
+            .declare_imported_user_function(UserExternalName::new(0, index));
+        let signature = b.import_signature(self.signature_of(ty));
+        b.import_function(ExtFuncData {
+            name: ExternalName::user(name),
+            signature,
+            colocated: true,
+            patchable: false,
+        })
     }
 
     /// Call builtin `which` with (vmctx, args) and return its i32 result.
@@ -301,16 +372,7 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
             let fref = self.load_fixed(b, vmctx, self.offsets.imported_func(index));
             return Ok(self.call_funcref(b, vmctx, fref, ty, args));
         }
-        let name = b
-            .func
-            .declare_imported_user_function(UserExternalName::new(0, index));
-        let signature = b.import_signature(self.signature_of(ty));
-        let fref = b.import_function(ExtFuncData {
-            name: ExternalName::user(name),
-            signature,
-            colocated: true,
-            patchable: false,
-        });
+        let fref = self.defined_func_ref(b, index, ty);
         let mut all = Vec::with_capacity(args.len() + 1);
         all.push(vmctx);
         all.extend_from_slice(args);
@@ -327,21 +389,44 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         callee: ir::Value,
         args: &[ir::Value],
     ) -> EnvResult<Vec<ir::Value>> {
-        let addr = self.table_addr(b, vmctx, table, callee, tc::UNDEFINED_ELEMENT);
-        let fref = b.ins().load(self.ptr(), MemFlagsData::trusted(), addr, 0);
-        b.ins().trapz(fref, tc::INDIRECT_CALL_TO_NULL);
-        let actual = b.ins().load(
-            types::I32,
-            MemFlagsData::trusted().with_readonly(),
-            fref,
-            funcref::TYPE_ID,
-        );
-        let expected = self.info.type_ids[ty.as_u32() as usize];
-        let mismatch = b
-            .ins()
-            .icmp_imm_u(IntCC::NotEqual, actual, i64::from(expected));
-        b.ins().trapnz(mismatch, tc::BAD_SIGNATURE);
+        let fref = self.checked_funcref(b, vmctx, table, ty, callee);
         Ok(self.call_funcref(b, vmctx, fref, ty.as_u32(), args))
+    }
+
+    fn return_call(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        callee: FuncIndex,
+        args: &[ir::Value],
+    ) -> EnvResult<()> {
+        let index = callee.as_u32();
+        let ty = self.info.funcs[index as usize];
+        if index < self.info.num_imported_funcs {
+            let fref = self.load_fixed(b, vmctx, self.offsets.imported_func(index));
+            self.return_call_funcref(b, vmctx, fref, ty, args);
+            return Ok(());
+        }
+        let fref = self.defined_func_ref(b, index, ty);
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(vmctx);
+        all.extend_from_slice(args);
+        b.ins().return_call(fref, &all);
+        Ok(())
+    }
+
+    fn return_call_indirect(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        table: TableIndex,
+        ty: TypeIndex,
+        callee: ir::Value,
+        args: &[ir::Value],
+    ) -> EnvResult<()> {
+        let fref = self.checked_funcref(b, vmctx, table, ty, callee);
+        self.return_call_funcref(b, vmctx, fref, ty.as_u32(), args);
+        Ok(())
     }
 
     fn memory_size(

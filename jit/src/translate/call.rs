@@ -1,4 +1,6 @@
-//! Calls: `call` and `call_indirect`, both emitted by the environment.
+//! Calls: `call`, `call_indirect` and the tail calls `return_call` and
+//! `return_call_indirect`, all emitted by the environment. A tail call ends
+//! the block like `return`: what follows is unreachable.
 
 use cranelift_codegen::ir;
 
@@ -37,6 +39,43 @@ impl FuncTranslator<'_, '_> {
             )
             .map_err(|e| self.env_err(e))?;
         self.push_results(results, returns.len())
+    }
+
+    pub(super) fn visit_return_call(&mut self, function_index: u32) -> TResult {
+        let (num_params, _) = self.func_arity(function_index)?;
+        let args = self.popn(num_params)?;
+        self.env
+            .return_call(
+                &mut self.builder,
+                self.vmctx,
+                FuncIndex::from_u32(function_index),
+                &args,
+            )
+            .map_err(|e| self.env_err(e))?;
+        self.reachable = false;
+        Ok(())
+    }
+
+    pub(super) fn visit_return_call_indirect(
+        &mut self,
+        type_index: u32,
+        table_index: u32,
+    ) -> TResult {
+        let (params, _) = self.func_type(type_index)?;
+        let callee = self.pop()?;
+        let args = self.popn(params.len())?;
+        self.env
+            .return_call_indirect(
+                &mut self.builder,
+                self.vmctx,
+                TableIndex::from_u32(table_index),
+                TypeIndex::from_u32(type_index),
+                callee,
+                &args,
+            )
+            .map_err(|e| self.env_err(e))?;
+        self.reachable = false;
+        Ok(())
     }
 
     /// Push a call's results, checking the environment returned as many as

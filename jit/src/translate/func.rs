@@ -361,6 +361,7 @@ macro_rules! define_visit_one {
     (@saturating_float_to_int $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@bulk_memory $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@reference_types $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
+    (@tail_call $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@simd $($rest:tt)*) => { define_visit_one!(@translate_simd $($rest)*); };
     (@relaxed_simd $($rest:tt)*) => { define_visit_one!(@translate_simd $($rest)*); };
     (@translate_simd $visit:ident $($arg:ident: $argty:ty),*) => {
