@@ -187,12 +187,24 @@ impl<'a> ModuleFuncEnv<'a> {
         which: Builtin,
         args: &[ir::Value],
     ) -> ir::Value {
+        self.builtin_returning(b, vmctx, which, args, types::I32)
+    }
+
+    /// Call builtin `which` with (vmctx, args) and return its `ret` result.
+    fn builtin_returning(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        which: Builtin,
+        args: &[ir::Value],
+        ret: ir::Type,
+    ) -> ir::Value {
         let mut sig = ir::Signature::new(self.isa.default_call_conv());
         sig.params.push(AbiParam::new(self.ptr()));
         for a in args {
             sig.params.push(AbiParam::new(b.func.dfg.value_type(*a)));
         }
-        sig.returns.push(AbiParam::new(types::I32));
+        sig.returns.push(AbiParam::new(ret));
         let sig = b.import_signature(sig);
         let table = self.load_fixed(b, vmctx, VMOffsets::BUILTINS);
         let f = self.load_fixed(b, table, (which as u32) * 8);
@@ -236,6 +248,23 @@ impl<'a> ModuleFuncEnv<'a> {
             .load(self.ptr(), MemFlagsData::trusted(), def, tabledef::BASE);
         let scaled = b.ins().ishl_imm_u(index, 3);
         b.ins().iadd(base, scaled)
+    }
+
+    /// Whether memory `index` is a memory64 memory.
+    fn is_memory64(&self, index: MemoryIndex) -> bool {
+        self.info
+            .memories
+            .get(index.as_u32() as usize)
+            .is_some_and(|m| m.memory64)
+    }
+
+    /// A memory address or length widened to the builtins' `i64`.
+    fn to_i64(b: &mut FunctionBuilder<'_>, v: ir::Value) -> ir::Value {
+        if b.func.dfg.value_type(v) == types::I64 {
+            v
+        } else {
+            b.ins().uextend(types::I64, v)
+        }
     }
 
     fn i32_const(b: &mut FunctionBuilder<'_>, v: u32) -> ir::Value {
@@ -310,13 +339,11 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
     }
 
     fn memory_plan(&self, index: MemoryIndex) -> MemoryPlan {
-        let memory64 = self
-            .info
-            .memories
-            .get(index.as_u32() as usize)
-            .is_some_and(|m| m.memory64);
+        let memory64 = self.is_memory64(index);
         MemoryPlan {
             memory64,
+            // A memory64 memory is always checked explicitly; the figure
+            // only matters for 32-bit memories.
             reserved_bytes: 1 << 32,
             guard_bytes: crate::memory::GUARD_SIZE as u64,
         }
@@ -437,6 +464,9 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
     ) -> EnvResult<ir::Value> {
         let len = self.memory_bound(b, vmctx, index)?;
         let pages = b.ins().ushr_imm_u(len, 16);
+        if self.is_memory64(index) {
+            return Ok(pages);
+        }
         Ok(b.ins().ireduce(types::I32, pages))
     }
 
@@ -448,7 +478,13 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         delta: ir::Value,
     ) -> EnvResult<ir::Value> {
         let mem = Self::i32_const(b, index.as_u32());
-        Ok(self.builtin(b, vmctx, Builtin::MemoryGrow, &[mem, delta]))
+        let delta = Self::to_i64(b, delta);
+        let old = self.builtin_returning(b, vmctx, Builtin::MemoryGrow, &[mem, delta], types::I64);
+        if self.is_memory64(index) {
+            return Ok(old);
+        }
+        // u64::MAX (failure) truncates to the 32-bit -1.
+        Ok(b.ins().ireduce(types::I32, old))
     }
 
     fn memory_fill(
@@ -461,6 +497,8 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         len: ir::Value,
     ) -> EnvResult<()> {
         let mem = Self::i32_const(b, index.as_u32());
+        let dst = Self::to_i64(b, dst);
+        let len = Self::to_i64(b, len);
         self.builtin_trapping(
             b,
             vmctx,
@@ -483,6 +521,9 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
     ) -> EnvResult<()> {
         let dm = Self::i32_const(b, dst_index.as_u32());
         let sm = Self::i32_const(b, src_index.as_u32());
+        let dst = Self::to_i64(b, dst);
+        let src = Self::to_i64(b, src);
+        let len = Self::to_i64(b, len);
         self.builtin_trapping(
             b,
             vmctx,
@@ -505,6 +546,7 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
     ) -> EnvResult<()> {
         let mem = Self::i32_const(b, index.as_u32());
         let seg = Self::i32_const(b, data.as_u32());
+        let dst = Self::to_i64(b, dst);
         self.builtin_trapping(
             b,
             vmctx,
