@@ -195,3 +195,83 @@ fn plain_recursion_still_exhausts_the_stack() {
         "{err}"
     );
 }
+
+#[test]
+fn endless_tail_call_cycle_is_interrupted_by_the_epoch() {
+    // No loop: only the epoch check at function entry can stop it.
+    let mut config = ringwasm_jit::Config::default();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config).expect("engine");
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "env" "tick" (func $tick))
+            (global $n (export "n") (mut i64) (i64.const 0))
+            (func $a (export "spin")
+                (global.set $n (i64.add (global.get $n) (i64.const 1)))
+                (if (i64.eq (global.get $n) (i64.const 1000)) (then call $tick))
+                (return_call $b))
+            (func $b (return_call $a)))"#,
+    )
+    .expect("compiles");
+    let mut store = Store::new(&engine, ());
+    store.set_epoch_deadline(1);
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("env", "tick", |caller: Caller<'_, ()>| {
+            caller.engine().increment_epoch();
+        })
+        .expect("defined");
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let spin = instance
+        .get_typed_func::<(), ()>(&mut store, "spin")
+        .expect("spin");
+    let err = spin.call(&mut store, ()).expect_err("interrupted");
+    assert!(
+        matches!(&err, Error::Trap(t) if t.code == TrapCode::Interrupt),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_host_trap_reached_by_return_call_surfaces_as_an_error() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "env" "fail" (func $fail (param i32) (result i32)))
+            (func (export "run") (param i32) (result i32)
+                (return_call $fail (local.get 0))))"#,
+    )
+    .expect("compiles");
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap(
+            "env",
+            "fail",
+            |_: Caller<'_, ()>, x: i32| -> Result<i32, ringwasm_jit::Trap> {
+                if x == 0 {
+                    Err(ringwasm_jit::Trap::host("refused"))
+                } else {
+                    Ok(x)
+                }
+            },
+        )
+        .expect("defined");
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .expect("run");
+    assert_eq!(run.call(&mut store, 7).expect("ok"), 7);
+    assert!(matches!(
+        run.call(&mut store, 0),
+        Err(Error::Trap(t)) if matches!(t.code, TrapCode::Host(_))
+    ));
+    // The store is still usable after the trap.
+    assert_eq!(run.call(&mut store, 9).expect("ok"), 9);
+}
