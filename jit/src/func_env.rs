@@ -456,6 +456,31 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         Ok(())
     }
 
+    fn call_ref(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        ty: TypeIndex,
+        callee: ir::Value,
+        args: &[ir::Value],
+    ) -> EnvResult<Vec<ir::Value>> {
+        b.ins().trapz(callee, tc::NULL_REFERENCE);
+        Ok(self.call_funcref(b, vmctx, callee, ty.as_u32(), args))
+    }
+
+    fn return_call_ref(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        ty: TypeIndex,
+        callee: ir::Value,
+        args: &[ir::Value],
+    ) -> EnvResult<()> {
+        b.ins().trapz(callee, tc::NULL_REFERENCE);
+        self.return_call_funcref(b, vmctx, callee, ty.as_u32(), args);
+        Ok(())
+    }
+
     fn memory_size(
         &mut self,
         b: &mut FunctionBuilder<'_>,

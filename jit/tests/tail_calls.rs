@@ -275,3 +275,58 @@ fn a_host_trap_reached_by_return_call_surfaces_as_an_error() {
     // The store is still usable after the trap.
     assert_eq!(run.call(&mut store, 9).expect("ok"), 9);
 }
+
+/// An engine with typed function references on, for `call_ref` and
+/// `return_call_ref` (the engine does not enable them by default).
+fn function_references_engine() -> Engine {
+    let mut config = ringwasm_jit::Config::default();
+    let features = config.features() | ringwasm_jit::WasmFeatures::FUNCTION_REFERENCES;
+    config.wasm_features(features);
+    Engine::new(&config).expect("engine")
+}
+
+#[test]
+fn return_call_ref_runs_in_constant_stack() {
+    let engine = function_references_engine();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (type $t (func (param i64) (result i32)))
+            (elem declare func $even $odd)
+            (func $even (export "even") (type $t)
+                (if (result i32) (i64.eqz (local.get 0))
+                    (then (i32.const 1))
+                    (else (return_call_ref $t
+                        (i64.sub (local.get 0) (i64.const 1)) (ref.func $odd)))))
+            (func $odd (type $t)
+                (if (result i32) (i64.eqz (local.get 0))
+                    (then (i32.const 0))
+                    (else (return_call_ref $t
+                        (i64.sub (local.get 0) (i64.const 1)) (ref.func $even)))))
+            (func (export "via_call_ref") (param i64) (result i32)
+                (call_ref $t (local.get 0) (ref.func $even)))
+            (func (export "null") (result i32)
+                (call_ref $t (i64.const 0) (ref.null $t))))"#,
+    )
+    .expect("compiles");
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let even = instance
+        .get_typed_func::<i64, i32>(&mut store, "even")
+        .expect("even");
+    assert_eq!(even.call(&mut store, 10_000_000).expect("even"), 1);
+    let via = instance
+        .get_typed_func::<i64, i32>(&mut store, "via_call_ref")
+        .expect("via_call_ref");
+    assert_eq!(via.call(&mut store, 10_000_001).expect("odd"), 0);
+    let null = instance
+        .get_typed_func::<(), i32>(&mut store, "null")
+        .expect("null");
+    let err = null.call(&mut store, ()).expect_err("null callee");
+    assert!(
+        matches!(&err, Error::Trap(t) if t.code == TrapCode::NullReference),
+        "{err}"
+    );
+}

@@ -269,6 +269,43 @@ pub trait FuncEnvironment {
         Err(EnvError::Unsupported("return_call_indirect"))
     }
 
+    /// Emit `call_ref`: trap with [`super::trap_codes::NULL_REFERENCE`]
+    /// when `callee` (a function reference of type `ty`, already checked by
+    /// validation) is null, else call it with `args` and return its results.
+    ///
+    /// # Errors
+    /// When the runtime cannot emit the call (the default: typed function
+    /// references unsupported).
+    fn call_ref(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        ty: TypeIndex,
+        callee: ir::Value,
+        args: &[ir::Value],
+    ) -> EnvResult<Vec<ir::Value>> {
+        let _ = (builder, vmctx, ty, callee, args);
+        Err(EnvError::Unsupported("call_ref"))
+    }
+
+    /// Emit `return_call_ref`: the null check of
+    /// [`FuncEnvironment::call_ref`], then a tail call ending the block.
+    ///
+    /// # Errors
+    /// When the runtime cannot emit the call (the default: typed function
+    /// references unsupported).
+    fn return_call_ref(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        ty: TypeIndex,
+        callee: ir::Value,
+        args: &[ir::Value],
+    ) -> EnvResult<()> {
+        let _ = (builder, vmctx, ty, callee, args);
+        Err(EnvError::Unsupported("return_call_ref"))
+    }
+
     /// `memory.size`: the size of memory `index` in pages (`i32`, or `i64`
     /// for memory64).
     ///
