@@ -220,3 +220,36 @@ impl Drop for LinearMemory {
         release_address_space(self.mapped as u64);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_past_the_address_space_budget_is_refused() {
+        let err = claim_address_space(ADDRESS_SPACE_LIMIT + 1).expect_err("over budget");
+        assert!(matches!(err, Error::ResourceLimit(_)));
+    }
+
+    #[test]
+    fn memory64_reserves_its_maximum_capped_at_64_gib() {
+        let small = LinearMemory::new(1, 3, true).expect("three pages");
+        assert_eq!(small.mapped, 3 * WASM_PAGE_SIZE as usize);
+        let huge = LinearMemory::new(0, u64::MAX, true).expect("capped");
+        assert_eq!(huge.mapped as u64, MEMORY64_RESERVATION);
+        assert_eq!(huge.max_pages, MEMORY64_RESERVATION / WASM_PAGE_SIZE);
+        let empty = LinearMemory::new(0, 0, true).expect("empty");
+        assert_eq!(empty.len(), 0);
+        assert!(matches!(
+            LinearMemory::new(MEMORY64_RESERVATION / WASM_PAGE_SIZE + 1, u64::MAX, true),
+            Err(Error::ResourceLimit(_))
+        ));
+    }
+
+    #[test]
+    fn memory32_keeps_the_guard_reservation() {
+        let m = LinearMemory::new(1, u64::MAX, false).expect("memory");
+        assert_eq!(m.mapped, RESERVATION + GUARD_SIZE);
+        assert_eq!(m.max_pages, 65536);
+    }
+}
