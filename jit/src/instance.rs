@@ -106,10 +106,12 @@ fn check_import(
     let ok = match (expected, actual) {
         (ExternType::Func(e), ExternType::Func(a)) => e == a,
         (ExternType::Table(e), ExternType::Table(a)) => {
-            e.element == a.element && limits_match(a.minimum, a.maximum, e.minimum, e.maximum)
+            e.element == a.element
+                && e.table64 == a.table64
+                && limits_match(a.minimum, a.maximum, e.minimum, e.maximum)
         }
         (ExternType::Memory(e), ExternType::Memory(a)) => {
-            limits_match(a.minimum, a.maximum, e.minimum, e.maximum)
+            e.memory64 == a.memory64 && limits_match(a.minimum, a.maximum, e.minimum, e.maximum)
         }
         (ExternType::Global(e), ExternType::Global(a)) => e == a,
         _ => false,
@@ -529,7 +531,14 @@ pub(crate) fn instantiate(
     for (i, seg) in info.elems.iter().enumerate() {
         match &seg.kind {
             ElemKind::Active { table, offset } => {
-                let at = store.eval_const(&store.instances[inst_idx], offset)? as u32;
+                // An i32 offset, or i64 for a 64-bit table: one past `u32`
+                // is out of bounds for any table we can hold.
+                let at = store.eval_const(&store.instances[inst_idx], offset)? as u64;
+                let at = if info.tables[*table as usize].table64 {
+                    u32::try_from(at).unwrap_or(u32::MAX)
+                } else {
+                    at as u32
+                };
                 let len = store.instances[inst_idx].elem_values[i].len() as u32;
                 if !store.table_init(inst_idx, *table, i as u32, at, 0, len) {
                     return Err(trap(TrapCode::TableOutOfBounds));

@@ -139,13 +139,14 @@ fn unsupported_at(offset: usize, what: &str) -> Error {
 }
 
 fn table_type(t: &wasmparser::TableType, offset: usize) -> Result<TableType, Error> {
-    if t.table64 || t.shared {
-        return Err(unsupported_at(offset, "64-bit or shared tables"));
+    if t.shared {
+        return Err(unsupported_at(offset, "shared tables"));
     }
     Ok(TableType {
         element: RefType::from_wasm(t.element_type).map_err(|m| unsupported_at(offset, m))?,
         minimum: t.initial,
         maximum: t.maximum,
+        table64: t.table64,
     })
 }
 

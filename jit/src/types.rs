@@ -221,15 +221,18 @@ pub struct TableType {
     pub minimum: u64,
     /// Maximum elements.
     pub maximum: Option<u64>,
+    /// Indexed with `i64` (memory64's 64-bit tables) rather than `i32`.
+    pub table64: bool,
 }
 
 impl TableType {
-    /// A table type.
+    /// A 32-bit-indexed table type.
     pub fn new(element: RefType, minimum: u32, maximum: Option<u32>) -> Self {
         TableType {
             element,
             minimum: minimum.into(),
             maximum: maximum.map(u64::from),
+            table64: false,
         }
     }
 }

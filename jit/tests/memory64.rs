@@ -120,3 +120,104 @@ fn a_minimum_beyond_the_reservation_cap_is_a_clear_error() {
         .expect_err("too large");
     assert!(matches!(err, Error::ResourceLimit(_)), "{err}");
 }
+
+const TABLE64: &str = r#"(module
+    (type $r (func (result i32)))
+    (table $t (export "t") i64 2 10 funcref)
+    (elem (table $t) (i64.const 1) func $seven)
+    (func $seven (type $r) (i32.const 7))
+    (func (export "call") (param i64) (result i32)
+        (call_indirect $t (type $r) (local.get 0)))
+    (func (export "size") (result i64) (table.size $t))
+    (func (export "grow") (param i64) (result i64)
+        (table.grow $t (ref.null func) (local.get 0)))
+    (func (export "is_null") (param i64) (result i32)
+        (ref.is_null (table.get $t (local.get 0))))
+    (func (export "fill") (param i64 i64)
+        (table.fill $t (local.get 0) (ref.func $seven) (local.get 1)))
+    (func (export "copy") (param i64 i64 i64)
+        (table.copy $t $t (local.get 0) (local.get 1) (local.get 2)))
+)"#;
+
+fn is_table_oob(result: Result<impl std::fmt::Debug, Error>) -> bool {
+    matches!(result, Err(Error::Trap(t)) if t.code == TrapCode::TableOutOfBounds)
+}
+
+fn is_undefined_element(result: Result<impl std::fmt::Debug, Error>) -> bool {
+    matches!(result, Err(Error::Trap(t)) if t.code == TrapCode::UndefinedElement)
+}
+
+#[test]
+fn table64_takes_i64_indices_and_traps_beyond_u32() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, TABLE64).expect("module compiles");
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let call = instance
+        .get_typed_func::<i64, i32>(&mut store, "call")
+        .expect("call");
+    assert_eq!(call.call(&mut store, 1).expect("element 1"), 7);
+    assert!(is_undefined_element(call.call(&mut store, 2)));
+    // An index whose low 32 bits are in bounds must not wrap around.
+    assert!(is_undefined_element(call.call(&mut store, (1 << 32) | 1)));
+    assert!(is_undefined_element(call.call(&mut store, -1)));
+
+    let size = instance
+        .get_typed_func::<(), i64>(&mut store, "size")
+        .expect("size");
+    let grow = instance
+        .get_typed_func::<i64, i64>(&mut store, "grow")
+        .expect("grow");
+    assert_eq!(size.call(&mut store, ()).expect("size"), 2);
+    assert_eq!(grow.call(&mut store, 3).expect("grow"), 2);
+    assert_eq!(size.call(&mut store, ()).expect("size"), 5);
+    assert_eq!(grow.call(&mut store, 1 << 32).expect("huge grow"), -1);
+    assert_eq!(grow.call(&mut store, 6).expect("past maximum"), -1);
+
+    let is_null = instance
+        .get_typed_func::<i64, i32>(&mut store, "is_null")
+        .expect("is_null");
+    let fill = instance
+        .get_typed_func::<(i64, i64), ()>(&mut store, "fill")
+        .expect("fill");
+    let copy = instance
+        .get_typed_func::<(i64, i64, i64), ()>(&mut store, "copy")
+        .expect("copy");
+    fill.call(&mut store, (3, 2)).expect("fill 3..5");
+    assert_eq!(is_null.call(&mut store, 4).expect("get"), 0);
+    assert!(is_table_oob(fill.call(&mut store, (3, (1 << 32) | 1))));
+    copy.call(&mut store, (0, 3, 1)).expect("copy");
+    assert_eq!(call.call(&mut store, 0).expect("copied"), 7);
+    assert!(is_table_oob(copy.call(&mut store, (0, 1 << 32, 1))));
+    assert!(is_table_oob(is_null.call(&mut store, 1 << 33)));
+}
+
+#[test]
+fn imports_must_agree_on_the_index_type() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let exporter = Module::new(
+        &engine,
+        r#"(module (memory (export "m") 1) (table (export "t") 1 funcref))"#,
+    )
+    .expect("exporter compiles");
+    let mut linker = Linker::new(&engine);
+    let instance = linker
+        .instantiate(&mut store, &exporter)
+        .expect("instantiates");
+    linker
+        .instance(&mut store, "e", instance)
+        .expect("registers");
+    for text in [
+        r#"(module (import "e" "m" (memory i64 1)))"#,
+        r#"(module (import "e" "t" (table i64 1 funcref)))"#,
+    ] {
+        let module = Module::new(&engine, text).expect("importer compiles");
+        let err = linker
+            .instantiate(&mut store, &module)
+            .expect_err("a 32-bit export cannot satisfy a 64-bit import");
+        assert!(!err.to_string().is_empty(), "{text}");
+    }
+}

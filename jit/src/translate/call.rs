@@ -27,6 +27,7 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn visit_call_indirect(&mut self, type_index: u32, table_index: u32) -> TResult {
         let (params, returns) = self.func_type(type_index)?;
         let callee = self.pop()?;
+        let callee = self.table_operand(callee);
         let args = self.popn(params.len())?;
         let results = self
             .env
@@ -64,6 +65,7 @@ impl FuncTranslator<'_, '_> {
     ) -> TResult {
         let (params, _) = self.func_type(type_index)?;
         let callee = self.pop()?;
+        let callee = self.table_operand(callee);
         let args = self.popn(params.len())?;
         self.env
             .return_call_indirect(
