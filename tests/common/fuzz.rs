@@ -19,8 +19,10 @@ pub fn compile(engine: &jit::Engine, bytes: &[u8]) -> bool {
 
 /// The `wasm-smith` configuration matching what ringwasm implements and the
 /// oracle can check: WebAssembly 2.0 with SIMD (relaxed SIMD is left out: its
-/// results may differ between conforming engines), one memory, no imports,
-/// canonical NaNs so both engines compute the same bits.
+/// results may differ between conforming engines), tail calls, up to two
+/// memories of either index type (multi-memory, memory64), extended constant
+/// expressions, no imports, canonical NaNs so both engines compute the same
+/// bits.
 pub fn smith_config() -> wasm_smith::Config {
     wasm_smith::Config {
         simd_enabled: true,
@@ -29,12 +31,12 @@ pub fn smith_config() -> wasm_smith::Config {
         shared_everything_threads_enabled: false,
         exceptions_enabled: false,
         gc_enabled: false,
-        tail_call_enabled: false,
-        memory64_enabled: false,
+        tail_call_enabled: true,
+        memory64_enabled: true,
         custom_page_sizes_enabled: false,
         wide_arithmetic_enabled: false,
         custom_descriptors_enabled: false,
-        extended_const_enabled: false,
+        extended_const_enabled: true,
         bulk_memory_enabled: true,
         reference_types_enabled: true,
         multi_value_enabled: true,
@@ -43,13 +45,14 @@ pub fn smith_config() -> wasm_smith::Config {
         canonicalize_nans: true,
         export_everything: true,
         allow_start_export: true,
-        max_memories: 1,
+        max_memories: 2,
         max_tables: 2,
         max_imports: 0,
         min_funcs: 4,
         max_funcs: 12,
         max_instructions: 200,
         max_memory32_bytes: 16 << 16,
+        max_memory64_bytes: 16 << 16,
         max_table_elements: 1000,
         ..wasm_smith::Config::default()
     }
@@ -310,10 +313,10 @@ impl Oracle {
     fn new(bytes: &[u8]) -> Result<Option<Self>, String> {
         let mut config = wasmi::Config::default();
         config
-            .wasm_multi_memory(false)
-            .wasm_memory64(false)
-            .wasm_tail_call(false)
-            .wasm_extended_const(false)
+            .wasm_multi_memory(true)
+            .wasm_memory64(true)
+            .wasm_tail_call(true)
+            .wasm_extended_const(true)
             .wasm_custom_page_sizes(false)
             .wasm_wide_arithmetic(false);
         let engine = wasmi::Engine::new(&config);
