@@ -768,7 +768,8 @@ pub fn fd_renumber(cx: &mut WasiCtx, from: u32, to: u32) -> Result<(), HostError
     Ok(())
 }
 
-/// `fd_seek`.
+/// `fd_seek`: `lseek` has no io_uring opcode (and io_uring reads and writes
+/// at the file position share it), so this is a direct syscall.
 ///
 /// # Errors
 ///
@@ -810,7 +811,7 @@ pub fn fd_seek(
     mem.write_u64("newoffset", out, at)
 }
 
-/// `fd_tell`.
+/// `fd_tell`: a direct `lseek(fd, 0, SEEK_CUR)`, as [`fd_seek`].
 ///
 /// # Errors
 ///
