@@ -173,6 +173,7 @@ use ring_half::InlineRing;
 
 #[cfg(target_os = "linux")]
 mod ring_half {
+    use std::io;
     use std::os::fd::RawFd;
 
     use io_uring::IoUring;
@@ -189,6 +190,51 @@ mod ring_half {
         /// Which registered-file slots are taken (`None` when the kernel
         /// refused a sparse table: then nothing is registered).
         files: Option<Vec<bool>>,
+        /// The ring's own fd registered with itself
+        /// (`IORING_REGISTER_RING_FDS`, Linux 5.18): enters then pass this
+        /// index with `IORING_ENTER_REGISTERED_RING` and the kernel skips
+        /// the `fget`/`fput` of the ring's file on every call.
+        ring_index: Option<u32>,
+    }
+
+    /// `IORING_ENTER_GETEVENTS`.
+    const ENTER_GETEVENTS: u32 = 1;
+    /// `IORING_ENTER_REGISTERED_RING`.
+    const ENTER_REGISTERED_RING: u32 = 1 << 4;
+    /// `IORING_REGISTER_RING_FDS`.
+    const REGISTER_RING_FDS: u32 = 20;
+
+    /// `struct io_uring_rsrc_update`.
+    #[repr(C)]
+    struct RsrcUpdate {
+        offset: u32,
+        resv: u32,
+        data: u64,
+    }
+
+    /// Registers `ring`'s fd with itself; its index, or `None` when the
+    /// kernel cannot (then enters use the plain fd).
+    fn register_ring_fd(ring: &IoUring) -> Option<u32> {
+        use std::os::fd::AsRawFd;
+        let fd = ring.as_raw_fd();
+        let mut up = RsrcUpdate {
+            // Any free slot.
+            offset: u32::MAX,
+            resv: 0,
+            data: u64::try_from(fd).ok()?,
+        };
+        // SAFETY: `up` is a live `io_uring_rsrc_update` the kernel reads and
+        // writes (the chosen slot) during the call only; `fd` is our ring.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_io_uring_register,
+                fd,
+                REGISTER_RING_FDS,
+                &raw mut up,
+                1u32,
+            )
+        };
+        (r == 1).then_some(up.offset)
     }
 
     impl InlineRing {
@@ -205,7 +251,41 @@ mod ring_half {
                 .register_files_sparse(INLINE_FILES)
                 .ok()
                 .map(|()| vec![false; INLINE_FILES as usize]);
-            Ok(Self { ring, files })
+            let ring_index = register_ring_fd(&ring);
+            Ok(Self {
+                ring,
+                files,
+                ring_index,
+            })
+        }
+
+        /// Submits what is queued and waits for `want` completions.
+        fn enter(&mut self, want: u32) -> io::Result<()> {
+            let Some(index) = self.ring_index else {
+                return self.ring.submit_and_wait(want as usize).map(drop);
+            };
+            let to_submit = u32::try_from(self.ring.submission().len()).unwrap_or(u32::MAX);
+            let flags = ENTER_REGISTERED_RING | if want > 0 { ENTER_GETEVENTS } else { 0 };
+            // SAFETY: no pointer is passed (no argument struct, size 0);
+            // `index` names this ring in its own registered-ring table, and
+            // the queued SQEs point into memory their ops keep alive
+            // (see `run_one`).
+            let r = unsafe {
+                libc::syscall(
+                    libc::SYS_io_uring_enter,
+                    index,
+                    to_submit,
+                    want,
+                    flags,
+                    std::ptr::null::<u8>(),
+                    0usize,
+                )
+            };
+            if r < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
         }
 
         pub(super) fn register(&mut self, fd: RawFd) -> Option<FixedFd> {
@@ -266,7 +346,7 @@ mod ring_half {
             // kernel's wait path (`io_cqring_wait`) altogether.
             let mut want = 0;
             loop {
-                match self.ring.submit_and_wait(want) {
+                match self.enter(want) {
                     Ok(_) => {}
                     Err(e)
                         if matches!(
