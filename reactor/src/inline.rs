@@ -29,11 +29,14 @@
 //! Timers are never run inline: a [`crate::op::Readiness::Timer`] op goes to
 //! the [`Driver`].
 
+#[cfg(target_os = "linux")]
 use std::cell::RefCell;
 use std::io;
 use std::os::fd::RawFd;
 
-use crate::backend::{BackendKind, Driver};
+#[cfg(target_os = "linux")]
+use crate::backend::BackendKind;
+use crate::backend::Driver;
 use crate::op::{Completion, Op, Readiness, Target};
 
 /// Opcodes the kernel always (or, for `openat2`, usually) executes in its
@@ -61,6 +64,9 @@ pub struct Inline {
     driver: Driver,
     #[cfg(target_os = "linux")]
     ring: Option<RefCell<InlineRing>>,
+    /// Why an io_uring driver got no inline ring (ops then take the direct
+    /// path, waiting through the driver on `EAGAIN`).
+    no_ring: Option<crate::Error>,
 }
 
 impl std::fmt::Debug for Inline {
@@ -75,23 +81,32 @@ impl std::fmt::Debug for Inline {
 
 impl Inline {
     /// Inline execution next to `driver`: on io_uring with a small ring of
-    /// its own, on the readiness backend by direct attempts.
-    ///
-    /// # Errors
-    ///
-    /// [`crate::Error::Setup`] when `driver` is io_uring but a second ring
-    /// cannot be set up (the locked-memory limit, say).
-    pub fn new(driver: &Driver) -> Result<Self, crate::Error> {
+    /// its own, on the readiness backend by direct attempts. When `driver`
+    /// is io_uring but a second ring cannot be set up (the locked-memory
+    /// limit of old kernels, say), ops take the direct path and
+    /// [`Inline::no_ring`] says why.
+    pub fn new(driver: &Driver) -> Self {
         #[cfg(target_os = "linux")]
-        let ring = match driver.kind() {
-            BackendKind::Uring => Some(RefCell::new(InlineRing::new()?)),
-            BackendKind::Epoll => None,
+        let (ring, no_ring) = match driver.kind() {
+            BackendKind::Uring => match InlineRing::new() {
+                Ok(r) => (Some(RefCell::new(r)), None),
+                Err(e) => (None, Some(e)),
+            },
+            BackendKind::Epoll => (None, None),
         };
-        Ok(Self {
+        #[cfg(not(target_os = "linux"))]
+        let no_ring = None;
+        Self {
             driver: driver.clone(),
             #[cfg(target_os = "linux")]
             ring,
-        })
+            no_ring,
+        }
+    }
+
+    /// Why an io_uring driver got no inline ring, if it did not.
+    pub fn no_ring(&self) -> Option<&crate::Error> {
+        self.no_ring.as_ref()
     }
 
     /// The driver that waits for readiness and timers.
@@ -459,7 +474,7 @@ mod tests {
     #[test]
     fn reads_at_offsets_through_plain_and_registered_fds() {
         for driver in drivers() {
-            let inline = Inline::new(&driver).expect("inline set-up");
+            let inline = Inline::new(&driver);
             let f = temp_file(b"0123456789");
             for target in [Target::Fd(f.as_raw_fd()), inline.register(f.as_raw_fd())] {
                 let (r, buf) = inline.run(Read::new(target, vec![0u8; 4]).offset(3));
@@ -476,7 +491,7 @@ mod tests {
             eprintln!("skipping: io_uring unavailable");
             return;
         };
-        let inline = Inline::new(&driver).expect("inline set-up");
+        let inline = Inline::new(&driver);
         assert!(inline.is_uring());
         let f = temp_file(b"x");
         for _ in 0..(INLINE_FILES * 2) {
@@ -489,7 +504,7 @@ mod tests {
     #[test]
     fn deferred_ops_and_errors_complete_directly() {
         for driver in drivers() {
-            let inline = Inline::new(&driver).expect("inline set-up");
+            let inline = Inline::new(&driver);
             let f = temp_file(b"12345");
             let st = inline.run(Statx::fd(f.as_raw_fd())).expect("statx");
             assert_eq!(st.size, 5);

@@ -238,10 +238,10 @@ impl WasiCtxBuilder {
             choice: self.io,
             source,
         })?;
-        let inline = Inline::new(reactor.driver()).map_err(|source| BuildError::Io {
-            choice: self.io,
-            source,
-        })?;
+        let inline = Inline::new(reactor.driver());
+        if let Some(why) = inline.no_ring() {
+            tracing::warn!("no inline io_uring ({why}); host calls use direct syscalls");
+        }
         let resolution = match (self.resolution, self.io) {
             (Some(r), _) => r,
             (None, IoChoice::Epoll) => Resolution::Walk,
