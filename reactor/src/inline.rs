@@ -254,10 +254,20 @@ mod ring_half {
 
     impl InlineRing {
         pub(super) fn new() -> Result<Self, crate::Error> {
+            // Newest first: `NO_SQARRAY` (6.6) drops the SQ index array,
+            // `SINGLE_ISSUER | DEFER_TASKRUN` (6.1) the task-work
+            // interrupts, `COOP_TASKRUN` (5.19) the IPIs.
             let ring = IoUring::builder()
                 .setup_single_issuer()
                 .setup_defer_taskrun()
+                .setup_no_sqarray()
                 .build(4)
+                .or_else(|_| {
+                    IoUring::builder()
+                        .setup_single_issuer()
+                        .setup_defer_taskrun()
+                        .build(4)
+                })
                 .or_else(|_| IoUring::builder().setup_coop_taskrun().build(4))
                 .or_else(|_| IoUring::builder().build(4))
                 .map_err(crate::Error::Setup)?;
