@@ -218,38 +218,59 @@ fn file_section(env: &Env) -> anyhow::Result<Rows> {
     let dir = |runtime: &Path| format!("{} run --dir {}::/data", q(runtime), q(&env.data));
     let guest = |n: &str| q(&env.out.join(format!("{n}.wasm")));
     let native = |n: &str| q(&env.out.join(n));
-    let cases: [(&str, &str, String, String); 4] = [
+    // The last field is extra `ringwasm run` flags: the `--io epoll` rows
+    // show the fallback, whose file ops are direct syscalls, next to the
+    // default io_uring path.
+    let cases: [(&str, &str, String, String, &str); 6] = [
         (
             "read 1 GiB / 64 KiB",
             "file_read",
             "/data/read-1g 65536".into(),
             format!("{} 65536", q(&big)),
+            "",
         ),
         (
             "read 1 GiB / 4 KiB",
             "file_read",
             "/data/read-1g 4096".into(),
             format!("{} 4096", q(&big)),
+            "",
+        ),
+        (
+            "read 1 GiB / 4 KiB, `--io epoll`",
+            "file_read",
+            "/data/read-1g 4096".into(),
+            format!("{} 4096", q(&big)),
+            "--io epoll",
         ),
         (
             "copy 512 MiB",
             "file_copy",
             "/data/copy-512m /data/copy-out".into(),
             format!("{} {}", q(&half), q(&env.data.join("copy-out"))),
+            "",
         ),
         (
             "3000 metadata cycles",
             "file_meta",
             "/data/meta 3000".into(),
             format!("{} 3000", q(&meta_dir)),
+            "",
+        ),
+        (
+            "3000 metadata cycles, `--io epoll`",
+            "file_meta",
+            "/data/meta 3000".into(),
+            format!("{} 3000", q(&meta_dir)),
+            "--io epoll",
         ),
     ];
     let mut rows = Vec::new();
-    for (label, g, wasm_args, native_args) in cases {
+    for (label, g, wasm_args, native_args, flags) in cases {
         println!("== {label}");
         let cells = compare(
             env,
-            format!("{} {} {wasm_args}", dir(&env.ringwasm), guest(g)),
+            format!("{} {flags} {} {wasm_args}", dir(&env.ringwasm), guest(g)),
             format!("{} {} {wasm_args}", dir(&env.wasmtime), guest(g)),
             format!("{} {native_args}", native(g)),
         )?;

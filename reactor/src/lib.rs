@@ -27,6 +27,7 @@ mod backend;
 mod buf;
 mod error;
 mod exec;
+pub mod inline;
 #[cfg(target_os = "linux")]
 mod lifecycle;
 pub mod op;

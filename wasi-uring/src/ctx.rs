@@ -5,6 +5,8 @@ use std::path::Path;
 
 use crate::error::Errno;
 use crate::fd_table::{FdEntry, FdKind, FdTable};
+use ringwasm_reactor::inline::Inline;
+
 use crate::io::{Io, IoChoice};
 use crate::p1::types::{filetype, rights};
 use crate::preopen::{PreopenSpec, Resolution};
@@ -42,8 +44,11 @@ pub struct WasiCtx {
     pub(crate) table: FdTable,
     pub(crate) resolution: Resolution,
     pub(crate) io: IoChoice,
-    /// The backend every guest I/O op goes through.
+    /// The backend: `poll_oneoff` waits on its driver.
     pub(crate) reactor: Io,
+    /// Runs the one op a blocked host call waits for (see
+    /// [`ringwasm_reactor::inline`]): every other guest I/O op.
+    pub(crate) inline: Inline,
 }
 
 impl WasiCtx {
@@ -233,6 +238,10 @@ impl WasiCtxBuilder {
             choice: self.io,
             source,
         })?;
+        let inline = Inline::new(reactor.driver());
+        if let Some(why) = inline.no_ring() {
+            tracing::warn!("no inline io_uring ({why}); host calls use direct syscalls");
+        }
         let resolution = match (self.resolution, self.io) {
             (Some(r), _) => r,
             (None, IoChoice::Epoll) => Resolution::Walk,
@@ -249,6 +258,7 @@ impl WasiCtxBuilder {
             resolution,
             io: self.io,
             reactor,
+            inline,
         })
     }
 }

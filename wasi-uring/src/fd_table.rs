@@ -4,8 +4,11 @@
 //! first, otherwise one past the highest in use. Each entry carries its WASI
 //! rights; operations check them before touching the host fd.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use ringwasm_reactor::Target;
 
 use crate::error::Errno;
 use crate::p1::types::{filetype, rights};
@@ -42,6 +45,35 @@ pub struct FdEntry {
     pub rights_base: u64,
     /// Rights that descriptors opened through this one may have.
     pub rights_inheriting: u64,
+    /// How reads and writes reach the kernel (learned as the fd is used).
+    pub(crate) route: Cell<Route>,
+}
+
+/// Reads and writes on one fd made after this many go through the inline
+/// ring's registered-file table (registering costs one `io_uring_register`,
+/// which a file opened for one read and one write would not win back).
+pub(crate) const REGISTER_AFTER: u16 = 4;
+
+/// How an fd's reads and writes reach the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Route {
+    /// The registered file, once registered (see [`REGISTER_AFTER`]).
+    pub(crate) fixed: Option<Target>,
+    /// Reads and writes so far, up to [`REGISTER_AFTER`].
+    pub(crate) ios: u16,
+    /// Writes to a regular file: `None` until the first write tells whether
+    /// the file system completes buffered writes without blocking
+    /// (`RWF_NOWAIT`). When it does not (ext4, tmpfs), io_uring hands every
+    /// write to a worker thread, so they are direct syscalls instead.
+    pub(crate) writes_direct: Option<bool>,
+}
+
+impl Route {
+    const NEW: Self = Self {
+        fixed: None,
+        ios: 0,
+        writes_direct: None,
+    };
 }
 
 impl FdEntry {
@@ -59,6 +91,39 @@ impl FdEntry {
             flags: 0,
             rights_base: base,
             rights_inheriting: inheriting,
+            route: Cell::new(Route::NEW),
+        }
+    }
+
+    /// The op target for this fd's next read or write: after
+    /// [`REGISTER_AFTER`] of them, its slot in the inline ring's
+    /// registered-file table (when there is room).
+    pub(crate) fn io_target(&self, inline: &ringwasm_reactor::inline::Inline) -> Target {
+        let mut r = self.route.get();
+        if let Some(t) = r.fixed {
+            return t;
+        }
+        let raw = self.host.as_raw_fd();
+        if r.ios < REGISTER_AFTER {
+            r.ios += 1;
+            self.route.set(r);
+            return Target::Fd(raw);
+        }
+        let t = inline.register(raw);
+        if matches!(t, Target::Fixed(_)) {
+            r.fixed = Some(t);
+            self.route.set(r);
+        }
+        t
+    }
+
+    /// Releases this fd's registered-file slot, if it has one: due before
+    /// the host fd is closed, or the ring would keep the file open.
+    pub(crate) fn release(&self, inline: &ringwasm_reactor::inline::Inline) {
+        let mut r = self.route.get();
+        if let Some(t) = r.fixed.take() {
+            inline.unregister(t);
+            self.route.set(r);
         }
     }
 

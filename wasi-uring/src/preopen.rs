@@ -18,7 +18,7 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 
-use ringwasm_reactor::Driver;
+use ringwasm_reactor::inline::Inline;
 use ringwasm_reactor::op::{OpenAt2, resolve};
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 
@@ -159,15 +159,16 @@ pub fn open_beneath(
     }
 }
 
-/// As [`open_beneath`], with the `openat2` submitted as a reactor
-/// `OpenAt2` op (same `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS`); the
-/// checked walk is unchanged.
+/// As [`open_beneath`], with the `openat2` run as a reactor `OpenAt2` op
+/// (same `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS`) by [`Inline`], which
+/// makes it a direct syscall: the kernel would hand it to a worker thread;
+/// the checked walk is unchanged.
 ///
 /// # Errors
 ///
 /// As [`open_beneath`].
 pub fn open_beneath_on(
-    driver: &Driver,
+    inline: &Inline,
     res: Resolution,
     dir: BorrowedFd<'_>,
     path: &str,
@@ -181,7 +182,7 @@ pub fn open_beneath_on(
                 .flags(flags.bits() as i32)
                 .mode(mode.bits())
                 .resolve(resolve::BENEATH | resolve::NO_MAGICLINKS);
-            driver.run(op).map_err(|e| match e.raw_os_error() {
+            inline.run(op).map_err(|e| match e.raw_os_error() {
                 Some(raw) => sandbox_errno(rustix::io::Errno::from_raw_os_error(raw)),
                 None => crate::errno::from_io(&e),
             })

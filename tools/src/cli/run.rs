@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
@@ -42,6 +43,10 @@ pub struct RunArgs {
     /// Wasm engine options, as `wasmtime run -W`: `epoch-interruption=y|n`
     /// (default `n`) compiles the epoch check at function entries and loop
     /// headers; the deadline stays unreached, so `y` measures its cost.
+    /// `max-memory-size=BYTES` caps linear memory (`memory.grow` past it
+    /// returns -1; a module whose initial memory exceeds it fails to
+    /// instantiate). `timeout=DURATION` (`10s`, `500ms`, `2m`; a bare number
+    /// is seconds) interrupts wasm code after that much wall-clock time.
     #[arg(short = 'W', value_name = "OPT=VAL", value_parser = parse_wasm_opt)]
     pub wasm: Vec<WasmOpt>,
 
@@ -63,22 +68,61 @@ pub struct RunArgs {
 pub enum WasmOpt {
     /// `epoch-interruption=y|n`.
     EpochInterruption(bool),
+    /// `max-memory-size=BYTES`: the most linear memory the guest may have.
+    MaxMemorySize(u64),
+    /// `timeout=DURATION`: wall-clock limit on running wasm code.
+    Timeout(Duration),
 }
 
 /// Parses `-W OPT=VAL`.
 fn parse_wasm_opt(s: &str) -> Result<WasmOpt, String> {
-    let (key, value) = s.split_once('=').unwrap_or((s, "y"));
-    let on = match value {
-        "y" | "yes" | "true" => true,
-        "n" | "no" | "false" => false,
-        _ => return Err(format!("`{s}`: expected `{key}=y` or `{key}=n`")),
+    let (key, value) = match s.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (s, None),
     };
     match key {
-        "epoch-interruption" => Ok(WasmOpt::EpochInterruption(on)),
+        "epoch-interruption" => {
+            let on = match value.unwrap_or("y") {
+                "y" | "yes" | "true" => true,
+                "n" | "no" | "false" => false,
+                _ => return Err(format!("`{s}`: expected `{key}=y` or `{key}=n`")),
+            };
+            Ok(WasmOpt::EpochInterruption(on))
+        }
+        "max-memory-size" => {
+            let v = value.ok_or_else(|| format!("`{key}` needs a value: `{key}=BYTES`"))?;
+            v.parse()
+                .map(WasmOpt::MaxMemorySize)
+                .map_err(|_| format!("`{s}`: `{v}` is not a number of bytes"))
+        }
+        "timeout" => {
+            let v = value.ok_or_else(|| format!("`{key}` needs a value: `{key}=DURATION`"))?;
+            parse_duration(v)
+                .map(WasmOpt::Timeout)
+                .ok_or_else(|| format!("`{s}`: expected a duration such as `10s` or `500ms`"))
+        }
         _ => Err(format!(
-            "`{key}`: unknown option (known: epoch-interruption)"
+            "`{key}`: unknown option (known: epoch-interruption, max-memory-size, timeout)"
         )),
     }
+}
+
+/// A duration as `wasmtime run -W timeout=` takes it: a number with an
+/// optional unit (`ns`, `us`, `ms`, `s`, `m`, `h`); no unit means seconds.
+fn parse_duration(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    Some(match unit.trim() {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "us" => Duration::from_micros(n),
+        "ns" => Duration::from_nanos(n),
+        "m" => Duration::from_secs(n.checked_mul(60)?),
+        "h" => Duration::from_secs(n.checked_mul(3600)?),
+        _ => return None,
+    })
 }
 
 /// The store's data: what host functions can reach.
@@ -121,15 +165,31 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
     let file = &args.file;
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let mut config = Config::default();
+    let mut timeout = None;
     for opt in &args.wasm {
         match *opt {
-            WasmOpt::EpochInterruption(on) => config.epoch_interruption(on),
-        };
+            WasmOpt::EpochInterruption(on) => {
+                config.epoch_interruption(on);
+            }
+            WasmOpt::MaxMemorySize(bytes) => {
+                config.max_memory_bytes(bytes);
+            }
+            WasmOpt::Timeout(d) => timeout = Some(d),
+        }
+    }
+    if timeout.is_some() {
+        config.epoch_interruption(true);
     }
     let engine = Engine::new(&config).context("cannot create the engine")?;
     let module = Module::new(&engine, &bytes).with_context(|| format!("{}", file.display()))?;
     let wasi = wasi_ctx(&args, io)?;
     let mut store = Store::new(&engine, Host { wasi });
+    if let Some(d) = timeout {
+        // One tick: the guest traps with `interrupt` at its next function
+        // entry or loop header after the timer thread bumps the epoch.
+        store.set_epoch_deadline(1);
+        start_timer(&engine, d);
+    }
     let mut linker = Linker::new(&engine);
     link_host(&mut linker, &module, file)?;
     let instance = match linker.instantiate(&mut store, &module) {
@@ -139,6 +199,15 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
             // A trap in the start function or a segment: reported as wasmtime
             // reports a trap in `_start`.
             return Ok(report_trap(file, "failed to instantiate", &trap));
+        }
+        Err(e @ Error::ResourceLimit(_)) => {
+            // `-W max-memory-size` below the module's initial memory: status
+            // 1 and the message shape of `wasmtime run`.
+            eprintln!(
+                "Error: failed to run main module `{f}`\n\nCaused by:\n    0: failed to instantiate \"{f}\"\n    1: {e}",
+                f = file.display()
+            );
+            return Ok(ExitCode::FAILURE);
         }
         Err(e) => return Err(anyhow!(e).context(format!("{}: cannot instantiate", file.display()))),
     };
@@ -177,6 +246,27 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Bumps `engine`'s epoch once `after` has passed, from a timer thread (the
+/// process exits when the guest does, so the thread is never joined).
+fn start_timer(engine: &Engine, after: Duration) {
+    let engine = engine.clone();
+    std::thread::Builder::new()
+        .name("ringwasm-timeout".into())
+        .spawn(move || {
+            let deadline = std::time::Instant::now() + after;
+            // `sleep` may wake early on a signal: sleep out the rest.
+            while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+                if left.is_zero() {
+                    break;
+                }
+                std::thread::sleep(left);
+            }
+            engine.increment_epoch();
+        })
+        .map(drop)
+        .unwrap_or_else(|e| eprintln!("warning: no timeout thread: {e}"));
 }
 
 /// Defines the host's imports: WASI Preview 1. Any other import is refused
@@ -298,6 +388,33 @@ mod tests {
         assert!(matches!(parse_val(&ValType::I64, "-9"), Ok(Val::I64(-9))));
         assert!(parse_val(&ValType::I32, "4294967296").is_err());
         assert!(parse_val(&ValType::I32, "two").is_err());
+    }
+
+    #[test]
+    fn wasm_options_parse_as_wasmtime_spells_them() {
+        assert_eq!(
+            parse_wasm_opt("max-memory-size=131072"),
+            Ok(WasmOpt::MaxMemorySize(131_072))
+        );
+        assert_eq!(
+            parse_wasm_opt("timeout=500ms"),
+            Ok(WasmOpt::Timeout(Duration::from_millis(500)))
+        );
+        assert_eq!(
+            parse_wasm_opt("timeout=2"),
+            Ok(WasmOpt::Timeout(Duration::from_secs(2)))
+        );
+        assert_eq!(
+            parse_wasm_opt("timeout=1m"),
+            Ok(WasmOpt::Timeout(Duration::from_secs(60)))
+        );
+        assert!(parse_wasm_opt("timeout=soon").is_err());
+        assert!(parse_wasm_opt("timeout").is_err());
+        assert!(parse_wasm_opt("max-memory-size=lots").is_err());
+        assert_eq!(
+            parse_wasm_opt("epoch-interruption"),
+            Ok(WasmOpt::EpochInterruption(true))
+        );
     }
 
     #[test]

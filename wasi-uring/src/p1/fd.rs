@@ -13,6 +13,7 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use ringwasm_reactor::op::{Close, Fsync, Read, Readv, Statx, StatxBuf, Write, Writev};
 
 use rustix::fs::{Advice, FileType, OFlags, SeekFrom, Timespec, Timestamps};
+use rustix::io::ReadWriteFlags;
 
 use crate::ctx::WasiCtx;
 use crate::error::{Errno, HostError, TrapReason};
@@ -185,9 +186,10 @@ pub fn fd_allocate(cx: &mut WasiCtx, fd: u32, _offset: u64, _len: u64) -> Result
 /// Errno for the guest, or a trap.
 pub fn fd_close(cx: &mut WasiCtx, fd: u32) -> Result<(), HostError> {
     let e = cx.table.remove(fd)?;
+    e.release(&cx.inline);
     // The guest's fd is gone whatever the kernel says; like `close(2)` after
     // an error, there is nothing to retry, so the result is only logged.
-    if let Err(err) = cx.reactor.driver().run(Close::new(e.host)) {
+    if let Err(err) = cx.inline.run(Close::new(e.host)) {
         tracing::debug!("fd_close({fd}): {err}");
     }
     Ok(())
@@ -205,7 +207,7 @@ pub fn fd_datasync(cx: &mut WasiCtx, fd: u32) -> Result<(), HostError> {
     }
     e.require(rights::FD_DATASYNC)?;
     let op = Fsync::new(e.fd().as_raw_fd()).datasync(true);
-    cx.reactor.driver().run(op)?;
+    cx.inline.run(op)?;
     Ok(())
 }
 
@@ -220,7 +222,7 @@ pub fn fd_sync(cx: &mut WasiCtx, fd: u32) -> Result<(), HostError> {
         return Err(Errno::Badf.into());
     }
     e.require(rights::FD_SYNC)?;
-    cx.reactor.driver().run(Fsync::new(e.fd().as_raw_fd()))?;
+    cx.inline.run(Fsync::new(e.fd().as_raw_fd()))?;
     Ok(())
 }
 
@@ -309,7 +311,7 @@ pub fn fd_filestat_get(
         }
     } else {
         e.require(rights::FD_FILESTAT_GET)?;
-        let st = cx.reactor.driver().run(Statx::fd(e.fd().as_raw_fd()))?;
+        let st = cx.inline.run(Statx::fd(e.fd().as_raw_fd()))?;
         filestat_of_statx(&st)
     };
     mem.aligned_write("filestat", out, 8, &fs.encode())
@@ -388,12 +390,12 @@ fn read_into(
         drop(bufs);
         return read_direct(e, mem, iovs, at);
     }
-    let op = Readv::new(e.fd().as_raw_fd(), bufs);
+    let op = Readv::new(e.io_target(&cx.inline), bufs);
     let op = match at {
         None => op,
         Some(off) => op.offset(off),
     };
-    let (res, _bufs) = cx.reactor.driver().run(op);
+    let (res, _bufs) = cx.inline.run(op);
     Ok(res?)
 }
 
@@ -440,6 +442,9 @@ fn write_from(
     if bufs.is_empty() {
         return Ok(0);
     }
+    if let Some(n) = write_file_direct(e, mem, iovs, at)? {
+        return Ok(n);
+    }
     if nonblocking(e) {
         drop(bufs);
         let slices = mem.io_slices(iovs);
@@ -449,13 +454,66 @@ fn write_from(
         };
         return Ok(n);
     }
-    let op = Writev::new(e.fd().as_raw_fd(), bufs);
+    let op = Writev::new(e.io_target(&cx.inline), bufs);
     let op = match at {
         None => op,
         Some(off) => op.offset(off),
     };
-    let (res, _bufs) = cx.reactor.driver().run(op);
+    let (res, _bufs) = cx.inline.run(op);
     Ok(res?)
+}
+
+/// A write to a regular file on a file system that cannot complete
+/// buffered writes without blocking (ext4 and tmpfs today): io_uring would
+/// hand every such write to a kernel worker thread (two context switches and
+/// a wake-up per write), so it is one direct `pwritev2` on the guest's
+/// thread instead. The first write to each file finds out, by being made
+/// with `RWF_NOWAIT`: `EOPNOTSUPP` is the file system saying it cannot (and
+/// nothing was written). `None`: use the reactor.
+fn write_file_direct(
+    e: &FdEntry,
+    mem: &GuestMem<'_>,
+    iovs: &[GuestIoVec],
+    at: Option<u64>,
+) -> Result<Option<usize>, HostError> {
+    if e.filetype != filetype::REGULAR_FILE || e.kind != FdKind::File {
+        return Ok(None);
+    }
+    let mut route = e.route.get();
+    if route.writes_direct == Some(false) {
+        return Ok(None);
+    }
+    for v in iovs {
+        mem.slice("iovec buffer", v.addr, v.len)?;
+    }
+    let slices = mem.io_slices(iovs);
+    // `u64::MAX`: at (and advancing) the file position, as `writev`.
+    let offset = at.unwrap_or(u64::MAX);
+    if route.writes_direct.is_none() {
+        match rustix::io::pwritev2(e.fd(), &slices, offset, ReadWriteFlags::NOWAIT) {
+            Ok(n) => {
+                route.writes_direct = Some(false);
+                e.route.set(route);
+                return Ok(Some(n));
+            }
+            Err(rustix::io::Errno::OPNOTSUPP) => {
+                route.writes_direct = Some(true);
+                e.route.set(route);
+            }
+            Err(rustix::io::Errno::AGAIN) => {
+                route.writes_direct = Some(false);
+                e.route.set(route);
+                return Ok(None);
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(Some(rustix::io::pwritev2(
+        e.fd(),
+        &slices,
+        offset,
+        ReadWriteFlags::empty(),
+    )?))
 }
 
 fn check_io(cx: &WasiCtx, fd: u32, need: u64, positioned: bool) -> Result<&FdEntry, HostError> {
@@ -488,7 +546,7 @@ pub fn fd_read(
             rustix::io::read(e.fd(), mem.slice_mut("iovec buffer", v.addr, v.len)?)?
         } else {
             let buf = mem.lend(v)?;
-            let (res, _buf) = cx.reactor.driver().run(Read::new(e.fd().as_raw_fd(), buf));
+            let (res, _buf) = cx.inline.run(Read::new(e.io_target(&cx.inline), buf));
             res?
         };
         return mem.write_u32("nread", out, got as u32);
@@ -540,11 +598,13 @@ pub fn fd_write(
         let v = mem.iovec(iovs)?;
         let put = if v.len == 0 {
             0
+        } else if let Some(n) = write_file_direct(e, mem, &[v], None)? {
+            n
         } else if nonblocking(e) {
             rustix::io::write(e.fd(), mem.slice("iovec buffer", v.addr, v.len)?)?
         } else {
             let buf = mem.lend(v)?;
-            let (res, _buf) = cx.reactor.driver().run(Write::new(e.fd().as_raw_fd(), buf));
+            let (res, _buf) = cx.inline.run(Write::new(e.io_target(&cx.inline), buf));
             res?
         };
         return mem.write_u32("nwritten", out, put as u32);
@@ -698,11 +758,18 @@ pub fn fd_readdir(
 ///
 /// Errno for the guest, or a trap.
 pub fn fd_renumber(cx: &mut WasiCtx, from: u32, to: u32) -> Result<(), HostError> {
+    let replaced = cx.table.get(to)?;
+    if from != to {
+        cx.table.get(from)?;
+        // `to`'s host fd is about to close: free its registered slot first.
+        replaced.release(&cx.inline);
+    }
     cx.table.renumber(from, to)?;
     Ok(())
 }
 
-/// `fd_seek`.
+/// `fd_seek`: `lseek` has no io_uring opcode (and io_uring reads and writes
+/// at the file position share it), so this is a direct syscall.
 ///
 /// # Errors
 ///
@@ -744,7 +811,7 @@ pub fn fd_seek(
     mem.write_u64("newoffset", out, at)
 }
 
-/// `fd_tell`.
+/// `fd_tell`: a direct `lseek(fd, 0, SEEK_CUR)`, as [`fd_seek`].
 ///
 /// # Errors
 ///
@@ -803,6 +870,80 @@ mod tests {
         let mut got = Vec::new();
         r1.read_to_end(&mut got).unwrap();
         assert_eq!(got, b"abcdefg");
+    }
+
+    /// Writes to a regular file (the first one probing `RWF_NOWAIT`, the
+    /// rest routed by what it learned), positioned writes, then more reads
+    /// than `REGISTER_AFTER` so that they go through a registered file, and
+    /// a close that releases the slot.
+    fn file_routes(io: IoChoice) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .expect("create");
+        let mut cx = WasiCtx::builder().io(io).build().expect("context");
+        let fd = cx
+            .table
+            .push(FdEntry::new(
+                file.into(),
+                FdKind::File,
+                filetype::REGULAR_FILE,
+            ))
+            .expect("push");
+        let mut m = vec![0u8; 256];
+        let mut mem = GuestMem::new(&mut m);
+        mem.write_bytes("t", 64, b"abcdefgh").expect("data");
+        // iovs at 0: {64, 4}, {68, 4}
+        for (at, v) in [(0, 64), (4, 4), (8, 68), (12, 4)] {
+            mem.write_u32("t", at, v).expect("iov");
+        }
+        fd_write(&mut cx, &mut mem, fd, 0, 1, 200).expect("first write");
+        fd_write(&mut cx, &mut mem, fd, 0, 2, 200).expect("second write");
+        assert_eq!(mem.read_u32("n", 200).expect("n"), 8);
+        fd_pwrite(&mut cx, &mut mem, fd, 8, 1, 1, 200).expect("pwrite");
+        assert_eq!(std::fs::read(&path).expect("read back"), b"aefghbcdefgh");
+        assert!(
+            cx.table
+                .get(fd)
+                .expect("fd")
+                .route
+                .get()
+                .writes_direct
+                .is_some()
+        );
+        // one iovec {128, 2}
+        mem.write_u32("t", 16, 128).expect("iov");
+        mem.write_u32("t", 20, 2).expect("iov");
+        for i in 0..(crate::fd_table::REGISTER_AFTER + 3) {
+            let off = u64::from(i % 4) * 2;
+            fd_pread(&mut cx, &mut mem, fd, 16, 1, off, 200).expect("pread");
+            assert_eq!(mem.read_u32("n", 200).expect("n"), 2);
+            let want = &b"aefghbcdefgh"[off as usize..off as usize + 2];
+            assert_eq!(mem.slice("t", 128, 2).expect("buf"), want);
+        }
+        let registered = cx.table.get(fd).expect("fd").route.get().fixed.is_some();
+        assert_eq!(registered, io == IoChoice::Uring);
+        fd_close(&mut cx, fd).expect("close");
+        assert!(cx.table.get(fd).is_err());
+    }
+
+    #[test]
+    fn file_routes_epoll() {
+        file_routes(IoChoice::Epoll);
+    }
+
+    #[test]
+    fn file_routes_uring() {
+        if ringwasm_reactor::uring_driver().is_err() {
+            eprintln!("io_uring unavailable here; the epoll variant covers this");
+            return;
+        }
+        file_routes(IoChoice::Uring);
     }
 
     #[test]

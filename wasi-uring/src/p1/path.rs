@@ -42,7 +42,7 @@ pub fn path_create_directory(
     d.require(rights::PATH_CREATE_DIRECTORY)?;
     let p = open_parent(cx.resolution, d.fd(), path_arg(mem, path, len)?)?;
     let op = MkDirAt::new(p.dir().as_raw_fd(), p.name.as_str())?.mode(0o777);
-    cx.reactor.driver().run(op)?;
+    cx.inline.run(op)?;
     Ok(())
 }
 
@@ -70,7 +70,7 @@ pub fn path_filestat_get(
         || is_dots(path)
     {
         let f = open_beneath_on(
-            cx.reactor.driver(),
+            &cx.inline,
             cx.resolution,
             d.fd(),
             path,
@@ -80,11 +80,11 @@ pub fn path_filestat_get(
                 follow: true,
             },
         )?;
-        cx.reactor.driver().run(Statx::fd(f.as_raw_fd()))?
+        cx.inline.run(Statx::fd(f.as_raw_fd()))?
     } else {
         let p = open_parent(cx.resolution, d.fd(), path)?;
         let op = Statx::new(p.dir().as_raw_fd(), p.name.as_str())?.flags(libc::AT_SYMLINK_NOFOLLOW);
-        cx.reactor.driver().run(op)?
+        cx.inline.run(op)?
     };
     mem.aligned_write("filestat", out, 8, &filestat_of_statx(&st).encode())
 }
@@ -125,7 +125,7 @@ pub fn path_filestat_set_times(
             mode: Mode::empty(),
             follow: true,
         };
-        let f = open_beneath_on(cx.reactor.driver(), cx.resolution, d.fd(), path, how)?;
+        let f = open_beneath_on(&cx.inline, cx.resolution, d.fd(), path, how)?;
         rustix::fs::futimens(&f, &ts)?;
     } else {
         let p = open_parent(cx.resolution, d.fd(), path)?;
@@ -171,7 +171,7 @@ pub fn path_link(
         np.dir().as_raw_fd(),
         np.name.as_str(),
     )?;
-    cx.reactor.driver().run(link)?;
+    cx.inline.run(link)?;
     Ok(())
 }
 
@@ -245,7 +245,7 @@ pub fn path_open(
         mode: Mode::from_bits_truncate(0o666),
         follow: dirflags & lookupflags::SYMLINK_FOLLOW != 0,
     };
-    let host = match open_beneath_on(cx.reactor.driver(), cx.resolution, d.fd(), path, how) {
+    let host = match open_beneath_on(&cx.inline, cx.resolution, d.fd(), path, how) {
         // A directory opened without O_DIRECTORY but for writing.
         Err(Errno::Isdir) if !want_dir => return Err(Errno::Isdir.into()),
         r => r?,
@@ -324,7 +324,7 @@ pub fn path_remove_directory(
     d.require(rights::PATH_REMOVE_DIRECTORY)?;
     let p = open_parent(cx.resolution, d.fd(), path_arg(mem, path, len)?)?;
     let op = UnlinkAt::new(p.dir().as_raw_fd(), p.name.as_str())?.dir(true);
-    cx.reactor.driver().run(op)?;
+    cx.inline.run(op)?;
     Ok(())
 }
 
@@ -362,7 +362,7 @@ pub fn path_rename(
         np.dir().as_raw_fd(),
         np.name.as_str(),
     )?;
-    cx.reactor.driver().run(rename)?;
+    cx.inline.run(rename)?;
     Ok(())
 }
 
@@ -396,7 +396,7 @@ pub fn path_symlink(
         return Err(Errno::Noent.into());
     }
     let op = SymlinkAt::new(target, p.dir().as_raw_fd(), p.name.as_str())?;
-    cx.reactor.driver().run(op)?;
+    cx.inline.run(op)?;
     Ok(())
 }
 
@@ -425,6 +425,6 @@ pub fn path_unlink_file(
         .into());
     }
     let op = UnlinkAt::new(p.dir().as_raw_fd(), p.name.as_str())?;
-    cx.reactor.driver().run(op)?;
+    cx.inline.run(op)?;
     Ok(())
 }

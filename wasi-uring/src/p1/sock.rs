@@ -1,9 +1,21 @@
 //! `sock_accept`, `sock_recv`, `sock_send`, `sock_shutdown` on sockets the
 //! embedder handed in (Preview 1 cannot create sockets).
+//!
+//! Each goes through the reactor (`Accept`, `Recv`/`Readv`, `Send`,
+//! `Shutdown` ops, run inline: the guest waits for exactly one completion).
+//! Two cases stay direct syscalls, named so below: a socket the guest made
+//! nonblocking (the call must fail with `EAGAIN` rather than wait), and
+//! vectored `recvmsg`/`sendmsg` with flags that no single reactor op
+//! carries (several buffers plus `MSG_PEEK`/`MSG_WAITALL`; several buffers
+//! on send, which must not raise `SIGPIPE`).
 
+use std::net::Shutdown as How;
+use std::os::fd::AsRawFd;
+
+use ringwasm_reactor::op::{Accept, Readv, Recv, Send, Shutdown};
+use rustix::fs::OFlags;
 use rustix::net::{
-    RecvAncillaryBuffer, RecvFlags, ReturnFlags, SendAncillaryBuffer, SendFlags, Shutdown,
-    SocketFlags,
+    RecvAncillaryBuffer, RecvFlags, ReturnFlags, SendAncillaryBuffer, SendFlags, SocketFlags,
 };
 
 use crate::ctx::WasiCtx;
@@ -38,11 +50,23 @@ pub fn sock_accept(
     if flags & !fdflags::NONBLOCK != 0 {
         return Err(Errno::Inval.into());
     }
-    let mut sf = SocketFlags::CLOEXEC;
-    if flags & fdflags::NONBLOCK != 0 {
-        sf |= SocketFlags::NONBLOCK;
-    }
-    let conn = rustix::net::accept_with(e.fd(), sf)?;
+    let conn = if e.flags & fdflags::NONBLOCK != 0 {
+        // Direct: a nonblocking listener fails with `EAGAIN` rather than wait.
+        let mut sf = SocketFlags::CLOEXEC;
+        if flags & fdflags::NONBLOCK != 0 {
+            sf |= SocketFlags::NONBLOCK;
+        }
+        rustix::net::accept_with(e.fd(), sf)?
+    } else {
+        // The reactor's accept makes the socket nonblocking (both backends
+        // drive it); the guest asked for a blocking one unless it said so.
+        let (conn, _peer) = cx.inline.run(Accept::new(e.fd().as_raw_fd()))?;
+        if flags & fdflags::NONBLOCK == 0 {
+            let fl = rustix::fs::fcntl_getfl(&conn)?;
+            rustix::fs::fcntl_setfl(&conn, fl - OFlags::NONBLOCK)?;
+        }
+        conn
+    };
     let mut ne = FdEntry::new(conn, FdKind::Socket, filetype::SOCKET_STREAM);
     ne.rights_base = rights::STREAM & !rights::SOCK_ACCEPT;
     ne.flags = flags;
@@ -79,6 +103,31 @@ pub fn sock_recv(
         rf |= RecvFlags::WAITALL;
     }
     let iovs = mem.iovecs(iovs, n)?;
+    let live: Vec<_> = iovs.iter().copied().filter(|v| v.len > 0).collect();
+    if e.flags & fdflags::NONBLOCK == 0 {
+        let got = match (live.as_slice(), ri_flags) {
+            ([], _) => Some(0),
+            ([v], _) => {
+                let buf = mem.lend(*v)?;
+                let op = Recv::new(e.fd().as_raw_fd(), buf).flags(rf.bits() as i32);
+                Some(cx.inline.run(op).0?)
+            }
+            (_, 0) => {
+                let bufs = live
+                    .iter()
+                    .map(|&v| mem.lend(v))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some(cx.inline.run(Readv::new(e.fd().as_raw_fd(), bufs)).0?)
+            }
+            _ => None,
+        };
+        if let Some(got) = got {
+            // A stream socket never truncates a message.
+            mem.write_u32("ro_datalen", out_len, got as u32)?;
+            return mem.write_u16("ro_flags", out_flags, 0);
+        }
+    }
+    // Direct `recvmsg`: a nonblocking socket, or several buffers with flags.
     let (got, trunc) = match mem.io_slices_mut(&iovs) {
         Some(mut bufs) => {
             let r =
@@ -118,6 +167,22 @@ pub fn sock_send(
     let e = socket(cx, fd)?;
     e.require_io(rights::FD_WRITE)?;
     let iovs = mem.iovecs(iovs, n)?;
+    let live: Vec<_> = iovs.iter().copied().filter(|v| v.len > 0).collect();
+    if e.flags & fdflags::NONBLOCK == 0 && live.len() <= 1 {
+        let put = match live.first() {
+            None => 0,
+            Some(&v) => {
+                let buf = mem.lend(v)?;
+                let op = Send::new(e.fd().as_raw_fd(), buf).flags(libc::MSG_NOSIGNAL);
+                cx.inline.run(op).0?
+            }
+        };
+        return mem.write_u32("so_datalen", out, put as u32);
+    }
+    // Direct `sendmsg`: a nonblocking socket, or several buffers.
+    for v in &live {
+        mem.slice("iovec buffer", v.addr, v.len)?;
+    }
     let bufs = mem.io_slices(&iovs);
     let put = rustix::net::sendmsg(
         e.fd(),
@@ -138,11 +203,66 @@ pub fn sock_shutdown(cx: &mut WasiCtx, fd: u32, how: u8) -> Result<(), HostError
     let e = socket(cx, fd)?;
     e.require(rights::SOCK_SHUTDOWN)?;
     let how = match how {
-        1 => Shutdown::Read,
-        2 => Shutdown::Write,
-        3 => Shutdown::Both,
+        1 => How::Read,
+        2 => How::Write,
+        3 => How::Both,
         _ => return Err(Errno::Inval.into()),
     };
-    rustix::net::shutdown(e.fd(), how)?;
+    cx.inline.run(Shutdown::new(e.fd().as_raw_fd(), how))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+    use std::os::fd::OwnedFd;
+
+    use super::*;
+    use crate::io::IoChoice;
+
+    /// Through the reactor: the accepted socket is blocking as the guest
+    /// asked, `MSG_PEEK` leaves the data queued, a plain recv then takes it.
+    fn peek_then_recv(io: IoChoice) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let mut cx = WasiCtx::builder()
+            .socket(OwnedFd::from(listener))
+            .io(io)
+            .build()
+            .expect("context");
+        let mut client = std::net::TcpStream::connect(addr).expect("connect");
+        let mut m = vec![0u8; 1024];
+        let mut mem = GuestMem::new(&mut m);
+        sock_accept(&mut cx, &mut mem, 3, 0, 100).expect("accept");
+        let conn = mem.read_u32("fd", 100).expect("fd");
+        let host = cx.table.get(conn).expect("accepted fd");
+        let fl = rustix::fs::fcntl_getfl(host.fd()).expect("getfl");
+        assert!(!fl.contains(OFlags::NONBLOCK), "blocking, as asked");
+        client.write_all(b"hello").expect("client write");
+        // one iovec {buf 512, len 5}
+        mem.write_u32("t", 200, 512).expect("iov");
+        mem.write_u32("t", 204, 5).expect("iov");
+        sock_recv(&mut cx, &mut mem, conn, 200, 1, 1, 300, 304).expect("peek");
+        assert_eq!(mem.read_u32("n", 300).expect("n"), 5);
+        assert_eq!(mem.slice("t", 512, 5).expect("data"), b"hello");
+        mem.write_bytes("t", 512, b".....").expect("clear");
+        sock_recv(&mut cx, &mut mem, conn, 200, 1, 0, 300, 304).expect("recv");
+        assert_eq!(mem.read_u32("n", 300).expect("n"), 5);
+        assert_eq!(mem.slice("t", 512, 5).expect("data"), b"hello");
+        assert_eq!(mem.read_u16("flags", 304).expect("flags"), 0);
+    }
+
+    #[test]
+    fn peek_then_recv_epoll() {
+        peek_then_recv(IoChoice::Epoll);
+    }
+
+    #[test]
+    fn peek_then_recv_uring() {
+        if ringwasm_reactor::uring_driver().is_err() {
+            eprintln!("io_uring unavailable here; the epoll variant covers this");
+            return;
+        }
+        peek_then_recv(IoChoice::Uring);
+    }
 }

