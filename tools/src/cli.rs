@@ -71,16 +71,13 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            // `--help` and `--version` land here too; only real usage
-            // errors fail, and with status 1 like every other error.
-            let failed = e.use_stderr();
+            // `--help` and `--version` land here too (status 0); a usage
+            // error exits with status 2, as `wasmtime` (clap) does, so
+            // scripts can tell a bad command line from a failed run (1).
+            let status = e.exit_code();
             // Nothing useful is left to do if the terminal is gone.
             let _ = e.print();
-            return if failed {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            };
+            return ExitCode::from(u8::try_from(status).unwrap_or(2));
         }
     };
     let result = match cli.command {

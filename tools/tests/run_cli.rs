@@ -149,3 +149,22 @@ fn the_readme_example_greets() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "Hello, world!\n");
 }
+
+#[test]
+fn a_bad_command_line_exits_2_and_a_missing_file_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wat = write(dir.path(), "empty.wat", "(module)");
+    for (args, want) in [
+        (&["run", "--no-such-flag", wat][..], 2),
+        (&["run"][..], 2),
+        (&["run", "no-such-file.wasm"][..], 1),
+    ] {
+        let out = ringwasm(args, dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(want), "{args:?}: {stderr}");
+        assert!(!stderr.is_empty(), "{args:?} says why");
+        if let Some(theirs) = wasmtime_status(args, dir.path()) {
+            assert_eq!(out.status.code(), Some(theirs), "{args:?}: as wasmtime");
+        }
+    }
+}
