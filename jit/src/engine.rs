@@ -24,10 +24,12 @@ pub struct Config {
 
 impl Default for Config {
     /// Everything the engine implements: wasm 2.0 (with SIMD), plus
-    /// extended-const and relaxed SIMD.
+    /// extended-const, relaxed SIMD and exception handling (final and
+    /// legacy forms).
     fn default() -> Self {
         let mut c = Config::wasm_v2();
         c.features |= WasmFeatures::EXTENDED_CONST | WasmFeatures::RELAXED_SIMD;
+        c.features |= WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS;
         c
     }
 }

@@ -18,6 +18,7 @@ impl FuncTranslator<'_, '_> {
                 &args,
             )
             .map_err(|e| self.env_err(e))?;
+        let results = self.catch_call_results(results)?;
         self.push_results(results, num_results)
     }
 
@@ -36,6 +37,7 @@ impl FuncTranslator<'_, '_> {
                 &args,
             )
             .map_err(|e| self.env_err(e))?;
+        let results = self.catch_call_results(results)?;
         self.push_results(results, returns.len())
     }
 

@@ -18,7 +18,7 @@ fn args(values: &[ir::Value]) -> Vec<BlockArg> {
 }
 
 impl FuncTranslator<'_, '_> {
-    fn block_with_params(&mut self, types: &[ir::Type]) -> ir::Block {
+    pub(super) fn block_with_params(&mut self, types: &[ir::Type]) -> ir::Block {
         let block = self.builder.create_block();
         for &ty in types {
             self.builder.append_block_param(block, ty);
@@ -153,6 +153,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn visit_end(&mut self) -> TResult {
+        self.end_handler_scope(None)?;
         let frame = self
             .frames
             .pop()
@@ -226,7 +227,7 @@ impl FuncTranslator<'_, '_> {
 
     /// The Cranelift target of a branch to `relative_depth` and its argument
     /// count; marks the target as branched to.
-    fn branch_target(&mut self, relative_depth: u32) -> TResult<(ir::Block, usize)> {
+    pub(super) fn branch_target(&mut self, relative_depth: u32) -> TResult<(ir::Block, usize)> {
         let depth = usize::try_from(relative_depth).map_err(|_| self.bug("depth overflow"))?;
         let index = self
             .frames
