@@ -10,7 +10,7 @@ use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{
     self, AbiParam, ExternalName, InstBuilder, LibCall, MemFlagsData, UserFuncName,
 };
-use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use rayon::prelude::*;
@@ -436,9 +436,17 @@ pub(crate) fn ir_type(isa: &dyn TargetIsa, ty: ValType) -> Result<ir::Type, Erro
     })
 }
 
+/// The calling convention of every wasm-defined function, import call and
+/// wasm-side trampoline: Cranelift's `tail`, which `return_call*` needs (a
+/// tail call requires caller and callee in this convention) and which
+/// Cranelift's exception tables (`try_call`) support. Only host-side entry
+/// points (the entry trampoline itself, builtins, `host_dispatch`) use the
+/// platform convention.
+pub(crate) const WASM_CALL_CONV: CallConv = CallConv::Tail;
+
 /// The wasm calling convention's signature: vmctx, then the wasm params.
 pub(crate) fn wasm_signature(isa: &dyn TargetIsa, ty: &FuncType) -> Result<ir::Signature, Error> {
-    let mut sig = ir::Signature::new(isa.default_call_conv());
+    let mut sig = ir::Signature::new(WASM_CALL_CONV);
     sig.params.push(AbiParam::special(
         isa.pointer_type(),
         ir::ArgumentPurpose::VMContext,

@@ -74,7 +74,7 @@ impl<'a> ModuleFuncEnv<'a> {
 
     fn signature_of(&self, ty: u32) -> ir::Signature {
         crate::compile::wasm_signature(self.isa, &self.info.types[ty as usize])
-            .unwrap_or_else(|_| ir::Signature::new(self.isa.default_call_conv()))
+            .unwrap_or_else(|_| ir::Signature::new(crate::compile::WASM_CALL_CONV))
     }
 
     /// Call through a `*const VMFuncRef`, recording the caller's vmctx.
