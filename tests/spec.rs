@@ -62,6 +62,13 @@ fn main() {
             // Relaxed SIMD is beyond 2.0: the engine's full feature set.
             features: FeatureSet::All,
         },
+        Suite {
+            files: data::proposal(Proposal::ExceptionHandling).collect(),
+            prefix: "proposals/exceptions",
+            config: "all",
+            // Exception handling (final and legacy forms) is on by default.
+            features: FeatureSet::All,
+        },
     ];
     let filter = std::env::var("RINGWASM_SPEC_FILTER").ok();
     let mut trials = Vec::new();
