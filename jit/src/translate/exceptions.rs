@@ -365,6 +365,24 @@ impl FuncTranslator<'_, '_> {
         (self.eh.scopes[scope].frame == top).then_some(scope)
     }
 
+    /// A legacy catch body of scope `index` that ends normally is done with
+    /// its exception: the runtime may reuse it (unless an `exnref` to it
+    /// escaped meanwhile).
+    fn release_caught(&mut self, index: usize) -> TResult {
+        let ScopeKind::Legacy {
+            caught: Some(exn), ..
+        } = self.eh.scopes[index].kind
+        else {
+            return Ok(());
+        };
+        if self.reachable {
+            self.env
+                .exn_release(&mut self.builder, self.vmctx, exn)
+                .map_err(|e| self.env_err(e))?;
+        }
+        Ok(())
+    }
+
     /// End the current body of the innermost frame: jump to its exit with
     /// the results when reachable.
     fn close_body(&mut self) -> TResult {
@@ -393,6 +411,7 @@ impl FuncTranslator<'_, '_> {
             // The `try` is dead code.
             return Ok(());
         };
+        self.release_caught(index)?;
         self.close_body()?;
         let types = match tag {
             Some(t) => self.tag_types(t)?,
@@ -435,6 +454,7 @@ impl FuncTranslator<'_, '_> {
             self.builder.seal_block(scope.pad);
             return Ok(());
         }
+        self.release_caught(index)?;
         self.close_body()?;
         let scope = self.eh.scopes.remove(index);
         let ScopeKind::Legacy { clauses, .. } = scope.kind else {
