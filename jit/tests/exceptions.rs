@@ -360,3 +360,68 @@ fn legacy_try_catch_delegate_rethrow() {
         "{err:?}"
     );
 }
+
+#[test]
+fn exnref_kept_in_a_table_stays_valid_across_later_throws() {
+    let wat = r#"(module
+        (tag $e (param i32))
+        (table $keep 1 exnref)
+        (global $g (mut exnref) (ref.null exn))
+        (func $throw (param i32) (throw $e (local.get 0)))
+        (func $stash (param i32)
+            (local $x exnref)
+            (block $h (result i32 exnref)
+                (try_table (catch_ref $e $h) (call $throw (local.get 0)))
+                (return))
+            (local.set $x)
+            (drop)
+            (table.set $keep (i32.const 0) (local.get $x))
+            (global.set $g (local.get $x)))
+        (func (export "run") (param i32) (result i32)
+            (local $i i32)
+            (call $stash (local.get 0))
+            (loop $again
+                (block $h (result i32)
+                    (try_table (catch $e $h) (call $throw (local.get $i)))
+                    (unreachable))
+                (drop)
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $again (i32.lt_u (local.get $i) (i32.const 100))))
+            (block $h (result i32)
+                (try_table (catch $e $h)
+                    (throw_ref (table.get $keep (i32.const 0))))
+                (i32.const -1))
+            (block $h2 (result i32)
+                (try_table (catch $e $h2) (throw_ref (global.get $g)))
+                (i32.const -1))
+            (i32.add)))"#;
+    assert_eq!(call_i32(wat, "run", 21).expect("caught"), 42);
+}
+
+#[test]
+fn traps_are_not_caught_by_catch_all() {
+    let wat = r#"(module
+        (func $trap (unreachable))
+        (func (export "run") (param i32) (result i32)
+            (block $h
+                (try_table (catch_all $h) (call $trap))
+                (return (i32.const 1)))
+            (i32.const 2)))"#;
+    let err = call_i32(wat, "run", 0).expect_err("traps");
+    assert!(
+        matches!(&err, Error::Trap(t) if matches!(t.code(), TrapCode::Unreachable)),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn throw_ref_of_null_traps() {
+    let wat = r#"(module
+        (func (export "run") (param i32) (result i32)
+            (throw_ref (ref.null exn))))"#;
+    let err = call_i32(wat, "run", 0).expect_err("traps");
+    assert!(
+        matches!(&err, Error::Trap(t) if matches!(t.code(), TrapCode::NullReference)),
+        "{err:?}"
+    );
+}
