@@ -180,3 +180,35 @@ fn cpp_throw_catch_matches_native_and_wasmtime() {
     let ours_final = ringwasm_run(&exnref, "3000");
     assert_same("ringwasm on the legacy form", &ours_final, &ours);
 }
+
+#[test]
+fn uncaught_exception_exits_1_naming_the_tag() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wat = dir.path().join("uncaught.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+            (tag $oops (export "oops") (param i32))
+            (func $f (throw $oops (i32.const 5)))
+            (func (export "_start") (call $f)))"#,
+    )
+    .expect("write module");
+    let ours = ringwasm_run(&wat, "");
+    let stderr = String::from_utf8_lossy(&ours.stderr);
+    assert!(
+        stderr.contains("uncaught exception of tag `oops`"),
+        "{stderr}"
+    );
+    assert_eq!(ours.status.code(), Some(1), "{stderr}");
+    if let Some(wasmtime) = wasmtime() {
+        let theirs = run(Command::new(wasmtime)
+            .arg("run")
+            .arg(&wat)
+            .env_remove("RUST_BACKTRACE"));
+        assert_eq!(
+            ours.status.code(),
+            theirs.status.code(),
+            "exit status differs from wasmtime"
+        );
+    }
+}
