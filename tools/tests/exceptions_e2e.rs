@@ -212,3 +212,16 @@ fn uncaught_exception_exits_1_naming_the_tag() {
         );
     }
 }
+
+#[test]
+fn legacy_exceptions_wast_passes() {
+    let out = run(Command::new(env!("CARGO_BIN_EXE_ringwasm"))
+        .arg("wast")
+        .arg(guests().join("legacy.wast")));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains(" 0 failed"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
