@@ -161,10 +161,10 @@ impl ExnState {
             .rposition(|o| std::ptr::eq(&**o, exn.cast_const()))
             && self.live[i].escaped == 0
         {
-            let obj = self.live.swap_remove(i);
-            if self.free.len() < 64 {
-                self.free.push(obj);
-            }
+            // Never deallocated before the store: a stale pointer (a legacy
+            // catch body whose exception was caught again inside it) then
+            // reads a reused object, never freed memory.
+            self.free.push(self.live.swap_remove(i));
         }
     }
 

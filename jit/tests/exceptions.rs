@@ -425,3 +425,31 @@ fn throw_ref_of_null_traps() {
         "{err:?}"
     );
 }
+
+#[test]
+fn legacy_catch_bodies_left_by_branches_still_work() {
+    let wat = r#"(module
+        (tag $e (param i32))
+        (func $throw (param i32) (throw $e (local.get 0)))
+        (func (export "run") (param i32) (result i32)
+            (local $i i32) (local $sum i32)
+            (loop $again
+                block $out
+                    try
+                        (call $throw (local.get $i))
+                    catch $e
+                        (local.set $sum (i32.add (local.get $sum)))
+                        (br_if $out (i32.and (local.get $i) (i32.const 1)))
+                        (br $out)
+                    end
+                end
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $again (i32.lt_u (local.get $i) (local.get 0))))
+            try (result i32)
+                (call $throw (local.get $sum))
+                (i32.const -1)
+            catch $e
+                (return)
+            end))"#;
+    assert_eq!(call_i32(wat, "run", 100).expect("caught"), 4950);
+}

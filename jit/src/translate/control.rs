@@ -258,6 +258,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn visit_br(&mut self, relative_depth: u32) -> TResult {
+        self.release_exited_catches(Some(relative_depth))?;
         let (target, n) = self.branch_target(relative_depth)?;
         let values = self.peekn(n)?.to_vec();
         self.builder.ins().jump(target, &args(&values));
@@ -266,6 +267,9 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn visit_br_if(&mut self, relative_depth: u32) -> TResult {
+        if !self.exited_catches(Some(relative_depth))?.is_empty() {
+            return self.br_if_releasing(relative_depth);
+        }
         let cond = self.pop()?;
         let (target, n) = self.branch_target(relative_depth)?;
         let values = self.peekn(n)?.to_vec();
@@ -298,6 +302,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn visit_return(&mut self) -> TResult {
+        self.release_exited_catches(None)?;
         let n = self.builder.func.signature.returns.len();
         let values = self.peekn(n)?.to_vec();
         self.builder.ins().return_(&values);

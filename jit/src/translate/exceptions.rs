@@ -383,6 +383,66 @@ impl FuncTranslator<'_, '_> {
         Ok(())
     }
 
+    /// The exceptions of the legacy catch bodies a branch to
+    /// `relative_depth` (or a `return`, `None`) leaves.
+    pub(super) fn exited_catches(&self, relative_depth: Option<u32>) -> TResult<Vec<ir::Value>> {
+        let first_exited = match relative_depth {
+            None => 0,
+            Some(depth) => {
+                let target = self
+                    .frames
+                    .len()
+                    .checked_sub(1 + depth as usize)
+                    .ok_or_else(|| self.bug("branch depth out of range after validation"))?;
+                // A branch to a loop stays in it; to a block, leaves it.
+                match self.frames[target] {
+                    Frame::Loop { .. } => target + 1,
+                    _ => target,
+                }
+            }
+        };
+        Ok(self
+            .eh
+            .scopes
+            .iter()
+            .filter(|s| s.frame >= first_exited)
+            .filter_map(|s| match s.kind {
+                ScopeKind::Legacy {
+                    caught: Some(exn), ..
+                } if !s.active => Some(exn),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Release the exceptions of the legacy catch bodies a branch leaves.
+    pub(super) fn release_exited_catches(&mut self, relative_depth: Option<u32>) -> TResult {
+        for exn in self.exited_catches(relative_depth)? {
+            self.env
+                .exn_release(&mut self.builder, self.vmctx, exn)
+                .map_err(|e| self.env_err(e))?;
+        }
+        Ok(())
+    }
+
+    /// `br_if` that leaves legacy catch bodies: release their exceptions on
+    /// the taken edge only.
+    pub(super) fn br_if_releasing(&mut self, relative_depth: u32) -> TResult {
+        let cond = self.pop()?;
+        let taken = self.builder.create_block();
+        let cont = self.builder.create_block();
+        self.builder.ins().brif(cond, taken, &[], cont, &[]);
+        self.builder.seal_block(taken);
+        self.builder.seal_block(cont);
+        self.builder.switch_to_block(taken);
+        self.release_exited_catches(Some(relative_depth))?;
+        let (target, n) = self.branch_target(relative_depth)?;
+        let values = self.peekn(n)?.to_vec();
+        self.builder.ins().jump(target, &args(&values));
+        self.builder.switch_to_block(cont);
+        Ok(())
+    }
+
     /// End the current body of the innermost frame: jump to its exit with
     /// the results when reachable.
     fn close_body(&mut self) -> TResult {
