@@ -453,3 +453,32 @@ fn legacy_catch_bodies_left_by_branches_still_work() {
             end))"#;
     assert_eq!(call_i32(wat, "run", 100).expect("caught"), 4950);
 }
+
+#[test]
+fn handler_frame_is_intact_after_a_callee_with_stack_arguments() {
+    // 20 parameters: most are passed on the stack, which the tail calling
+    // convention's callee pops; the landing pad must still see the right
+    // stack pointer (locals, further calls).
+    let params =
+        "(param i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)";
+    let args: String = (1..=20).map(|i| format!("(i64.const {i}) ")).collect();
+    let wat = format!(
+        r#"(module
+        (tag $e (param i64))
+        (func $many {params} (result i64)
+            (throw $e (i64.add (local.get 0) (local.get 19))))
+        (func $add (param i64 i64) (result i64) (i64.add (local.get 0) (local.get 1)))
+        (func (export "run") (param i32) (result i32)
+            (local $before i64) (local $k i64)
+            (local.set $before (i64.extend_i32_u (local.get 0)))
+            (block $h (result i64)
+                (try_table (result i64) (catch $e $h) (call $many {args})))
+            (local.set $k)
+            (i32.wrap_i64
+                (call $add (call $add (local.get $k) (local.get $before))
+                    (call $many2 {args}))))
+        (func $many2 {params} (result i64) (local.get 10)))"#
+    );
+    // k = 1 + 20 = 21; before = 10; many2 returns its 11th argument, 11.
+    assert_eq!(call_i32(&wat, "run", 10).expect("caught"), 42);
+}
