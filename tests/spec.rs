@@ -20,6 +20,32 @@ struct Suite {
     features: FeatureSet,
 }
 
+/// SIMD proposal files that declare several memories.
+const NEEDS_MULTI_MEMORY: &[&str] = &["simd_memory-multi.wast"];
+
+/// The `wasm-v3` files that exercise tail calls, multi-memory and memory64
+/// and need nothing the engine lacks. The others in that directory need GC,
+/// typed function references (`call_ref`, `br_on_null`, non-nullable
+/// types: `linking.wast`), exceptions (`imports.wast`) or GC constant
+/// expressions (`data.wast`), or repeat wasm 2.0 content.
+const WASM3_FILES: &[&str] = &[
+    "address.wast",
+    "align.wast",
+    "endianness.wast",
+    "exports.wast",
+    "imports.wast",
+    "float_memory.wast",
+    "load.wast",
+    "memory.wast",
+    "memory_grow.wast",
+    "memory_redundancy.wast",
+    "memory_size.wast",
+    "memory_trap.wast",
+    "return_call.wast",
+    "return_call_indirect.wast",
+    "store.wast",
+];
+
 fn main() {
     let args = Arguments::from_args();
     let list_path = ringwasm_tests::workspace_root().join("tests/spec-expected-failures.txt");
@@ -49,11 +75,21 @@ fn main() {
             features: FeatureSet::All,
         },
         Suite {
-            files: data::proposal(Proposal::Simd).collect(),
+            files: data::proposal(Proposal::Simd)
+                .filter(|f| !NEEDS_MULTI_MEMORY.contains(&f.name()))
+                .collect(),
             prefix: "proposals/simd",
             config: "wasm2",
             // Wasm 2.0 includes SIMD.
             features: FeatureSet::Wasm2,
+        },
+        Suite {
+            files: data::proposal(Proposal::Simd)
+                .filter(|f| NEEDS_MULTI_MEMORY.contains(&f.name()))
+                .collect(),
+            prefix: "proposals/simd",
+            config: "all",
+            features: FeatureSet::All,
         },
         Suite {
             files: data::proposal(Proposal::RelaxedSimd).collect(),
@@ -67,6 +103,34 @@ fn main() {
             prefix: "proposals/exceptions",
             config: "all",
             // Exception handling (final and legacy forms) is on by default.
+            features: FeatureSet::All,
+        },
+        Suite {
+            files: data::proposal(Proposal::TailCall).collect(),
+            prefix: "proposals/tail-call",
+            config: "all",
+            features: FeatureSet::All,
+        },
+        Suite {
+            files: data::proposal(Proposal::MultiMemory).collect(),
+            prefix: "proposals/multi-memory",
+            config: "all",
+            features: FeatureSet::All,
+        },
+        Suite {
+            files: data::proposal(Proposal::Memory64).collect(),
+            prefix: "proposals/memory64",
+            config: "memory64",
+            // The memory64 scripts predate multi-memory: they expect a
+            // second memory to be invalid.
+            features: FeatureSet::Memory64,
+        },
+        Suite {
+            files: data::spec(SpecVersion::V3)
+                .filter(|f| WASM3_FILES.contains(&f.name()))
+                .collect(),
+            prefix: "wasm-v3",
+            config: "all",
             features: FeatureSet::All,
         },
     ];

@@ -20,15 +20,17 @@ pub struct Config {
     epoch_interruption: bool,
     max_wasm_stack: usize,
     max_memory_bytes: u64,
+    max_memories: usize,
 }
 
 impl Default for Config {
     /// Everything the engine implements: wasm 2.0 (with SIMD), plus
-    /// extended-const, relaxed SIMD and exception handling (final and
-    /// legacy forms).
+    /// extended-const, relaxed SIMD, tail calls, multi-memory, memory64 and
+    /// exception handling (final and legacy forms).
     fn default() -> Self {
         let mut c = Config::wasm_v2();
         c.features |= WasmFeatures::EXTENDED_CONST | WasmFeatures::RELAXED_SIMD;
+        c.features |= WasmFeatures::TAIL_CALL | WasmFeatures::MULTI_MEMORY | WasmFeatures::MEMORY64;
         c.features |= WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS;
         c
     }
@@ -47,6 +49,7 @@ impl Config {
             epoch_interruption: false,
             max_wasm_stack: 1 << 20,
             max_memory_bytes: 1 << 32,
+            max_memories: 10_000,
         }
     }
 
@@ -55,6 +58,11 @@ impl Config {
         let mut c = Config::wasm_v1();
         c.features = WasmFeatures::WASM2;
         c
+    }
+
+    /// The feature set validation uses.
+    pub fn features(&self) -> WasmFeatures {
+        self.features
     }
 
     /// Set the feature set validation uses.
@@ -79,6 +87,17 @@ impl Config {
     /// 4 GiB); creating or growing past it fails (`memory.grow` returns -1).
     pub fn max_memory_bytes(&mut self, bytes: u64) -> &mut Self {
         self.max_memory_bytes = bytes;
+        self
+    }
+}
+
+impl Config {
+    /// Maximum number of linear memories one store may hold (default
+    /// 10 000). Each 32-bit memory reserves 6 GiB of address space, so this
+    /// bounds a store's reservations; creating one more is
+    /// `Error::ResourceLimit`.
+    pub fn max_memories(&mut self, count: usize) -> &mut Self {
+        self.max_memories = count;
         self
     }
 }
@@ -180,6 +199,10 @@ impl Engine {
 
     pub(crate) fn max_wasm_stack(&self) -> usize {
         self.inner.config.max_wasm_stack
+    }
+
+    pub(crate) fn max_memories(&self) -> usize {
+        self.inner.config.max_memories
     }
 
     pub(crate) fn max_memory_bytes(&self) -> u64 {

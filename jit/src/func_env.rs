@@ -77,15 +77,14 @@ impl<'a> ModuleFuncEnv<'a> {
             .unwrap_or_else(|_| ir::Signature::new(crate::compile::WASM_CALL_CONV))
     }
 
-    /// Call through a `*const VMFuncRef`, recording the caller's vmctx.
-    fn call_funcref(
+    /// The code pointer and vmctx of a `*const VMFuncRef`, after recording
+    /// the caller's vmctx for host functions.
+    fn funcref_target(
         &self,
         b: &mut FunctionBuilder<'_>,
         vmctx: ir::Value,
         fref: ir::Value,
-        ty: u32,
-        args: &[ir::Value],
-    ) -> Vec<ir::Value> {
+    ) -> (ir::Value, ir::Value) {
         let sc = self.store_ctx(b, vmctx);
         b.ins()
             .store(MemFlagsData::trusted(), vmctx, sc, storectx::CALLER_VMCTX);
@@ -101,12 +100,84 @@ impl<'a> ModuleFuncEnv<'a> {
             fref,
             funcref::VMCTX,
         );
+        (code, callee_vmctx)
+    }
+
+    /// Call through a `*const VMFuncRef`, recording the caller's vmctx.
+    fn call_funcref(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        fref: ir::Value,
+        ty: u32,
+        args: &[ir::Value],
+    ) -> Vec<ir::Value> {
+        let (code, callee_vmctx) = self.funcref_target(b, vmctx, fref);
         let sig = b.import_signature(self.signature_of(ty));
         let mut all = Vec::with_capacity(args.len() + 1);
         all.push(callee_vmctx);
         all.extend_from_slice(args);
         let call = b.ins().call_indirect(sig, code, &all);
         b.inst_results(call).to_vec()
+    }
+
+    /// Tail-call through a `*const VMFuncRef` with the callee's own vmctx,
+    /// so a tail call into another instance runs in that instance.
+    fn return_call_funcref(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        fref: ir::Value,
+        ty: u32,
+        args: &[ir::Value],
+    ) {
+        let (code, callee_vmctx) = self.funcref_target(b, vmctx, fref);
+        let sig = b.import_signature(self.signature_of(ty));
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(callee_vmctx);
+        all.extend_from_slice(args);
+        b.ins().return_call_indirect(sig, code, &all);
+    }
+
+    /// The funcref in `table` at `callee`, trapping when out of bounds, null
+    /// or not of type `ty`.
+    fn checked_funcref(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        table: TableIndex,
+        ty: TypeIndex,
+        callee: ir::Value,
+    ) -> ir::Value {
+        let addr = self.table_addr(b, vmctx, table, callee, tc::UNDEFINED_ELEMENT);
+        let fref = b.ins().load(self.ptr(), MemFlagsData::trusted(), addr, 0);
+        b.ins().trapz(fref, tc::INDIRECT_CALL_TO_NULL);
+        let actual = b.ins().load(
+            types::I32,
+            MemFlagsData::trusted().with_readonly(),
+            fref,
+            funcref::TYPE_ID,
+        );
+        let expected = self.info.type_ids[ty.as_u32() as usize];
+        let mismatch = b
+            .ins()
+            .icmp_imm_u(IntCC::NotEqual, actual, i64::from(expected));
+        b.ins().trapnz(mismatch, tc::BAD_SIGNATURE);
+        fref
+    }
+
+    /// A direct reference to defined function `index` of type `ty`.
+    fn defined_func_ref(&self, b: &mut FunctionBuilder<'_>, index: u32, ty: u32) -> ir::FuncRef {
+        let name = b
+            .func
+            .declare_imported_user_function(UserExternalName::new(0, index));
+        let signature = b.import_signature(self.signature_of(ty));
+        b.import_function(ExtFuncData {
+            name: ExternalName::user(name),
+            signature,
+            colocated: true,
+            patchable: false,
+        })
     }
 
     /// Call builtin `which` with (vmctx, args) and return its i32 result.
@@ -117,12 +188,24 @@ impl<'a> ModuleFuncEnv<'a> {
         which: Builtin,
         args: &[ir::Value],
     ) -> ir::Value {
+        self.builtin_returning(b, vmctx, which, args, types::I32)
+    }
+
+    /// Call builtin `which` with (vmctx, args) and return its `ret` result.
+    fn builtin_returning(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        which: Builtin,
+        args: &[ir::Value],
+        ret: ir::Type,
+    ) -> ir::Value {
         let mut sig = ir::Signature::new(self.isa.default_call_conv());
         sig.params.push(AbiParam::new(self.ptr()));
         for a in args {
             sig.params.push(AbiParam::new(b.func.dfg.value_type(*a)));
         }
-        sig.returns.push(AbiParam::new(types::I32));
+        sig.returns.push(AbiParam::new(ret));
         let sig = b.import_signature(sig);
         let table = self.load_fixed(b, vmctx, VMOffsets::BUILTINS);
         let f = self.load_fixed(b, table, (which as u32) * 8);
@@ -166,6 +249,23 @@ impl<'a> ModuleFuncEnv<'a> {
             .load(self.ptr(), MemFlagsData::trusted(), def, tabledef::BASE);
         let scaled = b.ins().ishl_imm_u(index, 3);
         b.ins().iadd(base, scaled)
+    }
+
+    /// Whether memory `index` is a memory64 memory.
+    fn is_memory64(&self, index: MemoryIndex) -> bool {
+        self.info
+            .memories
+            .get(index.as_u32() as usize)
+            .is_some_and(|m| m.memory64)
+    }
+
+    /// A memory address or length widened to the builtins' `i64`.
+    fn to_i64(b: &mut FunctionBuilder<'_>, v: ir::Value) -> ir::Value {
+        if b.func.dfg.value_type(v) == types::I64 {
+            v
+        } else {
+            b.ins().uextend(types::I64, v)
+        }
     }
 
     fn i32_const(b: &mut FunctionBuilder<'_>, v: u32) -> ir::Value {
@@ -240,13 +340,11 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
     }
 
     fn memory_plan(&self, index: MemoryIndex) -> MemoryPlan {
-        let memory64 = self
-            .info
-            .memories
-            .get(index.as_u32() as usize)
-            .is_some_and(|m| m.memory64);
+        let memory64 = self.is_memory64(index);
         MemoryPlan {
             memory64,
+            // A memory64 memory is always checked explicitly; the figure
+            // only matters for 32-bit memories.
             reserved_bytes: 1 << 32,
             guard_bytes: crate::memory::GUARD_SIZE as u64,
         }
@@ -302,16 +400,7 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
             let fref = self.load_fixed(b, vmctx, self.offsets.imported_func(index));
             return Ok(self.call_funcref(b, vmctx, fref, ty, args));
         }
-        let name = b
-            .func
-            .declare_imported_user_function(UserExternalName::new(0, index));
-        let signature = b.import_signature(self.signature_of(ty));
-        let fref = b.import_function(ExtFuncData {
-            name: ExternalName::user(name),
-            signature,
-            colocated: true,
-            patchable: false,
-        });
+        let fref = self.defined_func_ref(b, index, ty);
         let mut all = Vec::with_capacity(args.len() + 1);
         all.push(vmctx);
         all.extend_from_slice(args);
@@ -328,21 +417,69 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         callee: ir::Value,
         args: &[ir::Value],
     ) -> EnvResult<Vec<ir::Value>> {
-        let addr = self.table_addr(b, vmctx, table, callee, tc::UNDEFINED_ELEMENT);
-        let fref = b.ins().load(self.ptr(), MemFlagsData::trusted(), addr, 0);
-        b.ins().trapz(fref, tc::INDIRECT_CALL_TO_NULL);
-        let actual = b.ins().load(
-            types::I32,
-            MemFlagsData::trusted().with_readonly(),
-            fref,
-            funcref::TYPE_ID,
-        );
-        let expected = self.info.type_ids[ty.as_u32() as usize];
-        let mismatch = b
-            .ins()
-            .icmp_imm_u(IntCC::NotEqual, actual, i64::from(expected));
-        b.ins().trapnz(mismatch, tc::BAD_SIGNATURE);
+        let fref = self.checked_funcref(b, vmctx, table, ty, callee);
         Ok(self.call_funcref(b, vmctx, fref, ty.as_u32(), args))
+    }
+
+    fn return_call(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        callee: FuncIndex,
+        args: &[ir::Value],
+    ) -> EnvResult<()> {
+        let index = callee.as_u32();
+        let ty = self.info.funcs[index as usize];
+        if index < self.info.num_imported_funcs {
+            let fref = self.load_fixed(b, vmctx, self.offsets.imported_func(index));
+            self.return_call_funcref(b, vmctx, fref, ty, args);
+            return Ok(());
+        }
+        let fref = self.defined_func_ref(b, index, ty);
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(vmctx);
+        all.extend_from_slice(args);
+        b.ins().return_call(fref, &all);
+        Ok(())
+    }
+
+    fn return_call_indirect(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        table: TableIndex,
+        ty: TypeIndex,
+        callee: ir::Value,
+        args: &[ir::Value],
+    ) -> EnvResult<()> {
+        let fref = self.checked_funcref(b, vmctx, table, ty, callee);
+        self.return_call_funcref(b, vmctx, fref, ty.as_u32(), args);
+        Ok(())
+    }
+
+    fn call_ref(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        ty: TypeIndex,
+        callee: ir::Value,
+        args: &[ir::Value],
+    ) -> EnvResult<Vec<ir::Value>> {
+        b.ins().trapz(callee, tc::NULL_REFERENCE);
+        Ok(self.call_funcref(b, vmctx, callee, ty.as_u32(), args))
+    }
+
+    fn return_call_ref(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        ty: TypeIndex,
+        callee: ir::Value,
+        args: &[ir::Value],
+    ) -> EnvResult<()> {
+        b.ins().trapz(callee, tc::NULL_REFERENCE);
+        self.return_call_funcref(b, vmctx, callee, ty.as_u32(), args);
+        Ok(())
     }
 
     fn memory_size(
@@ -353,6 +490,9 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
     ) -> EnvResult<ir::Value> {
         let len = self.memory_bound(b, vmctx, index)?;
         let pages = b.ins().ushr_imm_u(len, 16);
+        if self.is_memory64(index) {
+            return Ok(pages);
+        }
         Ok(b.ins().ireduce(types::I32, pages))
     }
 
@@ -364,7 +504,13 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         delta: ir::Value,
     ) -> EnvResult<ir::Value> {
         let mem = Self::i32_const(b, index.as_u32());
-        Ok(self.builtin(b, vmctx, Builtin::MemoryGrow, &[mem, delta]))
+        let delta = Self::to_i64(b, delta);
+        let old = self.builtin_returning(b, vmctx, Builtin::MemoryGrow, &[mem, delta], types::I64);
+        if self.is_memory64(index) {
+            return Ok(old);
+        }
+        // u64::MAX (failure) truncates to the 32-bit -1.
+        Ok(b.ins().ireduce(types::I32, old))
     }
 
     fn memory_fill(
@@ -377,6 +523,8 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         len: ir::Value,
     ) -> EnvResult<()> {
         let mem = Self::i32_const(b, index.as_u32());
+        let dst = Self::to_i64(b, dst);
+        let len = Self::to_i64(b, len);
         self.builtin_trapping(
             b,
             vmctx,
@@ -399,6 +547,9 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
     ) -> EnvResult<()> {
         let dm = Self::i32_const(b, dst_index.as_u32());
         let sm = Self::i32_const(b, src_index.as_u32());
+        let dst = Self::to_i64(b, dst);
+        let src = Self::to_i64(b, src);
+        let len = Self::to_i64(b, len);
         self.builtin_trapping(
             b,
             vmctx,
@@ -421,6 +572,7 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
     ) -> EnvResult<()> {
         let mem = Self::i32_const(b, index.as_u32());
         let seg = Self::i32_const(b, data.as_u32());
+        let dst = Self::to_i64(b, dst);
         self.builtin_trapping(
             b,
             vmctx,

@@ -187,14 +187,13 @@ impl StoreOpaque {
         &mut self,
         inst: usize,
         mem: u32,
-        dst: u32,
+        dst: u64,
         val: u8,
-        len: u32,
+        len: u64,
     ) -> bool {
         let m = self.instances[inst].memories[mem as usize];
         let bytes = self.memories[m as usize].mem.bytes_mut();
-        let (dst, len) = (dst as usize, len as usize);
-        match bytes.get_mut(dst..dst + len) {
+        match byte_range(dst, len).and_then(|r| bytes.get_mut(r)) {
             Some(s) => {
                 s.fill(val);
                 true
@@ -208,24 +207,32 @@ impl StoreOpaque {
         inst: usize,
         dm: u32,
         sm: u32,
-        dst: u32,
-        src: u32,
-        len: u32,
+        dst: u64,
+        src: u64,
+        len: u64,
     ) -> bool {
         let dm = self.instances[inst].memories[dm as usize] as usize;
         let sm = self.instances[inst].memories[sm as usize] as usize;
-        let (dst, src, len) = (dst as usize, src as usize, len as usize);
-        if src + len > self.memories[sm].mem.len() || dst + len > self.memories[dm].mem.len() {
+        let (Some(to), Some(from)) = (byte_range(dst, len), byte_range(src, len)) else {
+            return false;
+        };
+        if from.end > self.memories[sm].mem.len() || to.end > self.memories[dm].mem.len() {
             return false;
         }
         if dm == sm {
             self.memories[dm]
                 .mem
                 .bytes_mut()
-                .copy_within(src..src + len, dst);
+                .copy_within(from, to.start);
         } else {
-            let chunk = self.memories[sm].mem.bytes()[src..src + len].to_vec();
-            self.memories[dm].mem.bytes_mut()[dst..dst + len].copy_from_slice(&chunk);
+            // Two distinct boxes: split the borrow instead of copying twice.
+            let (lo, hi) = self.memories.split_at_mut(dm.max(sm));
+            let (d, s) = if dm < sm {
+                (&mut lo[dm], &hi[0])
+            } else {
+                (&mut hi[0], &lo[sm])
+            };
+            d.mem.bytes_mut()[to].copy_from_slice(&s.mem.bytes()[from]);
         }
         true
     }
@@ -235,7 +242,7 @@ impl StoreOpaque {
         inst: usize,
         mem: u32,
         seg: u32,
-        dst: u32,
+        dst: u64,
         src: u32,
         len: u32,
     ) -> bool {
@@ -248,14 +255,11 @@ impl StoreOpaque {
         };
         let data = &module.inner.bytes[range];
         let m = instance.memories[mem as usize];
-        let (dst, src, len) = (dst as usize, src as usize, len as usize);
-        let Some(from) = data.get(src..src + len) else {
+        let Some(from) = byte_range(src.into(), len.into()).and_then(|r| data.get(r)) else {
             return false;
         };
-        match self.memories[m as usize]
-            .mem
-            .bytes_mut()
-            .get_mut(dst..dst + len)
+        match byte_range(dst, len.into())
+            .and_then(|r| self.memories[m as usize].mem.bytes_mut().get_mut(r))
         {
             Some(to) => {
                 to.copy_from_slice(from);
@@ -573,7 +577,14 @@ pub(crate) fn instantiate(
     }
     for (i, seg) in info.data.iter().enumerate() {
         if let DataKind::Active { memory, offset } = &seg.kind {
-            let at = store.eval_const(&store.instances[inst_idx], offset)? as u32;
+            // An i32 offset for a 32-bit memory, i64 for memory64.
+            let at = store.eval_const(&store.instances[inst_idx], offset)? as u64;
+            let memory_ty = &info.memories[*memory as usize];
+            let at = if memory_ty.memory64 {
+                at
+            } else {
+                u64::from(at as u32)
+            };
             let len = seg.bytes.len() as u32;
             if !store.memory_init(inst_idx, *memory, i as u32, at, 0, len) {
                 return Err(trap(TrapCode::MemoryOutOfBounds));
@@ -590,4 +601,11 @@ pub(crate) fn instantiate(
         crate::func::call_raw(store, f, &mut [0u128; 1])?;
     }
     Ok(instance)
+}
+
+/// `start..start + len` as a `usize` range, `None` when it overflows.
+fn byte_range(start: u64, len: u64) -> Option<std::ops::Range<usize>> {
+    let start = usize::try_from(start).ok()?;
+    let end = start.checked_add(usize::try_from(len).ok()?)?;
+    Some(start..end)
 }

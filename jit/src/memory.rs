@@ -1,6 +1,20 @@
 //! Linear memories: a 32-bit memory reserves 4 GiB plus a 2 GiB guard of
 //! `PROT_NONE` up front; growing only changes protection, so the base never
 //! moves and compiled code needs no bounds checks.
+//!
+//! A memory64 memory cannot be covered by a guard (its index is 64 bits), so
+//! compiled code checks every access against the current length. Its base
+//! must not move either (io_uring operations and host slices point into it),
+//! so it reserves its whole reachable size up front: its maximum, capped by
+//! the store's memory budget and by [`MEMORY64_RESERVATION`] (64 GiB); a
+//! `memory.grow` past the reservation returns -1. No guard follows it.
+//!
+//! Every reservation is counted against a process-wide address-space budget
+//! ([`ADDRESS_SPACE_LIMIT`], 64 TiB of the 128 TiB user half on x86-64, about
+//! ten thousand 32-bit memories alive at once); past it, or when `mmap`
+//! refuses (`ulimit -v`), creating a memory is an error that says so.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Error;
 
@@ -11,6 +25,41 @@ const RESERVATION: usize = 1 << 32;
 /// Guard bytes after the reservation: a static offset up to this size needs
 /// no explicit check.
 pub(crate) const GUARD_SIZE: usize = 2 << 30;
+/// Most address space one memory64 memory reserves (its reachable maximum).
+pub(crate) const MEMORY64_RESERVATION: u64 = 64 << 30;
+/// Address space all live linear memories of the process may reserve.
+pub(crate) const ADDRESS_SPACE_LIMIT: u64 = 64 << 40;
+
+/// Bytes of address space currently reserved by linear memories.
+static RESERVED: AtomicU64 = AtomicU64::new(0);
+
+/// Count `bytes` against [`ADDRESS_SPACE_LIMIT`].
+fn claim_address_space(bytes: u64) -> Result<(), Error> {
+    let mut cur = RESERVED.load(Ordering::Relaxed);
+    loop {
+        let next = cur.saturating_add(bytes);
+        if next > ADDRESS_SPACE_LIMIT {
+            return Err(Error::ResourceLimit(
+                format!(
+                    "address space for linear memories exhausted: {} GiB reserved, \
+                     a new memory needs {} GiB more, limit {} GiB",
+                    cur >> 30,
+                    bytes.div_ceil(1 << 30),
+                    ADDRESS_SPACE_LIMIT >> 30
+                )
+                .into(),
+            ));
+        }
+        match RESERVED.compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return Ok(()),
+            Err(actual) => cur = actual,
+        }
+    }
+}
+
+fn release_address_space(bytes: u64) {
+    RESERVED.fetch_sub(bytes, Ordering::Relaxed);
+}
 
 /// What compiled code reads: base and current length in bytes.
 #[repr(C)]
@@ -46,15 +95,27 @@ unsafe impl Send for LinearMemory {}
 unsafe impl Sync for LinearMemory {}
 
 impl LinearMemory {
-    /// Reserve a memory of `minimum` pages that may grow to `max_pages`.
-    pub(crate) fn new(minimum: u64, max_pages: u64) -> Result<Self, Error> {
-        let max_pages = max_pages.min(RESERVATION as u64 / WASM_PAGE_SIZE);
+    /// Reserve a memory of `minimum` pages that may grow to `max_pages`:
+    /// 4 GiB plus the guard for a 32-bit memory, the reachable maximum (at
+    /// most [`MEMORY64_RESERVATION`]) for a memory64 one.
+    pub(crate) fn new(minimum: u64, max_pages: u64, memory64: bool) -> Result<Self, Error> {
+        let (max_pages, mapped) = if memory64 {
+            let max_pages = max_pages.min(MEMORY64_RESERVATION / WASM_PAGE_SIZE);
+            // At least one page, so that an empty memory still has a base.
+            let bytes = max_pages.max(1) * WASM_PAGE_SIZE;
+            (max_pages, bytes as usize)
+        } else {
+            (
+                max_pages.min(RESERVATION as u64 / WASM_PAGE_SIZE),
+                RESERVATION + GUARD_SIZE,
+            )
+        };
         if minimum > max_pages {
             return Err(Error::ResourceLimit(
                 format!("memory minimum {minimum} pages exceeds limit {max_pages}").into(),
             ));
         }
-        let mapped = RESERVATION + GUARD_SIZE;
+        claim_address_space(mapped as u64)?;
         // SAFETY: an anonymous private PROT_NONE mapping at an address the
         // kernel chooses aliases nothing.
         let base = unsafe {
@@ -68,10 +129,13 @@ impl LinearMemory {
             )
         };
         if base == libc::MAP_FAILED {
+            let err = std::io::Error::last_os_error();
+            release_address_space(mapped as u64);
             return Err(Error::ResourceLimit(
                 format!(
-                    "cannot reserve linear memory: {}",
-                    std::io::Error::last_os_error()
+                    "cannot reserve {} MiB of address space for a linear memory: {err} \
+                     (a 32-bit memory reserves 6 GiB; check `ulimit -v`)",
+                    mapped >> 20
                 )
                 .into(),
             ));
@@ -89,7 +153,7 @@ impl LinearMemory {
     fn set_len(&mut self, new_len: usize) -> Result<(), Error> {
         if new_len > self.len {
             // SAFETY: [base, base+new_len) lies inside our own reservation
-            // (new_len <= 4 GiB < mapped).
+            // (new_len <= max_pages * page size <= mapped).
             let rc = unsafe {
                 libc::mprotect(
                     self.base.cast(),
@@ -153,5 +217,39 @@ impl Drop for LinearMemory {
         unsafe {
             libc::munmap(self.base.cast(), self.mapped);
         }
+        release_address_space(self.mapped as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_past_the_address_space_budget_is_refused() {
+        let err = claim_address_space(ADDRESS_SPACE_LIMIT + 1).expect_err("over budget");
+        assert!(matches!(err, Error::ResourceLimit(_)));
+    }
+
+    #[test]
+    fn memory64_reserves_its_maximum_capped_at_64_gib() {
+        let small = LinearMemory::new(1, 3, true).expect("three pages");
+        assert_eq!(small.mapped, 3 * WASM_PAGE_SIZE as usize);
+        let huge = LinearMemory::new(0, u64::MAX, true).expect("capped");
+        assert_eq!(huge.mapped as u64, MEMORY64_RESERVATION);
+        assert_eq!(huge.max_pages, MEMORY64_RESERVATION / WASM_PAGE_SIZE);
+        let empty = LinearMemory::new(0, 0, true).expect("empty");
+        assert_eq!(empty.len(), 0);
+        assert!(matches!(
+            LinearMemory::new(MEMORY64_RESERVATION / WASM_PAGE_SIZE + 1, u64::MAX, true),
+            Err(Error::ResourceLimit(_))
+        ));
+    }
+
+    #[test]
+    fn memory32_keeps_the_guard_reservation() {
+        let m = LinearMemory::new(1, u64::MAX, false).expect("memory");
+        assert_eq!(m.mapped, RESERVATION + GUARD_SIZE);
+        assert_eq!(m.max_pages, 65536);
     }
 }

@@ -153,16 +153,13 @@ fn table_type(t: &wasmparser::TableType, offset: usize) -> Result<TableType, Err
 }
 
 fn memory_type(m: &wasmparser::MemoryType, offset: usize) -> Result<MemoryType, Error> {
-    if m.memory64 || m.shared || m.page_size_log2.is_some() {
-        return Err(unsupported_at(
-            offset,
-            "memory64, shared or custom-page memories",
-        ));
+    if m.shared || m.page_size_log2.is_some() {
+        return Err(unsupported_at(offset, "shared or custom-page memories"));
     }
     Ok(MemoryType {
         minimum: m.initial,
         maximum: m.maximum,
-        memory64: false,
+        memory64: m.memory64,
         shared: false,
     })
 }

@@ -47,6 +47,12 @@ impl StoreOpaque {
 
     /// Create a memory, within the store's memory budget.
     pub(crate) fn new_memory(&mut self, ty: crate::types::MemoryType) -> Result<u32, Error> {
+        let max = self.engine.max_memories();
+        if self.memories.len() >= max {
+            return Err(Error::ResourceLimit(
+                format!("store memory count limit of {max} reached (Config::max_memories)").into(),
+            ));
+        }
         let budget = self.engine.max_memory_bytes();
         let want = ty.minimum.saturating_mul(crate::memory::WASM_PAGE_SIZE);
         if self.memory_bytes().saturating_add(want) > budget {

@@ -52,7 +52,7 @@ impl MemoryData {
             .maximum
             .unwrap_or(u64::MAX)
             .min(max_bytes / WASM_PAGE_SIZE);
-        let mem = LinearMemory::new(ty.minimum, max_pages)?;
+        let mem = LinearMemory::new(ty.minimum, max_pages, ty.memory64)?;
         let mut data = Box::new(MemoryData {
             def: VMMemoryDefinition {
                 base: mem.base(),
@@ -202,10 +202,10 @@ pub(crate) unsafe fn instance_index_of(vmctx: *const u8) -> Option<u32> {
 /// The builtin table; field order is `func_env::Builtin`'s.
 #[repr(C)]
 struct BuiltinTable {
-    memory_grow: unsafe extern "C" fn(*mut u8, u32, u32) -> u32,
-    memory_fill: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32) -> u32,
-    memory_copy: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32, u32) -> u32,
-    memory_init: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32, u32) -> u32,
+    memory_grow: unsafe extern "C" fn(*mut u8, u32, u64) -> u64,
+    memory_fill: unsafe extern "C" fn(*mut u8, u32, u64, u32, u64) -> u32,
+    memory_copy: unsafe extern "C" fn(*mut u8, u32, u32, u64, u64, u64) -> u32,
+    memory_init: unsafe extern "C" fn(*mut u8, u32, u32, u64, u32, u32) -> u32,
     data_drop: unsafe extern "C" fn(*mut u8, u32) -> u32,
     table_grow: unsafe extern "C" fn(*mut u8, u32, usize, u32) -> u32,
     table_fill: unsafe extern "C" fn(*mut u8, u32, u32, usize, u32) -> u32,
@@ -262,17 +262,18 @@ fn status(ok: bool) -> u32 {
     u32::from(!ok)
 }
 
-unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> u32 {
+/// `memory.grow`: the old size in pages, or `u64::MAX` (which compiled code
+/// truncates to the 32-bit -1 for a 32-bit memory). Addresses and lengths
+/// of the memory builtins are 64-bit; compiled code zero-extends a 32-bit
+/// memory's operands.
+unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
     // SAFETY: compiled code passes its own vmctx.
     let (store, inst) = unsafe { store_of(vmctx) };
     let m = store.instances[inst].memories[mem as usize];
-    match store.grow_memory(m, delta.into()) {
-        Some(old) => old as u32,
-        None => u32::MAX,
-    }
+    store.grow_memory(m, delta).unwrap_or(u64::MAX)
 }
 
-unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u32, val: u32, len: u32) -> u32 {
+unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, val: u32, len: u64) -> u32 {
     // SAFETY: compiled code passes its own vmctx.
     let (store, inst) = unsafe { store_of(vmctx) };
     status(store.memory_fill(inst, mem, dst, val as u8, len))
@@ -282,9 +283,9 @@ unsafe extern "C" fn memory_copy(
     vmctx: *mut u8,
     dm: u32,
     sm: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) -> u32 {
     // SAFETY: compiled code passes its own vmctx.
     let (store, inst) = unsafe { store_of(vmctx) };
@@ -295,7 +296,7 @@ unsafe extern "C" fn memory_init(
     vmctx: *mut u8,
     mem: u32,
     seg: u32,
-    dst: u32,
+    dst: u64,
     src: u32,
     len: u32,
 ) -> u32 {

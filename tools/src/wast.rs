@@ -39,6 +39,10 @@ pub enum FeatureSet {
     Wasm3,
     /// Everything the engine implements.
     All,
+    /// Everything the engine implements except multi-memory: the memory64
+    /// proposal's scripts predate multi-memory and expect a second memory
+    /// (or a non-zero memory-index byte) to be rejected.
+    Memory64,
 }
 
 /// One directive that did not do what the script asserts.

@@ -235,6 +235,82 @@ pub trait FuncEnvironment {
         args: &[ir::Value],
     ) -> EnvResult<Vec<ir::Value>>;
 
+    /// Emit `return_call`: a tail call to function `callee` with `args`,
+    /// ending the current block (Cranelift `return_call` or
+    /// `return_call_indirect`; both need [`CallConv::Tail`] on caller and
+    /// callee). The current frame is gone before the callee runs, so any
+    /// depth of tail calls uses constant stack.
+    ///
+    /// # Errors
+    /// When the runtime cannot emit the call (the default: tail calls
+    /// unsupported).
+    fn return_call(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        callee: FuncIndex,
+        args: &[ir::Value],
+    ) -> EnvResult<()> {
+        let _ = (builder, vmctx, callee, args);
+        Err(EnvError::Unsupported("return_call"))
+    }
+
+    /// Emit `return_call_indirect`: the checks of
+    /// [`FuncEnvironment::call_indirect`], then a tail call ending the block.
+    ///
+    /// # Errors
+    /// When the runtime cannot emit the call (the default: tail calls
+    /// unsupported).
+    fn return_call_indirect(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        table: TableIndex,
+        ty: TypeIndex,
+        callee: ir::Value,
+        args: &[ir::Value],
+    ) -> EnvResult<()> {
+        let _ = (builder, vmctx, table, ty, callee, args);
+        Err(EnvError::Unsupported("return_call_indirect"))
+    }
+
+    /// Emit `call_ref`: trap with [`super::trap_codes::NULL_REFERENCE`]
+    /// when `callee` (a function reference of type `ty`, already checked by
+    /// validation) is null, else call it with `args` and return its results.
+    ///
+    /// # Errors
+    /// When the runtime cannot emit the call (the default: typed function
+    /// references unsupported).
+    fn call_ref(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        ty: TypeIndex,
+        callee: ir::Value,
+        args: &[ir::Value],
+    ) -> EnvResult<Vec<ir::Value>> {
+        let _ = (builder, vmctx, ty, callee, args);
+        Err(EnvError::Unsupported("call_ref"))
+    }
+
+    /// Emit `return_call_ref`: the null check of
+    /// [`FuncEnvironment::call_ref`], then a tail call ending the block.
+    ///
+    /// # Errors
+    /// When the runtime cannot emit the call (the default: typed function
+    /// references unsupported).
+    fn return_call_ref(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        ty: TypeIndex,
+        callee: ir::Value,
+        args: &[ir::Value],
+    ) -> EnvResult<()> {
+        let _ = (builder, vmctx, ty, callee, args);
+        Err(EnvError::Unsupported("return_call_ref"))
+    }
+
     /// `memory.size`: the size of memory `index` in pages (`i32`, or `i64`
     /// for memory64).
     ///

@@ -71,24 +71,34 @@ impl FuncTranslator<'_, '_> {
                 .env
                 .memory_bound(&mut self.builder, self.vmctx, memory)
                 .map_err(|e| self.env_err(e))?;
-            let reach = memarg
-                .offset
-                .checked_add(size)
-                .ok_or_else(|| self.bug("offset overflow"))?;
-            // `reach` is at most 2^64 - 1 + 8 only for memory64, where the
-            // add traps on overflow.
-            let reach = self.builder.ins().iconst(ptr, reach.cast_signed());
-            let end =
-                self.builder
-                    .ins()
-                    .uadd_overflow_trap(index, reach, trap_codes::HEAP_OUT_OF_BOUNDS);
-            let oob = self
-                .builder
-                .ins()
-                .icmp(IntCC::UnsignedGreaterThan, end, bound);
-            self.builder
-                .ins()
-                .trapnz(oob, trap_codes::HEAP_OUT_OF_BOUNDS);
+            match memarg.offset.checked_add(size) {
+                Some(reach) => {
+                    // index + offset + size, trapping when the sum
+                    // overflows (memory64 only: a 32-bit index cannot).
+                    let reach = self.builder.ins().iconst(ptr, reach.cast_signed());
+                    let end = self.builder.ins().uadd_overflow_trap(
+                        index,
+                        reach,
+                        trap_codes::HEAP_OUT_OF_BOUNDS,
+                    );
+                    let oob = self
+                        .builder
+                        .ins()
+                        .icmp(IntCC::UnsignedGreaterThan, end, bound);
+                    self.builder
+                        .ins()
+                        .trapnz(oob, trap_codes::HEAP_OUT_OF_BOUNDS);
+                }
+                None => {
+                    // A memory64 static offset so close to 2^64 that no
+                    // index reaches: the access always traps. (A conditional
+                    // trap on a constant keeps the block open.)
+                    let always = self.builder.ins().iconst(ir::types::I8, 1);
+                    self.builder
+                        .ins()
+                        .trapnz(always, trap_codes::HEAP_OUT_OF_BOUNDS);
+                }
+            }
         }
         let base = self
             .env

@@ -102,6 +102,7 @@ fn run_in_child(file: &Path, args: &WastArgs) -> Result<(usize, usize)> {
         FeatureSet::Wasm2 => "wasm2",
         FeatureSet::Wasm3 => "wasm3",
         FeatureSet::All => "all",
+        FeatureSet::Memory64 => "memory64",
     });
     if args.verbose {
         cmd.arg("-v");

@@ -73,6 +73,12 @@ impl JitBackend {
                 config
             }
             FeatureSet::All => Config::default(),
+            FeatureSet::Memory64 => {
+                let mut config = Config::new();
+                let features = config.features() - ringwasm_jit::WasmFeatures::MULTI_MEMORY;
+                config.wasm_features(features);
+                config
+            }
         };
         config.epoch_interruption(true);
         let engine = Engine::new(&config)?;
