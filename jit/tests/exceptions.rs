@@ -482,3 +482,33 @@ fn handler_frame_is_intact_after_a_callee_with_stack_arguments() {
     // k = 1 + 20 = 21; before = 10; many2 returns its 11th argument, 11.
     assert_eq!(call_i32(&wat, "run", 10).expect("caught"), 42);
 }
+
+#[test]
+fn call_ref_inside_try_table_is_covered() {
+    let mut config = ringwasm_jit::Config::new();
+    let features = config.features() | ringwasm_jit::WasmFeatures::FUNCTION_REFERENCES;
+    config.wasm_features(features);
+    let engine = Engine::new(&config).expect("engine");
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (type $t (func (param i32)))
+            (tag $e (param i32))
+            (elem declare func $thrower)
+            (func $thrower (type $t) (throw $e (local.get 0)))
+            (func (export "run") (param i32) (result i32)
+                (block $h (result i32)
+                    (try_table (catch $e $h)
+                        (call_ref $t (local.get 0) (ref.func $thrower)))
+                    (i32.const -1))))"#,
+    )
+    .expect("compiles");
+    let mut store = Store::new(&engine, ());
+    let inst = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let run = inst
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .expect("run");
+    assert_eq!(run.call(&mut store, 42).expect("caught"), 42);
+}
