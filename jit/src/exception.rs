@@ -234,8 +234,15 @@ impl ThrownException {
     }
 
     /// The payload values.
+    ///
+    /// # Panics
+    /// When used with a store other than the tag's.
     pub fn values(&self, store: impl crate::store::AsContext) -> Vec<Val> {
         let store = &store.as_context().0.opaque;
+        assert_eq!(
+            store.id, self.tag.store,
+            "exception used with the wrong store"
+        );
         let ty = store.exn.tags[self.tag.index as usize].ty.clone();
         ty.params()
             .iter()

@@ -130,12 +130,22 @@ fn uncaught_exception_is_an_error_naming_the_tag_with_a_backtrace() {
         (func (export "run") (param i32) (result i32)
             (call $deep (local.get 0))
             (i32.const 0)))"#;
-    let err = call_i32(wat, "run", 3).expect_err("uncaught");
+    let (mut store, instance) = instantiate(wat);
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .expect("export");
+    let err = run.call(&mut store, 3).expect_err("uncaught");
     let Error::Trap(trap) = &err else {
         panic!("expected a trap, got {err:?}");
     };
     let thrown = trap.exception().expect("an exception");
     assert_eq!(thrown.tag_name(), Some("boom"));
+    assert_eq!(thrown.values(&store), vec![Val::I32(3)]);
+    let Some(ringwasm_jit::Extern::Tag(boom)) = instance.get_export(&mut store, "boom") else {
+        panic!("tag export missing");
+    };
+    assert_eq!(thrown.tag(), boom);
+    assert_eq!(boom.ty(&store).params(), &[ValType::I32]);
     assert!(matches!(trap.code(), TrapCode::Exception(_)));
     assert!(trap.to_string().contains("boom"), "{trap}");
     assert!(trap.backtrace.len() >= 2, "{trap}");
