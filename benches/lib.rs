@@ -64,6 +64,11 @@ pub const KERNELS: &[Kernel] = &[
         what: "bytecode interpreter, 5M iterations",
         args: &["5000000"],
     },
+    Kernel {
+        name: "exceptions",
+        what: "throw and catch 1M exceptions across 2 calls (`.wat`; native: C++)",
+        args: &[],
+    },
 ];
 
 /// The file-I/O guests' sources.
@@ -76,6 +81,10 @@ pub const FILE_GUESTS: &[&str] = &["file_read", "file_copy", "file_meta"];
 ///
 /// When clang fails, with its stderr.
 pub fn build_guest(guests: &Path, out: &Path, name: &str) -> anyhow::Result<()> {
+    let wat = guests.join(format!("{name}.wat"));
+    if wat.exists() {
+        return build_wat_guest(&wat, out, name);
+    }
     let src = guests.join(format!("{name}.c"));
     let wasm = out.join(format!("{name}.wasm"));
     let native = out.join(name);
@@ -99,6 +108,30 @@ pub fn build_guest(guests: &Path, out: &Path, name: &str) -> anyhow::Result<()> 
     ];
     clang(&wasm_args, &wasm, &src)?;
     clang(&["-O2", "-o"], &native, &src)?;
+    Ok(())
+}
+
+/// A guest written in WAT (for features C cannot express, like wasm
+/// exceptions): `<name>.wat` becomes `<out>/<name>.wasm`, and its native
+/// counterpart `<name>.cpp` is built with `clang++-14 -O2`.
+fn build_wat_guest(wat: &Path, out: &Path, name: &str) -> anyhow::Result<()> {
+    let bytes = wat::parse_file(wat).with_context(|| format!("parsing {}", wat.display()))?;
+    let wasm = out.join(format!("{name}.wasm"));
+    std::fs::write(&wasm, bytes).with_context(|| format!("writing {}", wasm.display()))?;
+    let cpp = wat.with_extension("cpp");
+    let result = Command::new("clang++-14")
+        .args(["-O2", "-o"])
+        .arg(out.join(name))
+        .arg(&cpp)
+        .output()
+        .context("running clang++-14")?;
+    if !result.status.success() {
+        bail!(
+            "clang++-14 {}: {}",
+            cpp.display(),
+            String::from_utf8_lossy(&result.stderr)
+        );
+    }
     Ok(())
 }
 

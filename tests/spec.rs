@@ -33,6 +33,7 @@ const WASM3_FILES: &[&str] = &[
     "align.wast",
     "endianness.wast",
     "exports.wast",
+    "imports.wast",
     "float_memory.wast",
     "load.wast",
     "memory.wast",
@@ -95,6 +96,13 @@ fn main() {
             prefix: "proposals/relaxed-simd",
             config: "all",
             // Relaxed SIMD is beyond 2.0: the engine's full feature set.
+            features: FeatureSet::All,
+        },
+        Suite {
+            files: data::proposal(Proposal::ExceptionHandling).collect(),
+            prefix: "proposals/exceptions",
+            config: "all",
+            // Exception handling (final and legacy forms) is on by default.
             features: FeatureSet::All,
         },
         Suite {

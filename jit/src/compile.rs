@@ -62,6 +62,17 @@ struct CompiledFunc {
     code: Vec<u8>,
     traps: Vec<(u32, ir::TrapCode)>,
     relocs: Vec<(u32, Reloc, RelocTarget, i64)>,
+    /// Exception landing pads of this function's `try_call`s.
+    eh: ExceptionMetadata,
+}
+
+/// Exception-handling metadata of one compiled function: plain integers, so
+/// it can be serialised byte-wise.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ExceptionMetadata {
+    /// `(return address, landing pad)` of every `try_call`, as offsets from
+    /// the function's start, sorted by return address.
+    pub call_sites: Vec<(u32, u32)>,
 }
 
 enum RelocTarget {
@@ -77,6 +88,10 @@ pub(crate) struct CodeInfo {
     pub num_imported_funcs: u32,
     pub traps: TrapTable,
     pub names: HashMap<u32, Box<str>>,
+    /// `(return address, landing pad)` offsets in the code, sorted: where a
+    /// thrown exception resumes in a frame whose call returns to the
+    /// address.
+    pub handlers: Vec<(u32, u32)>,
 }
 
 /// A module's linked code.
@@ -116,6 +131,16 @@ impl CodeInfo {
     pub(crate) fn trap_at(&self, pc: usize) -> Option<ir::TrapCode> {
         let offset = pc.checked_sub(self.memory.base as usize)?;
         self.traps.lookup(u32::try_from(offset).ok()?)
+    }
+
+    /// The absolute landing-pad address for the return address `pc`.
+    pub(crate) fn handler_at(&self, pc: usize) -> Option<usize> {
+        let offset = u32::try_from(pc.checked_sub(self.memory.base as usize)?).ok()?;
+        let i = self
+            .handlers
+            .binary_search_by_key(&offset, |(ret, _)| *ret)
+            .ok()?;
+        Some(self.memory.base as usize + self.handlers[i].1 as usize)
     }
 
     /// (function index, offset within it) for a pc.
@@ -179,10 +204,20 @@ fn compile_function(
         };
         relocs.push((r.offset, r.kind, target, r.addend));
     }
+    let mut eh = ExceptionMetadata::default();
+    for site in compiled.buffer.call_sites() {
+        for h in site.exception_handlers {
+            if let cranelift_codegen::FinalizedMachExceptionHandler::Default(pad) = h {
+                eh.call_sites.push((site.ret_addr, *pad));
+            }
+        }
+    }
+    eh.call_sites.sort_unstable();
     Ok(CompiledFunc {
         code,
         traps,
         relocs,
+        eh,
     })
 }
 
@@ -214,6 +249,15 @@ pub(crate) fn compile_module(
         })
         .collect::<Result<_, _>>()?;
     let (memory, ranges, traps) = link(&compiled, info.num_imported_funcs)?;
+    let handlers = compiled
+        .iter()
+        .zip(&ranges)
+        .flat_map(|(f, r)| {
+            f.eh.call_sites
+                .iter()
+                .map(move |(ret, pad)| (r.start + ret, r.start + pad))
+        })
+        .collect();
     let info_types = info.type_ids.clone();
     let info = Arc::new(CodeInfo {
         memory,
@@ -221,6 +265,7 @@ pub(crate) fn compile_module(
         num_imported_funcs: info.num_imported_funcs,
         traps,
         names: info.func_names.clone(),
+        handlers,
     });
     publish(&info);
     let entries = info_types
@@ -506,6 +551,31 @@ pub(crate) fn compile_trampolines(engine: &Engine, ty: &FuncType) -> Result<Tram
             .iconst(ptr, crate::func::host_dispatch as *const () as usize as i64);
         let call = b.ins().call_indirect(dsig, dispatch, &[params[0], values]);
         let status = b.inst_results(call)[0];
+        // Status 2: the host function threw a wasm exception (slot 0).
+        let ok = b.create_block();
+        let failed = b.create_block();
+        let throw = b.create_block();
+        b.ins().brif(status, failed, &[], ok, &[]);
+        b.switch_to_block(failed);
+        b.seal_block(failed);
+        let is_exn = b.ins().icmp_imm_u(ir::condcodes::IntCC::Equal, status, 2);
+        b.ins().brif(is_exn, throw, &[], ok, &[]);
+        b.switch_to_block(throw);
+        b.seal_block(throw);
+        let exn = b.ins().load(ptr, flags, values, 0);
+        let store = b
+            .ins()
+            .load(ptr, flags, params[0], crate::func::HOST_CONTEXT_STORE);
+        let mut tsig = ir::Signature::new(isa.default_call_conv());
+        tsig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr)]);
+        let tsig = b.import_signature(tsig);
+        let thrower = b
+            .ins()
+            .iconst(ptr, crate::exception::throw_address() as i64);
+        b.ins().call_indirect(tsig, thrower, &[store, exn]);
+        b.ins().trap(HOST_TRAP);
+        b.switch_to_block(ok);
+        b.seal_block(ok);
         b.ins().trapnz(status, HOST_TRAP);
         let mut results = Vec::new();
         for (i, r) in ty.results().iter().enumerate() {
@@ -522,6 +592,7 @@ pub(crate) fn compile_trampolines(engine: &Engine, ty: &FuncType) -> Result<Tram
         num_imported_funcs: 0,
         traps,
         names: HashMap::new(),
+        handlers: Vec::new(),
     });
     publish(&info);
     Ok(Trampolines {

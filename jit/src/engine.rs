@@ -25,11 +25,13 @@ pub struct Config {
 
 impl Default for Config {
     /// Everything the engine implements: wasm 2.0 (with SIMD), plus
-    /// extended-const, relaxed SIMD, tail calls, multi-memory and memory64.
+    /// extended-const, relaxed SIMD, tail calls, multi-memory, memory64 and
+    /// exception handling (final and legacy forms).
     fn default() -> Self {
         let mut c = Config::wasm_v2();
         c.features |= WasmFeatures::EXTENDED_CONST | WasmFeatures::RELAXED_SIMD;
         c.features |= WasmFeatures::TAIL_CALL | WasmFeatures::MULTI_MEMORY | WasmFeatures::MEMORY64;
+        c.features |= WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS;
         c
     }
 }

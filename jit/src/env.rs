@@ -39,6 +39,8 @@ pub(crate) enum EntityIndex {
     Table(u32),
     Memory(u32),
     Global(u32),
+    /// A tag (exception handling).
+    Tag(u32),
 }
 
 /// One import.
@@ -110,6 +112,10 @@ pub(crate) struct ModuleInfo {
     pub func_names: HashMap<u32, Box<str>>,
     /// Byte ranges of the defined functions' bodies.
     pub bodies: Vec<Range<usize>>,
+    /// Tag index → module type index of its (params → []) signature
+    /// (imports first).
+    pub tags: Vec<u32>,
+    pub num_imported_tags: u32,
 }
 
 impl ModuleInfo {
@@ -181,6 +187,7 @@ pub(crate) struct VMOffsets {
     num_tables: u32,
     num_globals: u32,
     num_defined_funcs: u32,
+    num_tags: u32,
 }
 
 impl VMOffsets {
@@ -202,6 +209,7 @@ impl VMOffsets {
             num_tables: info.tables.len() as u32,
             num_globals: info.globals.len() as u32,
             num_defined_funcs: info.num_defined_funcs(),
+            num_tags: info.tags.len() as u32,
         }
     }
 
@@ -228,9 +236,17 @@ impl VMOffsets {
     pub fn defined_funcref(&self, i: u32) -> u32 {
         self.funcrefs_start() + funcref::SIZE * i
     }
+    /// `*const TagData` (the tag's identity) of tag `i` (imports first).
+    pub fn tag(&self, i: u32) -> u32 {
+        self.defined_funcref(self.num_defined_funcs) + 8 * i
+    }
+    /// `*const ExnBuiltins`: the exception-handling builtins.
+    pub fn exn_builtins(&self) -> u32 {
+        self.tag(self.num_tags)
+    }
     /// Total size in bytes.
     pub fn size(&self) -> u32 {
-        self.defined_funcref(self.num_defined_funcs)
+        self.exn_builtins() + 8
     }
 }
 
@@ -262,7 +278,8 @@ mod tests {
         assert_eq!(o.global(0), o.table(0));
         assert!(o.defined_funcref(0) >= o.global(3));
         assert_eq!(o.defined_funcref(0) % 16, 0);
-        assert_eq!(o.size(), o.defined_funcref(0) + 3 * funcref::SIZE);
+        assert_eq!(o.exn_builtins(), o.defined_funcref(0) + 3 * funcref::SIZE);
+        assert_eq!(o.size(), o.exn_builtins() + 8);
         assert_eq!(size_of::<VMFuncRef>() as u32, funcref::SIZE);
         assert_eq!(
             std::mem::offset_of!(VMFuncRef, vmctx) as i32,

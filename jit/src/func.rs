@@ -30,6 +30,11 @@ pub(crate) struct HostContext {
     store: *mut StoreOpaque,
 }
 
+/// Byte offset of `HostContext::store`, read by host trampolines that
+/// rethrow a host function's exception.
+pub(crate) const HOST_CONTEXT_STORE: i32 = 8;
+const _: () = assert!(std::mem::offset_of!(HostContext, store) == HOST_CONTEXT_STORE as usize);
+
 /// A function of a store.
 pub(crate) struct FuncData {
     pub ty: FuncType,
@@ -108,7 +113,8 @@ pub(crate) fn new_host_func(
 
 /// Called by host trampolines with the wasm arguments in `values`; the
 /// results go back into `values`. Returns 0, or 1 after parking the error in
-/// the store (the trampoline then traps).
+/// the store (the trampoline then traps), or 2 with an exception object in
+/// slot 0 that the trampoline throws.
 ///
 /// # Safety
 ///
@@ -137,6 +143,14 @@ pub(crate) unsafe extern "C" fn host_dispatch(context: *mut HostContext, values:
     match result {
         Ok(Ok(())) => 0,
         Ok(Err(trap)) => {
+            if let TrapCode::Exception(thrown) = &trap.code {
+                // The trampoline throws it into the calling wasm code.
+                let exn = crate::exception::host_thrown(store, thrown);
+                // SAFETY: per contract `values` has at least one slot (the
+                // trampoline's area is never empty).
+                unsafe { values.write(exn as usize as u128) };
+                return 2;
+            }
             store.pending = Some(Pending::Trap(trap));
             1
         }

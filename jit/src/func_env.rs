@@ -11,10 +11,11 @@ use cranelift_frontend::FunctionBuilder;
 
 use crate::engine::Engine;
 use crate::env::{ModuleInfo, VMOffsets, funcref, memdef, storectx, tabledef};
+use crate::exception;
 use crate::translate::trap_codes as tc;
 use crate::translate::{
     DataIndex, ElemIndex, EnvError, EnvResult, FuncEnvironment, FuncIndex, GlobalIndex,
-    GlobalLocation, MemoryIndex, MemoryPlan, TableIndex, TypeIndex,
+    GlobalLocation, MemoryIndex, MemoryPlan, TableIndex, TagIndex, TypeIndex,
 };
 
 /// Builtin functions compiled code calls through the table at
@@ -732,5 +733,116 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         };
         let off = self.offsets.defined_funcref(defined);
         Ok(b.ins().iadd_imm_u(vmctx, i64::from(off)))
+    }
+
+    fn tag_identity(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        tag: TagIndex,
+    ) -> EnvResult<ir::Value> {
+        Ok(self.load_fixed(b, vmctx, self.offsets.tag(tag.as_u32())))
+    }
+
+    fn exn_new(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        tag: ir::Value,
+        values: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        let ptr = self.ptr();
+        let call = self.exn_builtin(b, vmctx, exception::builtin::EXN_NEW, &[tag, values], true);
+        debug_assert_eq!(b.func.dfg.value_type(b.inst_results(call)[0]), ptr);
+        Ok(b.inst_results(call)[0])
+    }
+
+    fn throw(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        exn: ir::Value,
+    ) -> EnvResult<()> {
+        self.exn_builtin(b, vmctx, exception::builtin::THROW, &[exn], false);
+        b.ins().trap(crate::trap::HOST_TRAP);
+        Ok(())
+    }
+
+    fn exn_tag(&mut self, b: &mut FunctionBuilder<'_>, exn: ir::Value) -> EnvResult<ir::Value> {
+        Ok(b.ins().load(
+            self.ptr(),
+            MemFlagsData::trusted(),
+            exn,
+            exception::exn::TAG,
+        ))
+    }
+
+    fn exn_payload(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        exn: ir::Value,
+        types: &[ir::Type],
+    ) -> EnvResult<Vec<ir::Value>> {
+        let values = b.ins().load(
+            self.ptr(),
+            MemFlagsData::trusted(),
+            exn,
+            exception::exn::VALUES,
+        );
+        Ok(types
+            .iter()
+            .enumerate()
+            .map(|(i, ty)| {
+                b.ins()
+                    .load(*ty, MemFlagsData::trusted(), values, (i * 16) as i32)
+            })
+            .collect())
+    }
+
+    fn exn_escape(&mut self, b: &mut FunctionBuilder<'_>, exn: ir::Value) -> EnvResult<()> {
+        let one = b.ins().iconst(types::I64, 1);
+        b.ins()
+            .store(MemFlagsData::trusted(), one, exn, exception::exn::ESCAPED);
+        Ok(())
+    }
+
+    fn exn_release(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        exn: ir::Value,
+    ) -> EnvResult<()> {
+        self.exn_builtin(b, vmctx, exception::builtin::EXN_RELEASE, &[exn], false);
+        Ok(())
+    }
+}
+
+impl ModuleFuncEnv<'_> {
+    /// Call exception builtin at `offset` of the `ExnBuiltins` table with
+    /// (store, args), returning a pointer when `returns`.
+    fn exn_builtin(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        offset: i32,
+        args: &[ir::Value],
+        returns: bool,
+    ) -> ir::Inst {
+        let mut sig = ir::Signature::new(self.isa.default_call_conv());
+        sig.params.push(AbiParam::new(self.ptr()));
+        for a in args {
+            sig.params.push(AbiParam::new(b.func.dfg.value_type(*a)));
+        }
+        if returns {
+            sig.returns.push(AbiParam::new(self.ptr()));
+        }
+        let sig = b.import_signature(sig);
+        let store = self.load_fixed(b, vmctx, VMOffsets::STORE);
+        let table = self.load_fixed(b, vmctx, self.offsets.exn_builtins());
+        let f = self.load_fixed(b, table, offset as u32);
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(store);
+        all.extend_from_slice(args);
+        b.ins().call_indirect(sig, f, &all)
     }
 }

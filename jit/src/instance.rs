@@ -22,6 +22,8 @@ pub(crate) struct InstanceData {
     pub tables: Vec<u32>,
     pub memories: Vec<u32>,
     pub globals: Vec<u32>,
+    /// Store indices of every tag (imports first).
+    pub tags: Vec<u32>,
     pub dropped_data: Vec<bool>,
     /// Evaluated element segments; emptied by `elem.drop`.
     pub elem_values: Vec<Box<[usize]>>,
@@ -75,6 +77,10 @@ pub(crate) fn export_of(store: &mut StoreOpaque, index: u32, name: &str) -> Opti
             store: id,
             index: inst.globals[i as usize],
         }),
+        EntityIndex::Tag(i) => Extern::Tag(crate::tag::Tag {
+            store: id,
+            index: inst.tags[i as usize],
+        }),
     })
 }
 
@@ -85,6 +91,7 @@ pub(crate) fn extern_type(store: &StoreOpaque, ext: &Extern) -> ExternType {
         Extern::Table(t) => ExternType::Table(store.tables[t.index as usize].current_type()),
         Extern::Memory(m) => ExternType::Memory(store.memories[m.index as usize].current_type()),
         Extern::Global(g) => ExternType::Global(store.globals[g.index as usize].ty),
+        Extern::Tag(t) => ExternType::Tag(store.exn.tags[t.index as usize].ty.clone()),
     }
 }
 
@@ -94,6 +101,7 @@ fn extern_store(ext: &Extern) -> u64 {
         Extern::Table(t) => t.store,
         Extern::Memory(m) => m.store,
         Extern::Global(g) => g.store,
+        Extern::Tag(t) => t.store,
     }
 }
 
@@ -114,6 +122,7 @@ fn check_import(
             e.memory64 == a.memory64 && limits_match(a.minimum, a.maximum, e.minimum, e.maximum)
         }
         (ExternType::Global(e), ExternType::Global(a)) => e == a,
+        (ExternType::Tag(e), ExternType::Tag(a)) => e == a,
         _ => false,
     };
     if ok {
@@ -416,6 +425,7 @@ pub(crate) fn instantiate(
     let mut tables = Vec::with_capacity(info.tables.len());
     let mut memories = Vec::with_capacity(info.memories.len());
     let mut globals = Vec::with_capacity(info.globals.len());
+    let mut tags = Vec::with_capacity(info.tags.len());
     for (import, ext) in info.imports.iter().zip(imports) {
         store.check(extern_store(ext))?;
         let expected = entity_type(info, import.index);
@@ -430,6 +440,13 @@ pub(crate) fn instantiate(
             Extern::Table(t) => tables.push(t.index),
             Extern::Memory(m) => memories.push(m.index),
             Extern::Global(g) => globals.push(g.index),
+            Extern::Tag(t) => {
+                let data = &mut store.exn.tags[t.index as usize];
+                if data.name.is_none() {
+                    data.name = Some(format!("{}::{}", import.module, import.name).into());
+                }
+                tags.push(t.index);
+            }
         }
     }
     let instance_index = store.instances.len() as u32;
@@ -471,6 +488,23 @@ pub(crate) fn instantiate(
         let fr = store.funcs[*f as usize].funcref();
         vmctx.write_ptr(offsets.imported_func(i as u32), fr as usize);
     }
+    for (i, ty) in info
+        .tags
+        .iter()
+        .enumerate()
+        .skip(info.num_imported_tags as usize)
+    {
+        let name = info
+            .exports
+            .iter()
+            .find(|(_, e)| *e == EntityIndex::Tag(i as u32))
+            .map(|(n, _)| n.clone());
+        let ty = crate::tag::TagType::from_func_type(info.types[*ty as usize].clone());
+        tags.push(store.exn.new_tag(store.id, ty, name).index);
+    }
+    for (i, t) in tags.iter().enumerate() {
+        vmctx.write_ptr(offsets.tag(i as u32), store.exn.identity(*t));
+    }
     for ty in &info.memories[info.num_imported_memories as usize..] {
         memories.push(store.new_memory(*ty)?);
     }
@@ -481,6 +515,7 @@ pub(crate) fn instantiate(
         tables,
         memories,
         globals,
+        tags,
         dropped_data: vec![false; info.data.len()],
         elem_values: Vec::new(),
     };

@@ -15,8 +15,9 @@
 //! `signals` run guest code on coroutine stacks and turn faults into traps
 //! (see `docs/design/traps.md`).
 //!
-//! `unsafe` lives only in `compile`, `vmctx`, `memory`, `signals`, `fiber`
-//! and `func`; every other module is safe code.
+//! `unsafe` lives only in `compile`, `vmctx`, `memory`, `signals`, `fiber`,
+//! `func` and `exception` (the throw libcall and its frame walk); every
+//! other module is safe code.
 #![deny(missing_docs)]
 
 mod compile;
@@ -26,6 +27,7 @@ mod engine;
 mod env;
 #[forbid(unsafe_code)]
 mod error;
+mod exception;
 mod fiber;
 mod func;
 #[forbid(unsafe_code)]
@@ -47,6 +49,8 @@ mod store;
 #[forbid(unsafe_code)]
 mod table;
 #[forbid(unsafe_code)]
+mod tag;
+#[forbid(unsafe_code)]
 pub mod translate;
 #[forbid(unsafe_code)]
 mod trap;
@@ -58,6 +62,7 @@ mod vmctx;
 
 pub use engine::{Config, Engine, WasmFeatures};
 pub use error::{Error, LinkError};
+pub use exception::ThrownException;
 pub use func::{
     Caller, Func, HostFunc, HostReturn, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy,
 };
@@ -68,6 +73,7 @@ pub use memory_api::Memory;
 pub use module::Module;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use table::Table;
+pub use tag::{Tag, TagType};
 pub use trap::{FrameInfo, Trap, TrapCode};
 pub use types::{
     ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType, MemoryType, Mutability,

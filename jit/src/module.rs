@@ -131,6 +131,9 @@ pub(crate) fn entity_type(info: &ModuleInfo, index: EntityIndex) -> ExternType {
         EntityIndex::Table(i) => ExternType::Table(info.tables[i as usize]),
         EntityIndex::Memory(i) => ExternType::Memory(info.memories[i as usize]),
         EntityIndex::Global(i) => ExternType::Global(info.globals[i as usize]),
+        EntityIndex::Tag(i) => ExternType::Tag(crate::tag::TagType::from_func_type(
+            info.types[info.tags[i as usize] as usize].clone(),
+        )),
     }
 }
 
@@ -261,7 +264,11 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<(ModuleInfo, Vec<PendingFunc>)
                             info.num_imported_globals += 1;
                             EntityIndex::Global(info.globals.len() as u32 - 1)
                         }
-                        TypeRef::Tag(_) => return Err(unsupported_at(offset, "tag imports")),
+                        TypeRef::Tag(t) => {
+                            info.tags.push(t.func_type_idx);
+                            info.num_imported_tags += 1;
+                            EntityIndex::Tag(info.tags.len() as u32 - 1)
+                        }
                     };
                     info.imports.push(Import {
                         module: import.module.into(),
@@ -308,11 +315,14 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<(ModuleInfo, Vec<PendingFunc>)
                         ExternalKind::Table => EntityIndex::Table(e.index),
                         ExternalKind::Memory => EntityIndex::Memory(e.index),
                         ExternalKind::Global => EntityIndex::Global(e.index),
-                        ExternalKind::Tag => {
-                            return Err(unsupported_at(0, "tag exports"));
-                        }
+                        ExternalKind::Tag => EntityIndex::Tag(e.index),
                     };
                     info.exports.push((e.name.into(), index));
+                }
+            }
+            Payload::TagSection(reader) => {
+                for t in reader {
+                    info.tags.push(t?.func_type_idx);
                 }
             }
             Payload::StartSection { func, .. } => info.start = Some(func),

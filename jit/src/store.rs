@@ -35,6 +35,8 @@ pub(crate) struct StoreOpaque {
     pub funcs: Vec<crate::func::FuncData>,
     pub externrefs: Vec<u64>,
     pub pending: Option<Pending>,
+    /// Tags and exception objects (`exception.rs`).
+    pub exn: crate::exception::ExnState,
 }
 
 impl StoreOpaque {
@@ -125,6 +127,7 @@ impl<T> Store<T> {
                     funcs: Vec::new(),
                     externrefs: Vec::new(),
                     pending: None,
+                    exn: Default::default(),
                 },
                 data,
             }),

@@ -35,6 +35,9 @@ pub enum TrapCode {
     Host(Box<str>),
     /// A host function asked to exit with this status (WASI `proc_exit`).
     Exit(i32),
+    /// A wasm exception no handler caught (or, returned by a host function,
+    /// an exception to throw into the calling wasm code).
+    Exception(Box<crate::exception::ThrownException>),
 }
 
 impl TrapCode {
@@ -55,6 +58,7 @@ impl TrapCode {
             TrapCode::NullReference => "null reference",
             TrapCode::Host(m) => m,
             TrapCode::Exit(_) => "exit",
+            TrapCode::Exception(_) => "uncaught exception",
         }
     }
 }
@@ -63,6 +67,10 @@ impl fmt::Display for TrapCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TrapCode::Exit(c) => write!(f, "exit with status {c}"),
+            TrapCode::Exception(e) => match e.tag_name() {
+                Some(name) => write!(f, "uncaught exception of tag `{name}`"),
+                None => write!(f, "uncaught exception of tag {}", e.tag().index),
+            },
             other => f.write_str(other.message()),
         }
     }
@@ -105,6 +113,20 @@ impl Trap {
     /// A host function asks the guest to exit; surfaces as `Error::Exit`.
     pub fn exit(code: i32) -> Self {
         Trap::new(TrapCode::Exit(code))
+    }
+
+    /// A host function throws `exception` into the wasm code that called
+    /// it (return it as the function's error).
+    pub fn throw(exception: crate::exception::ThrownException) -> Self {
+        Trap::new(TrapCode::Exception(Box::new(exception)))
+    }
+
+    /// The exception, when this is an uncaught wasm exception.
+    pub fn exception(&self) -> Option<&crate::exception::ThrownException> {
+        match &self.code {
+            TrapCode::Exception(e) => Some(e),
+            _ => None,
+        }
     }
 
     /// The trap code.

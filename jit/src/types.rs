@@ -19,6 +19,8 @@ pub enum HeapType {
     Func,
     /// An opaque host reference.
     Extern,
+    /// A caught exception (`exnref`); opaque to the host.
+    Exn,
 }
 
 impl RefType {
@@ -67,6 +69,10 @@ impl fmt::Display for ValType {
                 heap: HeapType::Extern,
                 ..
             }) => "externref",
+            ValType::Ref(RefType {
+                heap: HeapType::Exn,
+                ..
+            }) => "exnref",
         };
         f.write_str(s)
     }
@@ -91,6 +97,14 @@ impl RefType {
             HeapType::Func
         } else if r.is_extern_ref() {
             HeapType::Extern
+        } else if matches!(
+            r.heap_type(),
+            wasmparser::HeapType::Abstract {
+                shared: false,
+                ty: wasmparser::AbstractHeapType::Exn,
+            }
+        ) {
+            HeapType::Exn
         } else {
             return Err("reference type other than funcref/externref");
         };
@@ -248,6 +262,8 @@ pub enum ExternType {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// A tag (exception handling).
+    Tag(crate::tag::TagType),
 }
 
 /// One import of a module.

@@ -88,7 +88,7 @@ impl Val {
     pub fn null_of(ty: RefType) -> Val {
         match ty.heap {
             HeapType::Func => Val::FuncRef(None),
-            HeapType::Extern => Val::ExternRef(None),
+            HeapType::Extern | HeapType::Exn => Val::ExternRef(None),
         }
     }
 
@@ -120,9 +120,8 @@ impl Val {
     /// The table/global element representation of a reference.
     pub(crate) fn to_raw_ref(self, store: &StoreOpaque, ty: RefType) -> Result<usize, Error> {
         match (self, ty.heap) {
-            (Val::FuncRef(None), HeapType::Func) | (Val::ExternRef(None), HeapType::Extern) => {
-                Ok(0)
-            }
+            (Val::FuncRef(None), HeapType::Func)
+            | (Val::ExternRef(None), HeapType::Extern | HeapType::Exn) => Ok(0),
             (Val::FuncRef(Some(f)), HeapType::Func) => {
                 store.check(f.store)?;
                 Ok(store.funcs[f.index as usize].funcref() as usize)
@@ -163,6 +162,8 @@ impl Val {
                 }))
             }
             HeapType::Extern if raw == 0 => Val::ExternRef(None),
+            // exnrefs are opaque to the host: it sees them as null.
+            HeapType::Exn => Val::ExternRef(None),
             HeapType::Extern => Val::ExternRef(Some(ExternRef {
                 store: store.id,
                 index: raw as u32 - 1,
@@ -203,6 +204,8 @@ pub enum Extern {
     Memory(Memory),
     /// A global.
     Global(Global),
+    /// A tag (exception handling).
+    Tag(crate::tag::Tag),
 }
 
 impl Extern {
@@ -251,6 +254,12 @@ impl From<Table> for Extern {
         Extern::Table(t)
     }
 }
+impl From<crate::tag::Tag> for Extern {
+    fn from(t: crate::tag::Tag) -> Self {
+        Extern::Tag(t)
+    }
+}
+
 impl From<Global> for Extern {
     fn from(g: Global) -> Extern {
         Extern::Global(g)

@@ -122,6 +122,10 @@ impl VMContext {
             VMOffsets::BUILTINS,
             &BUILTINS as *const BuiltinTable as usize,
         );
+        vmctx.write_ptr(
+            offsets.exn_builtins(),
+            &crate::exception::EXN_BUILTINS as *const crate::exception::ExnBuiltins as usize,
+        );
         Ok(vmctx)
     }
 

@@ -377,9 +377,17 @@ impl<B: Backend> Runner<'_, B> {
                     Err(other) => Err(format!("expected unlinkable \"{message}\", got {other}")),
                 }
             }
+            WastDirective::AssertException { exec, .. } => match self.execute(exec)? {
+                Ok(values) => Err(format!("expected an exception, got {}", show(&values))),
+                Err(EngineError::Trap { message, .. })
+                    if message.starts_with("uncaught exception") =>
+                {
+                    Ok(None)
+                }
+                Err(other) => Err(format!("expected an exception, got {other}")),
+            },
             WastDirective::AssertInvalidCustom { .. }
             | WastDirective::AssertMalformedCustom { .. }
-            | WastDirective::AssertException { .. }
             | WastDirective::AssertSuspension { .. }
             | WastDirective::Thread(_)
             | WastDirective::Wait { .. } => {

@@ -21,6 +21,7 @@ impl FuncTranslator<'_, '_> {
                 &args,
             )
             .map_err(|e| self.env_err(e))?;
+        let results = self.catch_call_results(results)?;
         self.push_results(results, num_results)
     }
 
@@ -40,10 +41,12 @@ impl FuncTranslator<'_, '_> {
                 &args,
             )
             .map_err(|e| self.env_err(e))?;
+        let results = self.catch_call_results(results)?;
         self.push_results(results, returns.len())
     }
 
     pub(super) fn visit_return_call(&mut self, function_index: u32) -> TResult {
+        self.release_exited_catches(None)?;
         let (num_params, _) = self.func_arity(function_index)?;
         let args = self.popn(num_params)?;
         self.env
@@ -63,6 +66,7 @@ impl FuncTranslator<'_, '_> {
         type_index: u32,
         table_index: u32,
     ) -> TResult {
+        self.release_exited_catches(None)?;
         let (params, _) = self.func_type(type_index)?;
         let callee = self.pop()?;
         let callee = self.table_operand(callee);
@@ -95,10 +99,12 @@ impl FuncTranslator<'_, '_> {
                 &args,
             )
             .map_err(|e| self.env_err(e))?;
+        let results = self.catch_call_results(results)?;
         self.push_results(results, returns.len())
     }
 
     pub(super) fn visit_return_call_ref(&mut self, type_index: u32) -> TResult {
+        self.release_exited_catches(None)?;
         let (params, _) = self.func_type(type_index)?;
         let callee = self.pop()?;
         let args = self.popn(params.len())?;

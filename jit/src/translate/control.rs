@@ -18,7 +18,7 @@ fn args(values: &[ir::Value]) -> Vec<BlockArg> {
 }
 
 impl FuncTranslator<'_, '_> {
-    fn block_with_params(&mut self, types: &[ir::Type]) -> ir::Block {
+    pub(super) fn block_with_params(&mut self, types: &[ir::Type]) -> ir::Block {
         let block = self.builder.create_block();
         for &ty in types {
             self.builder.append_block_param(block, ty);
@@ -153,6 +153,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn visit_end(&mut self) -> TResult {
+        self.end_handler_scope(None)?;
         let frame = self
             .frames
             .pop()
@@ -226,7 +227,7 @@ impl FuncTranslator<'_, '_> {
 
     /// The Cranelift target of a branch to `relative_depth` and its argument
     /// count; marks the target as branched to.
-    fn branch_target(&mut self, relative_depth: u32) -> TResult<(ir::Block, usize)> {
+    pub(super) fn branch_target(&mut self, relative_depth: u32) -> TResult<(ir::Block, usize)> {
         let depth = usize::try_from(relative_depth).map_err(|_| self.bug("depth overflow"))?;
         let index = self
             .frames
@@ -257,6 +258,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn visit_br(&mut self, relative_depth: u32) -> TResult {
+        self.release_exited_catches(Some(relative_depth))?;
         let (target, n) = self.branch_target(relative_depth)?;
         let values = self.peekn(n)?.to_vec();
         self.builder.ins().jump(target, &args(&values));
@@ -265,6 +267,9 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn visit_br_if(&mut self, relative_depth: u32) -> TResult {
+        if !self.exited_catches(Some(relative_depth))?.is_empty() {
+            return self.br_if_releasing(relative_depth);
+        }
         let cond = self.pop()?;
         let (target, n) = self.branch_target(relative_depth)?;
         let values = self.peekn(n)?.to_vec();
@@ -297,6 +302,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn visit_return(&mut self) -> TResult {
+        self.release_exited_catches(None)?;
         let n = self.builder.func.signature.returns.len();
         let values = self.peekn(n)?.to_vec();
         self.builder.ins().return_(&values);

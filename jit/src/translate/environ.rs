@@ -55,6 +55,11 @@ entity_impl!(TableIndex);
 pub struct GlobalIndex(u32);
 entity_impl!(GlobalIndex);
 
+/// Index of a tag in the module's tag index space (imports first).
+#[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct TagIndex(u32);
+entity_impl!(TagIndex);
+
 /// Index of a data segment.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct DataIndex(u32);
@@ -517,4 +522,97 @@ pub trait FuncEnvironment {
         vmctx: ir::Value,
         index: FuncIndex,
     ) -> EnvResult<ir::Value>;
+
+    /// The identity of tag `tag` (pointer type): equal for two tags exactly
+    /// when they are the same tag (imports alias).
+    ///
+    /// # Errors
+    /// When the runtime does not implement exceptions.
+    fn tag_identity(
+        &mut self,
+        _builder: &mut FunctionBuilder<'_>,
+        _vmctx: ir::Value,
+        _tag: TagIndex,
+    ) -> EnvResult<ir::Value> {
+        Err(EnvError::Unsupported("exception handling"))
+    }
+
+    /// A new exception object (an `exnref`, pointer type) of the tag with
+    /// identity `tag`, its payload read from `values`: one 16-byte slot per
+    /// value, in order.
+    ///
+    /// # Errors
+    /// When the runtime does not implement exceptions.
+    fn exn_new(
+        &mut self,
+        _builder: &mut FunctionBuilder<'_>,
+        _vmctx: ir::Value,
+        _tag: ir::Value,
+        _values: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        Err(EnvError::Unsupported("exception handling"))
+    }
+
+    /// Throw `exn` (non-null) to the calling functions: emits the call to
+    /// the runtime and a trap after it (reached when nothing catches the
+    /// exception), so the current block ends.
+    ///
+    /// # Errors
+    /// When the runtime does not implement exceptions.
+    fn throw(
+        &mut self,
+        _builder: &mut FunctionBuilder<'_>,
+        _vmctx: ir::Value,
+        _exn: ir::Value,
+    ) -> EnvResult<()> {
+        Err(EnvError::Unsupported("exception handling"))
+    }
+
+    /// The tag identity of exception `exn`.
+    ///
+    /// # Errors
+    /// When the runtime does not implement exceptions.
+    fn exn_tag(
+        &mut self,
+        _builder: &mut FunctionBuilder<'_>,
+        _exn: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        Err(EnvError::Unsupported("exception handling"))
+    }
+
+    /// The payload of exception `exn`, whose tag has payload `types`.
+    ///
+    /// # Errors
+    /// When the runtime does not implement exceptions.
+    fn exn_payload(
+        &mut self,
+        _builder: &mut FunctionBuilder<'_>,
+        _exn: ir::Value,
+        _types: &[ir::Type],
+    ) -> EnvResult<Vec<ir::Value>> {
+        Err(EnvError::Unsupported("exception handling"))
+    }
+
+    /// A handler caught `exn` and keeps it as an `exnref` value: it must
+    /// stay valid while referenced.
+    ///
+    /// # Errors
+    /// When the runtime does not implement exceptions.
+    fn exn_escape(&mut self, _builder: &mut FunctionBuilder<'_>, _exn: ir::Value) -> EnvResult<()> {
+        Err(EnvError::Unsupported("exception handling"))
+    }
+
+    /// A handler caught `exn`, read its payload, and keeps no `exnref`: the
+    /// runtime may reuse the object.
+    ///
+    /// # Errors
+    /// When the runtime does not implement exceptions.
+    fn exn_release(
+        &mut self,
+        _builder: &mut FunctionBuilder<'_>,
+        _vmctx: ir::Value,
+        _exn: ir::Value,
+    ) -> EnvResult<()> {
+        Err(EnvError::Unsupported("exception handling"))
+    }
 }

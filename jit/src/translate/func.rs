@@ -103,6 +103,8 @@ pub(super) struct FuncTranslator<'e, 'f> {
     /// Byte offset of the operator being translated.
     pub(super) offset: u64,
     pub(super) pointer_type: ir::Type,
+    /// Open exception handler scopes (`exceptions.rs`).
+    pub(super) eh: super::exceptions::EhState,
 }
 
 impl<'e, 'f> FuncTranslator<'e, 'f> {
@@ -123,6 +125,7 @@ impl<'e, 'f> FuncTranslator<'e, 'f> {
             reachable: true,
             offset: 0,
             pointer_type,
+            eh: Default::default(),
         }
     }
 
@@ -343,6 +346,21 @@ macro_rules! is_control {
     (visit_end) => {
         true
     };
+    (visit_try_table) => {
+        true
+    };
+    (visit_try) => {
+        true
+    };
+    (visit_catch) => {
+        true
+    };
+    (visit_catch_all) => {
+        true
+    };
+    (visit_delegate) => {
+        true
+    };
     ($other:ident) => {
         false
     };
@@ -361,6 +379,8 @@ macro_rules! define_visit_one {
     (@saturating_float_to_int $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@bulk_memory $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@reference_types $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
+    (@exceptions $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
+    (@legacy_exceptions $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@tail_call $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     // Of typed function references, only the calls (the rest stays
     // unsupported until the engine's types carry concrete heap types).

@@ -20,6 +20,7 @@
 mod call;
 mod control;
 mod environ;
+mod exceptions;
 mod func;
 mod memory;
 mod numeric;
@@ -34,7 +35,7 @@ mod tests;
 
 pub use environ::{
     DataIndex, ElemIndex, EnvError, EnvResult, FuncEnvironment, FuncIndex, GlobalIndex,
-    GlobalLocation, MemoryIndex, MemoryPlan, TableIndex, TypeIndex,
+    GlobalLocation, MemoryIndex, MemoryPlan, TableIndex, TagIndex, TypeIndex,
 };
 pub use func::translate_function;
 

@@ -299,7 +299,9 @@ fn report_trap(file: &Path, what: &str, trap: &Trap) -> ExitCode {
         file.display()
     );
     match trap.code {
-        TrapCode::Host(_) => ExitCode::FAILURE,
+        // An uncaught wasm exception is an error, not a trap: status 1, as
+        // `wasmtime run`.
+        TrapCode::Host(_) | TrapCode::Exception(_) => ExitCode::FAILURE,
         _ => ExitCode::from(TRAP_EXIT_STATUS),
     }
 }
