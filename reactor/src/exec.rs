@@ -20,24 +20,38 @@ use crate::Driver;
 
 type Task = Pin<Box<dyn Future<Output = ()>>>;
 
+/// Ids of woken tasks. Wakers may be sent to other threads, hence the
+/// mutex; `any` lets the (same-thread, hot) checks skip the lock when
+/// nothing was woken.
 #[derive(Default)]
 struct Ready {
     ids: Mutex<Vec<usize>>,
+    /// Set after every push (under the lock), cleared by `take` before it
+    /// locks: a push is never missed, at worst `take` locks for nothing.
+    any: AtomicBool,
 }
 
 impl Ready {
     fn push(&self, id: usize) {
-        self.ids
+        let mut ids = self
+            .ids
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(id);
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        ids.push(id);
+        self.any.store(true, Ordering::Release);
     }
     fn take(&self, into: &mut Vec<usize>) {
+        if !self.any.swap(false, Ordering::AcqRel) {
+            return;
+        }
         let mut ids = self
             .ids
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         std::mem::swap(&mut *ids, into);
+    }
+    fn is_empty(&self) -> bool {
+        !self.any.load(Ordering::Acquire)
     }
 }
 
@@ -214,8 +228,7 @@ pub(crate) fn block_on<F: Future>(driver: &Driver, fut: F) -> F::Output {
         } else {
             0
         };
-        let runnable = flag.0.load(Ordering::Acquire)
-            || (outermost && !exec.ready.ids.lock().map(|v| v.is_empty()).unwrap_or(true));
+        let runnable = flag.0.load(Ordering::Acquire) || (outermost && !exec.ready.is_empty());
         let timeout = if !runnable {
             None
         } else if polled > 0 {
