@@ -1,7 +1,8 @@
 //! One behaviour suite for both I/O backends: every test is written once over
 //! a `Driver` and instantiated as `uring_<name>` and `epoll_<name>` by
 //! `test_both!` (libtest-mimic trials; the io_uring trial says why it skips
-//! when the kernel has no io_uring).
+//! when the kernel has no io_uring), and once more as `epollpool_<name>` on
+//! the fallback with its blocking file pool (`FileMode::Pool`).
 #![forbid(unsafe_code)]
 
 use std::future::Future;
@@ -60,14 +61,28 @@ test_both![
     cancel_10000_reads_no_write_after_cancel,
     dropped_reads_park_buffers_until_completion,
     many_concurrent_reads,
+    dropped_file_reads_leave_other_reads_intact,
 ];
+
+/// The backends each test runs on.
+#[derive(Clone, Copy, Debug)]
+enum Variant {
+    Uring,
+    Epoll,
+    /// The fallback with positioned file I/O on a blocking pool.
+    EpollPool,
+}
 
 fn main() {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
     for &(name, f) in TESTS {
-        for kind in [BackendKind::Uring, BackendKind::Epoll] {
-            trials.push(Trial::test(format!("{kind}_{name}"), move || run(kind, f)));
+        for (v, label) in [
+            (Variant::Uring, "uring"),
+            (Variant::Epoll, "epoll"),
+            (Variant::EpollPool, "epollpool"),
+        ] {
+            trials.push(Trial::test(format!("{label}_{name}"), move || run(v, f)));
         }
     }
     trials.push(Trial::test(
@@ -80,7 +95,17 @@ fn main() {
     libtest_mimic::run(&args, trials).exit();
 }
 
-fn run(kind: BackendKind, f: TestFn) -> Result<(), Failed> {
+fn run(v: Variant, f: TestFn) -> Result<(), Failed> {
+    let kind = match v {
+        Variant::Uring => BackendKind::Uring,
+        Variant::Epoll => BackendKind::Epoll,
+        Variant::EpollPool => {
+            let mode = ringwasm_fallback_epoll::FileMode::Pool(2);
+            let d = ringwasm_fallback_epoll::epoll_driver_with(mode)
+                .map_err(|e| Failed::from(format!("creating the pooled fallback: {e}")))?;
+            return f(&d).map_err(|e| Failed::from(format!("{e:#}")));
+        }
+    };
     let io = match Io::new(IoChoice::from(kind)) {
         Ok(io) => io,
         Err(e) if kind == BackendKind::Uring => {
@@ -831,6 +856,54 @@ fn many_concurrent_reads(d: &Driver) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// Reads in flight on a regular file, half of them dropped after their
+/// first poll (on io_uring parked until the CQE, on the pool discarded when
+/// the pool thread is done): the other half still read the right bytes, and
+/// nothing stays in flight.
+fn dropped_file_reads_leave_other_reads_intact(d: &Driver) -> Result<()> {
+    let t = tmpdir()?;
+    let data = pattern(64 * 4096);
+    std::fs::write(t.path().join("f"), &data)?;
+    let f = std::fs::File::open(t.path().join("f"))?;
+    let fd = f.as_raw_fd();
+    for round in 0..20 {
+        // The direct fallback finishes a file read on its first poll.
+        let mut ops = Vec::new();
+        for i in 0..64u64 {
+            let mut op = d.submit(Read::new(fd, vec![0u8; 4096]).offset(i * 4096));
+            let done = match poll_once(&mut op) {
+                Poll::Ready(out) => Some(out),
+                Poll::Pending => None,
+            };
+            ops.push((op, done));
+        }
+        d.flush()?;
+        let kept: Vec<_> = ops
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| (i + round) % 2 == 0)
+            .collect();
+        for (i, (op, done)) in kept {
+            let (r, buf) = match done {
+                Some(out) => out,
+                None => d.block_on(op),
+            };
+            let off = i * 4096;
+            ensure!(r? == 4096, "read {i} in round {round}");
+            ensure!(buf[..] == data[off..off + 4096], "bytes of read {i}");
+        }
+    }
+    let t0 = Instant::now();
+    while d.backend().in_flight() > 0 {
+        ensure!(
+            t0.elapsed() < Duration::from_secs(10),
+            "dropped reads drain"
+        );
+        d.run(Timeout::new(Duration::from_millis(1)))?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- selection
