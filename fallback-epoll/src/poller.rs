@@ -553,6 +553,15 @@ mod behaviour {
 
     use super::Poller;
 
+    /// A nonblocking pipe (`pipe2` is not on macOS).
+    fn nonblocking_pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+        let (r, w) = rustix::pipe::pipe().expect("pipe");
+        for fd in [&r, &w] {
+            rustix::fs::fcntl_setfl(fd, rustix::fs::OFlags::NONBLOCK).expect("O_NONBLOCK");
+        }
+        (r, w)
+    }
+
     fn driver() -> Driver {
         Driver::new(Rc::new(Poller::new().expect("epoll/kqueue available")))
     }
@@ -570,7 +579,7 @@ mod behaviour {
     #[test]
     fn pipe_read_waits_for_readiness_then_retries() {
         let d = driver();
-        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::NONBLOCK).expect("pipe");
+        let (r, w) = nonblocking_pipe();
         let (rfd, wfd) = (r.as_raw_fd(), w.as_raw_fd());
         let d2 = d.clone();
         let d3 = d.clone();
@@ -591,7 +600,7 @@ mod behaviour {
     #[test]
     fn cancelled_wait_resolves_with_ecanceled() {
         let d = driver();
-        let (r, _w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::NONBLOCK).expect("pipe");
+        let (r, _w) = nonblocking_pipe();
         let mut op = d.submit(Read::new(r.as_raw_fd(), Vec::with_capacity(4)));
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
@@ -607,7 +616,7 @@ mod behaviour {
     #[test]
     fn linked_timeout_cancels_a_read_that_never_becomes_ready() {
         let d = driver();
-        let (r, _w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::NONBLOCK).expect("pipe");
+        let (r, _w) = nonblocking_pipe();
         let (res, _) = d.block_on(d.submit_with_timeout(
             Read::new(r.as_raw_fd(), Vec::with_capacity(4)),
             Duration::from_millis(10),

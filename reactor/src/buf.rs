@@ -242,6 +242,7 @@ impl FixedBuf {
         self.buf.as_slice()
     }
 
+    #[cfg(target_os = "linux")]
     pub(crate) fn iovec(&mut self) -> (*mut u8, usize) {
         (self.buf.stable_mut_ptr(), self.buf.bytes_total())
     }
