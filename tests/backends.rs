@@ -46,6 +46,7 @@ test_both![
     tcp_echo_loopback,
     multishot_accept_yields_each_connection,
     recv_from_provided_buffer_ring,
+    provided_buffer_is_sent_back_from_where_it_was_consumed,
     udp_echo_loopback,
     connect_refused,
     peer_reset_is_reported,
@@ -497,6 +498,38 @@ fn recv_from_provided_buffer_ring(d: &Driver) -> Result<()> {
     drop((b, held, client));
     let eof = d.run(RecvProvided::new(sfd, &ring))?;
     ensure!(eof.is_empty(), "end of stream");
+    Ok(())
+}
+
+/// A received provided buffer is itself sendable (zero-copy echo), and
+/// `consume` moves its start, as after a partial send.
+fn provided_buffer_is_sent_back_from_where_it_was_consumed(d: &Driver) -> Result<()> {
+    let ring = match d.register_buf_ring(5, 2, 1024) {
+        Ok(r) => r,
+        Err(e) if d.kind() == BackendKind::Uring && errno(&e) == libc::EINVAL => {
+            eprintln!("skipping: kernel lacks IORING_REGISTER_PBUF_RING: {e}");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (client, server) = tcp_pair(d)?;
+    let (cfd, sfd) = (client.as_raw_fd(), server.as_raw_fd());
+    d.block_on(send_all(d, cfd, b"hello, echo".to_vec()))?;
+    let mut b = d.run(RecvProvided::new(sfd, &ring))?;
+    ensure!(b.as_slice() == b"hello, echo", "got {:?}", b.as_slice());
+    b.consume(7);
+    ensure!(b.as_slice() == b"echo" && b.len() == 4);
+    let (r, b) = d.run(Send::new(sfd, b));
+    ensure!(r? == 4);
+    drop(b);
+    let (r, got) = d.run(Recv::new(cfd, Vec::with_capacity(16)));
+    ensure!(r? == 4 && got == b"echo", "got {got:?}");
+    // Both buffers are free again once dropped.
+    for msg in [b"x", b"y"] {
+        d.block_on(send_all(d, cfd, msg.to_vec()))?;
+        let held = d.run(RecvProvided::new(sfd, &ring))?;
+        ensure!(held.as_slice() == msg);
+    }
     Ok(())
 }
 
