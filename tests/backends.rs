@@ -1,7 +1,8 @@
 //! One behaviour suite for both I/O backends: every test is written once over
 //! a `Driver` and instantiated as `uring_<name>` and `epoll_<name>` by
 //! `test_both!` (libtest-mimic trials; the io_uring trial says why it skips
-//! when the kernel has no io_uring).
+//! when the kernel has no io_uring), and once more as `epollpool_<name>` on
+//! the fallback with its blocking file pool (`FileMode::Pool`).
 #![forbid(unsafe_code)]
 
 use std::future::Future;
@@ -45,6 +46,7 @@ test_both![
     tcp_echo_loopback,
     multishot_accept_yields_each_connection,
     recv_from_provided_buffer_ring,
+    provided_buffer_is_sent_back_from_where_it_was_consumed,
     udp_echo_loopback,
     connect_refused,
     peer_reset_is_reported,
@@ -60,14 +62,28 @@ test_both![
     cancel_10000_reads_no_write_after_cancel,
     dropped_reads_park_buffers_until_completion,
     many_concurrent_reads,
+    dropped_file_reads_leave_other_reads_intact,
 ];
+
+/// The backends each test runs on.
+#[derive(Clone, Copy, Debug)]
+enum Variant {
+    Uring,
+    Epoll,
+    /// The fallback with positioned file I/O on a blocking pool.
+    EpollPool,
+}
 
 fn main() {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
     for &(name, f) in TESTS {
-        for kind in [BackendKind::Uring, BackendKind::Epoll] {
-            trials.push(Trial::test(format!("{kind}_{name}"), move || run(kind, f)));
+        for (v, label) in [
+            (Variant::Uring, "uring"),
+            (Variant::Epoll, "epoll"),
+            (Variant::EpollPool, "epollpool"),
+        ] {
+            trials.push(Trial::test(format!("{label}_{name}"), move || run(v, f)));
         }
     }
     trials.push(Trial::test(
@@ -80,7 +96,17 @@ fn main() {
     libtest_mimic::run(&args, trials).exit();
 }
 
-fn run(kind: BackendKind, f: TestFn) -> Result<(), Failed> {
+fn run(v: Variant, f: TestFn) -> Result<(), Failed> {
+    let kind = match v {
+        Variant::Uring => BackendKind::Uring,
+        Variant::Epoll => BackendKind::Epoll,
+        Variant::EpollPool => {
+            let mode = ringwasm_fallback_epoll::FileMode::Pool(2);
+            let d = ringwasm_fallback_epoll::epoll_driver_with(mode)
+                .map_err(|e| Failed::from(format!("creating the pooled fallback: {e}")))?;
+            return f(&d).map_err(|e| Failed::from(format!("{e:#}")));
+        }
+    };
     let io = match Io::new(IoChoice::from(kind)) {
         Ok(io) => io,
         Err(e) if kind == BackendKind::Uring => {
@@ -475,6 +501,38 @@ fn recv_from_provided_buffer_ring(d: &Driver) -> Result<()> {
     Ok(())
 }
 
+/// A received provided buffer is itself sendable (zero-copy echo), and
+/// `consume` moves its start, as after a partial send.
+fn provided_buffer_is_sent_back_from_where_it_was_consumed(d: &Driver) -> Result<()> {
+    let ring = match d.register_buf_ring(5, 2, 1024) {
+        Ok(r) => r,
+        Err(e) if d.kind() == BackendKind::Uring && errno(&e) == libc::EINVAL => {
+            eprintln!("skipping: kernel lacks IORING_REGISTER_PBUF_RING: {e}");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (client, server) = tcp_pair(d)?;
+    let (cfd, sfd) = (client.as_raw_fd(), server.as_raw_fd());
+    d.block_on(send_all(d, cfd, b"hello, echo".to_vec()))?;
+    let mut b = d.run(RecvProvided::new(sfd, &ring))?;
+    ensure!(b.as_slice() == b"hello, echo", "got {:?}", b.as_slice());
+    b.consume(7);
+    ensure!(b.as_slice() == b"echo" && b.len() == 4);
+    let (r, b) = d.run(Send::new(sfd, b));
+    ensure!(r? == 4);
+    drop(b);
+    let (r, got) = d.run(Recv::new(cfd, Vec::with_capacity(16)));
+    ensure!(r? == 4 && got == b"echo", "got {got:?}");
+    // Both buffers are free again once dropped.
+    for msg in [b"x", b"y"] {
+        d.block_on(send_all(d, cfd, msg.to_vec()))?;
+        let held = d.run(RecvProvided::new(sfd, &ring))?;
+        ensure!(held.as_slice() == msg);
+    }
+    Ok(())
+}
+
 fn udp_echo_loopback(d: &Driver) -> Result<()> {
     let a = UdpSocket::bind("127.0.0.1:0")?;
     let b = UdpSocket::bind("127.0.0.1:0")?;
@@ -831,6 +889,54 @@ fn many_concurrent_reads(d: &Driver) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// Reads in flight on a regular file, half of them dropped after their
+/// first poll (on io_uring parked until the CQE, on the pool discarded when
+/// the pool thread is done): the other half still read the right bytes, and
+/// nothing stays in flight.
+fn dropped_file_reads_leave_other_reads_intact(d: &Driver) -> Result<()> {
+    let t = tmpdir()?;
+    let data = pattern(64 * 4096);
+    std::fs::write(t.path().join("f"), &data)?;
+    let f = std::fs::File::open(t.path().join("f"))?;
+    let fd = f.as_raw_fd();
+    for round in 0..20 {
+        // The direct fallback finishes a file read on its first poll.
+        let mut ops = Vec::new();
+        for i in 0..64u64 {
+            let mut op = d.submit(Read::new(fd, vec![0u8; 4096]).offset(i * 4096));
+            let done = match poll_once(&mut op) {
+                Poll::Ready(out) => Some(out),
+                Poll::Pending => None,
+            };
+            ops.push((op, done));
+        }
+        d.flush()?;
+        let kept: Vec<_> = ops
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| (i + round) % 2 == 0)
+            .collect();
+        for (i, (op, done)) in kept {
+            let (r, buf) = match done {
+                Some(out) => out,
+                None => d.block_on(op),
+            };
+            let off = i * 4096;
+            ensure!(r? == 4096, "read {i} in round {round}");
+            ensure!(buf[..] == data[off..off + 4096], "bytes of read {i}");
+        }
+    }
+    let t0 = Instant::now();
+    while d.backend().in_flight() > 0 {
+        ensure!(
+            t0.elapsed() < Duration::from_secs(10),
+            "dropped reads drain"
+        );
+        d.run(Timeout::new(Duration::from_millis(1)))?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- selection

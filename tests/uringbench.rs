@@ -356,24 +356,37 @@ fn echo_round_trips_run_on_both_drivers() {
 
 #[test]
 fn file_reads_run_on_both_drivers() {
+    use ringwasm_fallback_epoll::FileMode;
     use ringwasm_tools::uringbench::{FileArgs, file};
     let dir = tempfile::tempdir().expect("temp dir");
     for io in backends() {
-        let args = FileArgs {
-            path: dir.path().join("data.bin"),
-            size: 256 * 1024,
-            bs: 4096,
-            qd: 8,
-            pattern: file::Pattern::Rand,
-            op: file::FileOp::Read,
-            direct: false,
-            duration: Duration::from_millis(100),
-            common: common(io),
-        };
-        let r = file::run(&args, io).unwrap_or_else(|e| panic!("file on {io:?}: {e:#}"));
-        assert_eq!(r.io, io.to_string());
-        assert!(r.ops > 0, "{io:?}: no read completed");
-        assert_eq!(r.errors.total(), 0, "{io:?}: {:?}", r.errors);
-        assert_eq!(r.bytes, r.ops * 4096, "{io:?}");
+        // (plain fd, fixed buffers, fallback file mode)
+        for (plain_fd, fixed_bufs, mode) in [
+            (false, false, None),
+            (true, false, None),
+            (false, true, None),
+            (false, false, Some(FileMode::Pool(2))),
+        ] {
+            let args = FileArgs {
+                path: dir.path().join("data.bin"),
+                size: 256 * 1024,
+                bs: 4096,
+                qd: 8,
+                pattern: file::Pattern::Rand,
+                op: file::FileOp::Read,
+                direct: false,
+                plain_fd,
+                fixed_bufs,
+                fallback_files: mode,
+                duration: Duration::from_millis(100),
+                common: common(io),
+            };
+            let what = format!("{io:?} plain_fd={plain_fd} fixed_bufs={fixed_bufs} {mode:?}");
+            let r = file::run(&args, io).unwrap_or_else(|e| panic!("file on {what}: {e:#}"));
+            assert_eq!(r.io, io.to_string());
+            assert!(r.ops > 0, "{what}: no read completed");
+            assert_eq!(r.errors.total(), 0, "{what}: {:?}", r.errors);
+            assert_eq!(r.bytes, r.ops * 4096, "{what}");
+        }
     }
 }

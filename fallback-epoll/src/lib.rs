@@ -3,8 +3,9 @@
 //! io_uring.
 //!
 //! Sockets are driven by readiness and retried on `EAGAIN`; regular files and
-//! directory operations are direct syscalls on the calling thread (see
-//! `docs/design/reactor.md` for why not a blocking pool). It calls the methods
+//! directory operations are direct syscalls on the calling thread, or, with
+//! [`FileMode::Pool`], positioned file reads and writes run on a small pool
+//! of blocking threads (`docs/design/reactor.md` measures both). It calls the methods
 //! of `ringwasm_reactor`'s ops ([`ringwasm_reactor::RawOp`]) and never names
 //! an op itself, so every op added to the reactor works here too.
 //!
@@ -14,8 +15,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod blocking;
 mod poller;
 
+pub use blocking::{DEFAULT_POOL_THREADS, FILE_MODE_ENV, FileMode, UnknownFileMode};
 pub use poller::Poller;
 
 /// Creates the readiness backend for this thread and wraps it in a
@@ -27,5 +30,17 @@ pub use poller::Poller;
 pub fn epoll_driver() -> std::io::Result<ringwasm_reactor::Driver> {
     Ok(ringwasm_reactor::Driver::new(std::rc::Rc::new(
         Poller::new()?,
+    )))
+}
+
+/// As [`epoll_driver`], running file reads and writes in `mode` whatever
+/// `RINGWASM_FALLBACK_FILES` says.
+///
+/// # Errors
+///
+/// The error of `epoll_create1` / `kqueue`.
+pub fn epoll_driver_with(mode: FileMode) -> std::io::Result<ringwasm_reactor::Driver> {
+    Ok(ringwasm_reactor::Driver::new(std::rc::Rc::new(
+        Poller::with_file_mode(mode)?,
     )))
 }

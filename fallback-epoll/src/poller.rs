@@ -7,14 +7,21 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::os::fd::RawFd;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Token as MioToken};
 use ringwasm_reactor::{
-    Backend, BackendKind, BufRing, Completion, FixedBuf, FixedFd, RawOp, Readiness, Started, Token,
+    Backend, BackendKind, BlockingCall, BufRing, Completion, FixedBuf, FixedFd, RawOp, Readiness,
+    Started, Token,
 };
+
+use crate::blocking::{Done, FileMode, Pool};
+
+/// The mio token of the pool's waker (never a descriptor number).
+const POOL_TOKEN: MioToken = MioToken(usize::MAX);
 
 /// Which readiness an op waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +41,16 @@ struct Waiting {
     /// expires completes with `-ECANCELED`.
     timer: bool,
     cancelled: bool,
+    /// A call running on the blocking pool: its job id, then its result.
+    /// Cancellation and deadlines wait for it (as io_uring's do for a file
+    /// read already running): the op always gets the call's real result.
+    pooled: Option<Pooled>,
+}
+
+#[derive(Debug)]
+enum Pooled {
+    Running(u64),
+    Finished(BlockingCall, io::Result<u32>),
 }
 
 #[derive(Default)]
@@ -80,6 +97,13 @@ struct Inner {
     by_fd: HashMap<RawFd, Vec<usize>>,
     /// (deadline, op) for every op with a deadline.
     timers: BTreeSet<(Instant, usize)>,
+    mode: FileMode,
+    /// Started on the first pooled call.
+    pool: Option<Pool>,
+    /// Pool job id → op slot, for calls whose op still waits.
+    jobs: HashMap<u64, usize>,
+    next_job: u64,
+    done: Vec<Done>,
 }
 
 impl std::fmt::Debug for Poller {
@@ -89,12 +113,30 @@ impl std::fmt::Debug for Poller {
 }
 
 impl Poller {
-    /// Creates the epoll (kqueue) instance.
+    /// Creates the epoll (kqueue) instance, running file reads and writes
+    /// in the [`FileMode`] that `RINGWASM_FALLBACK_FILES` names (direct
+    /// syscalls when unset).
+    ///
+    /// # Errors
+    ///
+    /// The error of `epoll_create1` / `kqueue`; `InvalidInput` when
+    /// `RINGWASM_FALLBACK_FILES` is not `direct`, `pool` or `pool:N`.
+    pub fn new() -> io::Result<Self> {
+        let mode = FileMode::from_env().map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{}: {e}", crate::blocking::FILE_MODE_ENV),
+            )
+        })?;
+        Self::with_file_mode(mode)
+    }
+
+    /// Creates the epoll (kqueue) instance with an explicit [`FileMode`].
     ///
     /// # Errors
     ///
     /// The error of `epoll_create1` / `kqueue`.
-    pub fn new() -> io::Result<Self> {
+    pub fn with_file_mode(mode: FileMode) -> io::Result<Self> {
         Ok(Self {
             inner: RefCell::new(Inner {
                 poll: mio::Poll::new()?,
@@ -102,8 +144,18 @@ impl Poller {
                 ops: Ops::default(),
                 by_fd: HashMap::new(),
                 timers: BTreeSet::new(),
+                mode,
+                pool: None,
+                jobs: HashMap::new(),
+                next_job: 0,
+                done: Vec::new(),
             }),
         })
+    }
+
+    /// How this poller runs file reads and writes.
+    pub fn file_mode(&self) -> FileMode {
+        self.inner.borrow().mode
     }
 }
 
@@ -138,6 +190,7 @@ impl Inner {
             deadline,
             timer: false,
             cancelled: false,
+            pooled: None,
         });
         self.by_fd.entry(fd).or_default().push(i);
         if let Some(d) = deadline {
@@ -146,8 +199,58 @@ impl Inner {
         Ok(i)
     }
 
+    /// Hands `call` to the blocking pool (started on first use) and makes
+    /// a slot that waits for its result.
+    fn pool_submit(&mut self, call: BlockingCall, cx: &Context<'_>) -> io::Result<usize> {
+        let FileMode::Pool(threads) = self.mode else {
+            return Err(io::Error::other("the blocking pool is off"));
+        };
+        if self.pool.is_none() {
+            let waker = Arc::new(mio::Waker::new(self.poll.registry(), POOL_TOKEN)?);
+            self.pool = Some(Pool::new(threads, waker)?);
+        }
+        let id = self.next_job;
+        self.next_job += 1;
+        if let Some(pool) = &self.pool {
+            pool.submit(id, call)?;
+        }
+        let i = self.ops.insert(Waiting {
+            waker: cx.waker().clone(),
+            fd: None,
+            deadline: None,
+            timer: false,
+            cancelled: false,
+            pooled: Some(Pooled::Running(id)),
+        });
+        self.jobs.insert(id, i);
+        Ok(i)
+    }
+
+    /// Files the pool's finished calls with their ops; returns the wakers
+    /// to wake. Results of ops dropped meanwhile are discarded.
+    fn collect_pool(&mut self, wake: &mut Vec<Waker>) {
+        let Some(pool) = &self.pool else {
+            return;
+        };
+        pool.take_done(&mut self.done);
+        let mut done = std::mem::take(&mut self.done);
+        for (id, call, r) in done.drain(..) {
+            let Some(i) = self.jobs.remove(&id) else {
+                continue;
+            };
+            if let Some(w) = self.ops.get_mut(i) {
+                w.pooled = Some(Pooled::Finished(call, r));
+                wake.push(w.waker.clone());
+            }
+        }
+        self.done = done;
+    }
+
     fn finish(&mut self, i: usize) {
         if let Some(w) = self.ops.remove(i) {
+            if let Some(Pooled::Running(id)) = w.pooled {
+                self.jobs.remove(&id);
+            }
             if let Some(d) = w.deadline {
                 self.timers.remove(&(d, i));
             }
@@ -167,27 +270,18 @@ fn would_block(r: &io::Result<u32>) -> bool {
     matches!(r, Err(e) if e.kind() == io::ErrorKind::WouldBlock)
 }
 
-impl Backend for Poller {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Epoll
-    }
-
-    fn start(&self, op: &mut dyn RawOp, timeout: Option<Duration>, cx: &Context<'_>) -> Started {
-        let deadline = timeout.map(|t| Instant::now() + t);
+impl Poller {
+    /// Starts an op on the calling thread: a direct syscall, or a
+    /// nonblocking attempt that waits for readiness on `EAGAIN`.
+    fn start_ready(
+        &self,
+        op: &mut dyn RawOp,
+        deadline: Option<Instant>,
+        cx: &Context<'_>,
+    ) -> Started {
         let (fd, dir) = match op.readiness() {
-            Readiness::Timer(after) => {
-                let d = Instant::now() + after;
-                let mut inner = self.inner.borrow_mut();
-                let i = inner.ops.insert(Waiting {
-                    waker: cx.waker().clone(),
-                    fd: None,
-                    deadline: Some(d),
-                    timer: true,
-                    cancelled: false,
-                });
-                inner.timers.insert((d, i));
-                return Started::Pending(Token(i));
-            }
+            // `start` handles timers before calling this.
+            Readiness::Timer(_) => return Started::Done(Completion::error(libc::EINVAL)),
             Readiness::Now => return Started::Done(Completion::from_result(op.attempt())),
             Readiness::Readable(fd) => (fd, Dir::Read),
             Readiness::Writable(fd) => (fd, Dir::Write),
@@ -208,7 +302,8 @@ impl Backend for Poller {
         }
     }
 
-    fn poll(&self, token: Token, op: &mut dyn RawOp, cx: &Context<'_>) -> Poll<Completion> {
+    /// Polls an op driven by readiness (or a timer).
+    fn poll_ready(&self, token: Token, op: &mut dyn RawOp, cx: &Context<'_>) -> Poll<Completion> {
         let mut inner = self.inner.borrow_mut();
         let i = token.0;
         let Some(w) = inner.ops.get_mut(i) else {
@@ -256,6 +351,61 @@ impl Backend for Poller {
             }
         }
         Poll::Pending
+    }
+}
+
+impl Backend for Poller {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Epoll
+    }
+
+    fn start(&self, op: &mut dyn RawOp, timeout: Option<Duration>, cx: &Context<'_>) -> Started {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        if let Readiness::Timer(after) = op.readiness() {
+            let d = Instant::now() + after;
+            let mut inner = self.inner.borrow_mut();
+            let i = inner.ops.insert(Waiting {
+                waker: cx.waker().clone(),
+                fd: None,
+                deadline: Some(d),
+                timer: true,
+                cancelled: false,
+                pooled: None,
+            });
+            inner.timers.insert((d, i));
+            return Started::Pending(Token(i));
+        }
+        let pooled = matches!(self.inner.borrow().mode, FileMode::Pool(_));
+        if pooled && let Some(call) = op.blocking() {
+            return match self.inner.borrow_mut().pool_submit(call, cx) {
+                Ok(i) => Started::Pending(Token(i)),
+                Err(e) => Started::Done(Completion::from_result(Err(e))),
+            };
+        }
+        self.start_ready(op, deadline, cx)
+    }
+
+    fn poll(&self, token: Token, op: &mut dyn RawOp, cx: &Context<'_>) -> Poll<Completion> {
+        let mut inner = self.inner.borrow_mut();
+        let i = token.0;
+        let Some(w) = inner.ops.get_mut(i) else {
+            return Poll::Ready(Completion::error(libc::EBADF));
+        };
+        if let Some(p) = &mut w.pooled {
+            if matches!(p, Pooled::Running(_)) {
+                if !w.waker.will_wake(cx.waker()) {
+                    w.waker = cx.waker().clone();
+                }
+                return Poll::Pending;
+            }
+            let Some(Pooled::Finished(call, r)) = w.pooled.take() else {
+                return Poll::Ready(Completion::error(libc::EBADF));
+            };
+            inner.finish(i);
+            return Poll::Ready(Completion::from_result(op.blocking_done(call, r)));
+        }
+        drop(inner);
+        self.poll_ready(token, op, cx)
     }
 
     fn cancel(&self, token: Token) {
@@ -324,6 +474,7 @@ impl Backend for Poller {
                     }
                 }
             }
+            inner.collect_pool(&mut wake);
             let now = Instant::now();
             for &(d, i) in &inner.timers {
                 if d > now {
@@ -372,6 +523,7 @@ mod tests {
             deadline: None,
             timer: true,
             cancelled: false,
+            pooled: None,
         }
     }
 
@@ -401,6 +553,15 @@ mod behaviour {
 
     use super::Poller;
 
+    /// A nonblocking pipe (`pipe2` is not on macOS).
+    fn nonblocking_pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+        let (r, w) = rustix::pipe::pipe().expect("pipe");
+        for fd in [&r, &w] {
+            rustix::fs::fcntl_setfl(fd, rustix::fs::OFlags::NONBLOCK).expect("O_NONBLOCK");
+        }
+        (r, w)
+    }
+
     fn driver() -> Driver {
         Driver::new(Rc::new(Poller::new().expect("epoll/kqueue available")))
     }
@@ -418,7 +579,7 @@ mod behaviour {
     #[test]
     fn pipe_read_waits_for_readiness_then_retries() {
         let d = driver();
-        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::NONBLOCK).expect("pipe");
+        let (r, w) = nonblocking_pipe();
         let (rfd, wfd) = (r.as_raw_fd(), w.as_raw_fd());
         let d2 = d.clone();
         let d3 = d.clone();
@@ -439,7 +600,7 @@ mod behaviour {
     #[test]
     fn cancelled_wait_resolves_with_ecanceled() {
         let d = driver();
-        let (r, _w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::NONBLOCK).expect("pipe");
+        let (r, _w) = nonblocking_pipe();
         let mut op = d.submit(Read::new(r.as_raw_fd(), Vec::with_capacity(4)));
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         assert!(std::pin::Pin::new(&mut op).poll(&mut cx).is_pending());
@@ -455,7 +616,7 @@ mod behaviour {
     #[test]
     fn linked_timeout_cancels_a_read_that_never_becomes_ready() {
         let d = driver();
-        let (r, _w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::NONBLOCK).expect("pipe");
+        let (r, _w) = nonblocking_pipe();
         let (res, _) = d.block_on(d.submit_with_timeout(
             Read::new(r.as_raw_fd(), Vec::with_capacity(4)),
             Duration::from_millis(10),

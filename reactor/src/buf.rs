@@ -242,6 +242,7 @@ impl FixedBuf {
         self.buf.as_slice()
     }
 
+    #[cfg(target_os = "linux")]
     pub(crate) fn iovec(&mut self) -> (*mut u8, usize) {
         (self.buf.stable_mut_ptr(), self.buf.bytes_total())
     }
@@ -414,6 +415,8 @@ impl BufRing {
 pub struct ProvidedBuf {
     ring: BufRing,
     bid: Option<u16>,
+    /// Bytes already consumed from the front ([`ProvidedBuf::consume`]).
+    start: usize,
     len: usize,
 }
 
@@ -421,6 +424,7 @@ impl std::fmt::Debug for ProvidedBuf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProvidedBuf")
             .field("bid", &self.bid)
+            .field("start", &self.start)
             .field("len", &self.len)
             .finish()
     }
@@ -428,27 +432,58 @@ impl std::fmt::Debug for ProvidedBuf {
 
 impl ProvidedBuf {
     pub(crate) fn new(ring: BufRing, bid: Option<u16>, len: usize) -> Self {
-        Self { ring, bid, len }
+        Self {
+            ring,
+            bid,
+            start: 0,
+            len,
+        }
     }
 
-    /// The received bytes (empty at end of stream).
+    /// The received bytes not yet consumed (empty at end of stream).
     pub fn as_slice(&self) -> &[u8] {
         match self.bid {
-            // SAFETY: the kernel (or recv) wrote `len <= buf_len` bytes into
-            // buffer `bid`, which this value owns until it is dropped.
-            Some(bid) => unsafe { std::slice::from_raw_parts(self.ring.buf_ptr(bid), self.len) },
+            Some(bid) => {
+                let base = self.ring.buf_ptr(bid).wrapping_add(self.start);
+                // SAFETY: the kernel (or recv) wrote `start + len <= buf_len`
+                // bytes into buffer `bid`, which this value owns until it is
+                // dropped; `base` is `start` bytes into it.
+                unsafe { std::slice::from_raw_parts(base, self.len) }
+            }
             None => &[],
         }
     }
 
-    /// How many bytes were received.
+    /// How many bytes are left (received and not consumed).
     pub const fn len(&self) -> usize {
         self.len
     }
 
-    /// Whether nothing was received (end of stream).
+    /// Whether no bytes are left (or none were received: end of stream).
     pub const fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Drops the first `n` bytes (clamped to [`ProvidedBuf::len`]) from
+    /// view: after a partial `Send` of this buffer, the rest is sent by
+    /// sending it again.
+    pub fn consume(&mut self, n: usize) {
+        let n = n.min(self.len);
+        self.start += n;
+        self.len -= n;
+    }
+}
+
+// SAFETY: the bytes live in the ring's allocation, which the `BufRing` clone
+// inside keeps alive; buffer `bid` belongs to this value (it is not provided
+// to the kernel again) until the value is dropped, so the address is stable
+// and the bytes initialised for as long as the value exists.
+unsafe impl IoBuf for ProvidedBuf {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_slice().as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len
     }
 }
 

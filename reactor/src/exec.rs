@@ -3,7 +3,8 @@
 //! nothing is runnable. Parking is where queued SQEs reach the kernel, so all
 //! ops submitted by the tasks of one round go in one `io_uring_enter`.
 //!
-//! Wakers are thread-safe (`Arc` + `Mutex`), but a wake from another thread
+//! Wakers are thread-safe (a wake on the owning thread goes to a local list,
+//! one from elsewhere through `Arc` + `Mutex`), but a wake from another thread
 //! while this thread is parked in the kernel is only noticed at the next
 //! event: cross-thread wake-ups are not a goal of the per-thread design.
 
@@ -20,24 +21,39 @@ use crate::Driver;
 
 type Task = Pin<Box<dyn Future<Output = ()>>>;
 
+/// Ids of woken tasks. Wakers may be sent to other threads, hence the
+/// mutex; `any` lets the (same-thread, hot) checks skip the lock when
+/// nothing was woken.
 #[derive(Default)]
 struct Ready {
     ids: Mutex<Vec<usize>>,
+    /// Set after every push (under the lock), cleared by `take` before it
+    /// locks: a push is never missed, at worst `take` locks for nothing.
+    any: AtomicBool,
 }
 
 impl Ready {
     fn push(&self, id: usize) {
-        self.ids
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(id);
-    }
-    fn take(&self, into: &mut Vec<usize>) {
         let mut ids = self
             .ids
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        std::mem::swap(&mut *ids, into);
+        ids.push(id);
+        self.any.store(true, Ordering::Release);
+    }
+    /// Appends the woken ids to `into`.
+    fn take(&self, into: &mut Vec<usize>) {
+        if !self.any.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let mut ids = self
+            .ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        into.append(&mut ids);
+    }
+    fn is_empty(&self) -> bool {
+        !self.any.load(Ordering::Acquire)
     }
 }
 
@@ -46,12 +62,37 @@ struct TaskWaker {
     ready: Arc<Ready>,
 }
 
+impl TaskWaker {
+    /// Queues the task: on its own thread (the usual case: a completion
+    /// reaped by this thread's backend) in the executor's local list, with
+    /// no lock; from any other thread through the shared [`Ready`] queue.
+    fn schedule(&self) {
+        let local = EXEC
+            .try_with(|e| {
+                if !Arc::ptr_eq(&e.ready, &self.ready) {
+                    return false;
+                }
+                match e.local.try_borrow_mut() {
+                    Ok(mut l) => {
+                        l.push(self.id);
+                        true
+                    }
+                    Err(_) => false,
+                }
+            })
+            .unwrap_or(false);
+        if !local {
+            self.ready.push(self.id);
+        }
+    }
+}
+
 impl Wake for TaskWaker {
     fn wake(self: Arc<Self>) {
-        self.ready.push(self.id);
+        self.schedule();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        self.ready.push(self.id);
+        self.schedule();
     }
 }
 
@@ -72,6 +113,8 @@ struct Executor {
     free: RefCell<Vec<usize>>,
     live: Cell<usize>,
     ready: Arc<Ready>,
+    /// Tasks woken on this thread (see [`TaskWaker::schedule`]).
+    local: RefCell<Vec<usize>>,
     depth: Cell<usize>,
 }
 
@@ -92,12 +135,18 @@ impl Executor {
         }));
         self.tasks.borrow_mut()[id] = Some((task, waker));
         self.live.set(self.live.get() + 1);
-        self.ready.push(id);
+        self.local.borrow_mut().push(id);
+    }
+
+    /// Whether no task has been woken since the last `run_ready`.
+    fn idle(&self) -> bool {
+        self.local.borrow().is_empty() && self.ready.is_empty()
     }
 
     /// Polls every task woken so far; returns how many were polled.
     fn run_ready(&self, scratch: &mut Vec<usize>) -> usize {
         scratch.clear();
+        std::mem::swap(&mut *self.local.borrow_mut(), scratch);
         self.ready.take(scratch);
         let mut polled = 0;
         for &id in scratch.iter() {
@@ -214,8 +263,7 @@ pub(crate) fn block_on<F: Future>(driver: &Driver, fut: F) -> F::Output {
         } else {
             0
         };
-        let runnable = flag.0.load(Ordering::Acquire)
-            || (outermost && !exec.ready.ids.lock().map(|v| v.is_empty()).unwrap_or(true));
+        let runnable = flag.0.load(Ordering::Acquire) || (outermost && !exec.idle());
         let timeout = if !runnable {
             None
         } else if polled > 0 {

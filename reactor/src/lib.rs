@@ -39,7 +39,7 @@ pub use backend::{Backend, BackendKind, Driver, Multi, Started, Submit, Token};
 pub use buf::{AlignedBuf, BufRing, DIRECT_ALIGN, FixedBuf, IoBuf, IoBufMut, ProvidedBuf};
 pub use error::Error;
 pub use exec::{JoinHandle, spawn, yield_now};
-pub use op::{Completion, FixedFd, MultiOp, Op, RawOp, Readiness, Target};
+pub use op::{BlockingCall, Completion, FixedFd, MultiOp, Op, RawOp, Readiness, Target};
 #[cfg(target_os = "linux")]
 pub use ring::{DEFAULT_ENTRIES, Ring};
 

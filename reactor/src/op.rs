@@ -233,6 +233,91 @@ pub unsafe trait RawOp: sealed::Sealed + 'static {
     fn abandoned(&mut self, c: Completion) {
         let _ = c;
     }
+    /// The op as a [`BlockingCall`] that a blocking-pool thread may run, for
+    /// the readiness backend's pool mode; `None` (the default) runs the op
+    /// on the calling thread as usual. Only positioned file reads and writes
+    /// offer one: a pipe or socket given an offset fails with `ESPIPE`
+    /// there as here.
+    fn blocking(&mut self) -> Option<BlockingCall> {
+        None
+    }
+    /// Takes back the [`BlockingCall`] from [`RawOp::blocking`] once a pool
+    /// thread ran it with result `r`: a read copies the bytes into the op's
+    /// buffer. Returns the op's result.
+    ///
+    /// # Errors
+    ///
+    /// `r`'s error.
+    fn blocking_done(&mut self, call: BlockingCall, r: io::Result<u32>) -> io::Result<u32> {
+        let _ = call;
+        r
+    }
+}
+
+/// A positioned file read or write as plain data, to run on another thread
+/// (the readiness backend's blocking pool). It carries its own page-aligned
+/// buffer (so `O_DIRECT` works) and never points into the op's memory: the
+/// op may be dropped while the call runs, and only the owning thread copies
+/// between the two ([`RawOp::blocking_done`]).
+#[derive(Debug)]
+pub struct BlockingCall {
+    fd: RawFd,
+    offset: u64,
+    write: bool,
+    len: usize,
+    buf: crate::AlignedBuf,
+}
+
+impl BlockingCall {
+    /// A `pread(fd, len, offset)` into a fresh buffer.
+    pub(crate) fn read(fd: RawFd, len: usize, offset: u64) -> Self {
+        Self {
+            fd,
+            offset,
+            write: false,
+            len,
+            buf: crate::AlignedBuf::new(len),
+        }
+    }
+
+    /// A `pwrite(fd, data, offset)` of a copy of `data`.
+    pub(crate) fn write(fd: RawFd, data: &[u8], offset: u64) -> Self {
+        let mut buf = crate::AlignedBuf::new(data.len());
+        buf.as_mut_slice()[..data.len()].copy_from_slice(data);
+        Self {
+            fd,
+            offset,
+            write: true,
+            len: data.len(),
+            buf,
+        }
+    }
+
+    /// Runs the syscall on the calling thread (blocking).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `pread`/`pwrite`.
+    pub fn run(&mut self) -> io::Result<u32> {
+        let off = libc::off_t::try_from(self.offset)
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let ptr = self.buf.as_mut_slice().as_mut_ptr();
+        let r = if self.write {
+            // SAFETY: `ptr` points to `len` initialised bytes of `self.buf`,
+            // which `&mut self` keeps alive and unaliased during the call.
+            unsafe { libc::pwrite(self.fd, ptr.cast(), self.len, off) }
+        } else {
+            // SAFETY: `ptr` points to `len` writable bytes of `self.buf`, as
+            // above.
+            unsafe { libc::pread(self.fd, ptr.cast(), self.len, off) }
+        };
+        cvt(r as libc::c_long)
+    }
+
+    /// The bytes a read brought in (the first `n` of the buffer).
+    pub(crate) fn data(&self, n: usize) -> &[u8] {
+        &self.buf.as_slice()[..n.min(self.len)]
+    }
 }
 
 /// An operation: an SQE half, a readiness half, and how its completion

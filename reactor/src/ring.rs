@@ -166,30 +166,37 @@ impl Inner {
     }
 
     /// Reaps every CQE in the completion queue; returns the parked ops to
-    /// drop once the borrow is released.
+    /// drop once the borrow is released. Walks the queue in place (no copy,
+    /// no allocation): this runs once per park, on every op's path.
     fn reap(&mut self, drop_later: &mut Vec<Box<dyn RawOp>>) {
-        let mut cq = self.ring.completion();
+        let Self {
+            ring,
+            slab,
+            link_ts,
+            link_free,
+            ..
+        } = self;
+        let mut cq = ring.completion();
         cq.sync();
-        let mut seen = Vec::new();
         for cqe in &mut cq {
-            seen.push((cqe.user_data(), cqe.result(), cqe.flags()));
-        }
-        drop(cq);
-        for (ud, result, flags) in seen {
+            let ud = cqe.user_data();
             if ud == TAG_IGNORE {
                 continue;
             }
             if ud & TAG_LINK != 0 {
                 let i = (ud & !TAG_LINK) as usize;
-                if let Some(slot) = self.link_ts.get_mut(i)
+                if let Some(slot) = link_ts.get_mut(i)
                     && slot.take().is_some()
                 {
-                    self.link_free.push(i);
+                    link_free.push(i);
                 }
                 continue;
             }
-            let c = Completion { result, flags };
-            if let Some(parked) = self.slab.complete(ud as usize, c, |op, c| op.abandoned(c)) {
+            let c = Completion {
+                result: cqe.result(),
+                flags: cqe.flags(),
+            };
+            if let Some(parked) = slab.complete(ud as usize, c, |op, c| op.abandoned(c)) {
                 drop_later.push(parked);
             }
         }
@@ -292,8 +299,13 @@ impl Backend for Ring {
         let mut drop_later = Vec::new();
         {
             let mut inner = self.inner.borrow_mut();
-            let idle = inner.slab.len() == 0 && inner.ring.submission().is_empty();
+            let sq_empty = inner.ring.submission().is_empty();
+            let idle = inner.slab.len() == 0 && sq_empty;
+            // Completions already posted (during an earlier submit) and
+            // nothing to submit: reap them without entering the kernel.
+            let cq_ready = sq_empty && !inner.ring.completion().is_empty();
             let r = match timeout {
+                _ if cq_ready => Ok(0),
                 Some(Duration::ZERO) => inner.ring.submit(),
                 _ if idle && timeout.is_none() => {
                     return Err(io::Error::other(

@@ -28,7 +28,49 @@ impl Accept {
 
 impl sealed::Sealed for Accept {}
 
+#[cfg(target_os = "linux")]
 const FLAGS: i32 = libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
+
+/// `accept4(fd, addr, len, SOCK_CLOEXEC | SOCK_NONBLOCK)`.
+#[cfg(target_os = "linux")]
+fn accept_nonblocking(
+    fd: i32,
+    addr: *mut libc::sockaddr,
+    len: *mut libc::socklen_t,
+) -> io::Result<u32> {
+    // SAFETY: `addr`/`len` are null or point at sockaddr storage and its
+    // size owned by the calling op.
+    cvt(unsafe { libc::accept4(fd, addr, len, FLAGS) } as libc::c_long)
+}
+
+/// macOS and the BSDs lack `accept4` (or its flags): `accept`, then set
+/// close-on-exec and nonblocking with `fcntl`.
+#[cfg(not(target_os = "linux"))]
+fn accept_nonblocking(
+    fd: i32,
+    addr: *mut libc::sockaddr,
+    len: *mut libc::socklen_t,
+) -> io::Result<u32> {
+    // SAFETY: as above.
+    let s = cvt(unsafe { libc::accept(fd, addr, len) } as libc::c_long)?;
+    let s = i32::try_from(s).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    let set = |get: i32, put: i32, flag: i32| -> io::Result<()> {
+        // SAFETY: `s` is the descriptor just accepted; F_GETFD/F_GETFL take
+        // no pointer.
+        let old = cvt(unsafe { libc::fcntl(s, get) } as libc::c_long)?;
+        let new = i32::try_from(old).unwrap_or(0) | flag;
+        // SAFETY: as above; F_SETFD/F_SETFL take an int.
+        cvt(unsafe { libc::fcntl(s, put, new) } as libc::c_long).map(drop)
+    };
+    let flags = set(libc::F_GETFD, libc::F_SETFD, libc::FD_CLOEXEC)
+        .and_then(|()| set(libc::F_GETFL, libc::F_SETFL, libc::O_NONBLOCK));
+    if let Err(e) = flags {
+        // SAFETY: `s` is ours and not yet handed out.
+        unsafe { libc::close(s) };
+        return Err(e);
+    }
+    Ok(s.unsigned_abs())
+}
 
 // SAFETY: the SQE points at the op's `addr` storage and length, which stay at
 // a stable address while the op lives.
@@ -57,8 +99,7 @@ unsafe impl RawOp for Accept {
 
     fn attempt(&mut self) -> io::Result<u32> {
         let (addr, len) = self.addr.as_mut_ptrs();
-        // SAFETY: `addr`/`len` point at the op's sockaddr storage and its size.
-        cvt(unsafe { libc::accept4(self.fd.raw(), addr, len, FLAGS) } as libc::c_long)
+        accept_nonblocking(self.fd.raw(), addr, len)
     }
 }
 
@@ -114,15 +155,8 @@ unsafe impl RawOp for AcceptMulti {
     }
 
     fn attempt(&mut self) -> io::Result<u32> {
-        // SAFETY: null address and length pointers are allowed.
-        cvt(unsafe {
-            libc::accept4(
-                self.fd.raw(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                FLAGS,
-            )
-        } as libc::c_long)
+        // Null address and length pointers are allowed.
+        accept_nonblocking(self.fd.raw(), std::ptr::null_mut(), std::ptr::null_mut())
     }
 
     fn multishot(&self) -> bool {

@@ -73,9 +73,30 @@ unsafe impl RawOp for Fallocate {
         )
     }
 
+    /// macOS and the BSDs have no `fallocate`: mode 0 (allocate, extending
+    /// the file) becomes `ftruncate` up to `offset + len` when the file is
+    /// shorter (the size is right; blocks are allocated on write). Other
+    /// modes are `ENOTSUP`.
     #[cfg(not(target_os = "linux"))]
     fn attempt(&mut self) -> io::Result<u32> {
-        Err(io::Error::from_raw_os_error(libc::ENOTSUP))
+        if self.mode != 0 {
+            return Err(io::Error::from_raw_os_error(libc::ENOTSUP));
+        }
+        let end = self
+            .offset
+            .checked_add(self.len)
+            .and_then(|e| libc::off_t::try_from(e).ok())
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EFBIG))?;
+        let fd = self.fd.raw();
+        // SAFETY: an all-zero `stat` is a valid value to be overwritten.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: `st` is a valid, writable `stat` for the call.
+        crate::op::cvt(unsafe { libc::fstat(fd, &mut st) } as libc::c_long)?;
+        if st.st_size >= end {
+            return Ok(0);
+        }
+        // SAFETY: ftruncate takes no pointer.
+        crate::op::cvt(unsafe { libc::ftruncate(fd, end) } as libc::c_long)
     }
 }
 

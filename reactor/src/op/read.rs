@@ -3,7 +3,9 @@
 use std::io;
 
 use crate::buf::{FixedBuf, IoBufMut};
-use crate::op::{Completion, Op, RawOp, Readiness, Target, complete_into, cvt, len32, sealed};
+use crate::op::{
+    BlockingCall, Completion, Op, RawOp, Readiness, Target, complete_into, cvt, len32, sealed,
+};
 
 /// Equivalent to `pread(2)`; with [`Read::offset`] left at `u64::MAX`,
 /// `read(2)` at the file position. On the readiness backend, a socket or
@@ -50,6 +52,17 @@ pub(crate) fn pread(fd: i32, ptr: *mut u8, len: usize, offset: u64) -> io::Resul
     }
 }
 
+/// Copies a pool read's bytes into the op's buffer (`ptr`, `len` bytes).
+fn copy_in(ptr: *mut u8, len: usize, call: &BlockingCall, r: io::Result<u32>) -> io::Result<u32> {
+    let n = r?;
+    let data = call.data((n as usize).min(len));
+    // SAFETY: `ptr` points to `len` writable bytes of the op's buffer
+    // (IoBufMut contract), `data` is at most `len` bytes of the call's own
+    // buffer, so the ranges are valid and do not overlap.
+    unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), ptr, data.len()) };
+    Ok(len32(data.len()))
+}
+
 // SAFETY: the SQE points only into `buf`, whose address the IoBufMut contract
 // keeps stable while the op owns it.
 unsafe impl<B: IoBufMut> RawOp for Read<B> {
@@ -74,6 +87,16 @@ unsafe impl<B: IoBufMut> RawOp for Read<B> {
     fn attempt(&mut self) -> io::Result<u32> {
         let len = len32(self.buf.bytes_total()) as usize;
         pread(self.fd.raw(), self.buf.stable_mut_ptr(), len, self.offset)
+    }
+
+    fn blocking(&mut self) -> Option<BlockingCall> {
+        let len = len32(self.buf.bytes_total()) as usize;
+        (self.offset != u64::MAX).then(|| BlockingCall::read(self.fd.raw(), len, self.offset))
+    }
+
+    fn blocking_done(&mut self, call: BlockingCall, r: io::Result<u32>) -> io::Result<u32> {
+        let len = len32(self.buf.bytes_total()) as usize;
+        copy_in(self.buf.stable_mut_ptr(), len, &call, r)
     }
 }
 
@@ -155,6 +178,14 @@ unsafe impl RawOp for ReadFixed {
             self.len,
             self.offset,
         )
+    }
+
+    fn blocking(&mut self) -> Option<BlockingCall> {
+        (self.offset != u64::MAX).then(|| BlockingCall::read(self.fd.raw(), self.len, self.offset))
+    }
+
+    fn blocking_done(&mut self, call: BlockingCall, r: io::Result<u32>) -> io::Result<u32> {
+        copy_in(self.buf.stable_mut_ptr(), self.len, &call, r)
     }
 }
 

@@ -3,7 +3,7 @@
 use std::io;
 
 use crate::buf::IoBuf;
-use crate::op::{Completion, Op, RawOp, Readiness, Target, cvt, len32, sealed};
+use crate::op::{BlockingCall, Completion, Op, RawOp, Readiness, Target, cvt, len32, sealed};
 
 /// Equivalent to `pwrite(2)`; with [`Write::offset`] left at `u64::MAX`,
 /// `write(2)` at the file position (or the end, for `O_APPEND`). On the
@@ -68,6 +68,18 @@ unsafe impl<B: IoBuf> RawOp for Write<B> {
             // SAFETY: as above.
             cvt(unsafe { libc::pwrite(fd, ptr.cast(), len, off) } as libc::c_long)
         }
+    }
+
+    fn blocking(&mut self) -> Option<BlockingCall> {
+        if self.offset == u64::MAX {
+            return None;
+        }
+        let len = len32(self.buf.bytes_init()) as usize;
+        // SAFETY: the IoBuf contract: `stable_ptr` points to `bytes_init`
+        // initialised bytes owned by the buffer, which `&mut self` keeps
+        // unchanged while the slice lives.
+        let data = unsafe { std::slice::from_raw_parts(self.buf.stable_ptr(), len) };
+        Some(BlockingCall::write(self.fd.raw(), data, self.offset))
     }
 }
 

@@ -60,6 +60,12 @@ pub fn run(args: &FileArgs, io: BackendKind) -> anyhow::Result<Report> {
     if args.direct && !bs.is_multiple_of(DIRECT_ALIGN as u64) {
         bail!("--direct needs --bs to be a multiple of {DIRECT_ALIGN}");
     }
+    if args.fixed_bufs && args.op != FileOp::Read {
+        bail!("--fixed-bufs applies to reads only");
+    }
+    if args.fixed_bufs && args.qd > usize::from(u16::MAX) {
+        bail!("--fixed-bufs allows at most {} in flight", u16::MAX);
+    }
     prepare(args)?;
     let blocks = args.size / bs;
     let mut opts = OpenOptions::new();
@@ -122,7 +128,9 @@ fn prepare(args: &FileArgs) -> anyhow::Result<()> {
 }
 
 /// The client: `qd` tasks on one driver, each issuing its next
-/// `Read`/`Write` op as soon as the previous one completes.
+/// `Read`/`Write` op as soon as the previous one completes. The file is
+/// registered with the ring unless `--plain-fd`; with `--fixed-bufs` each
+/// task owns one registered buffer and issues `ReadFixed`.
 mod tasks {
     use std::cell::RefCell;
     use std::fs::File;
@@ -131,8 +139,8 @@ mod tasks {
     use std::time::Instant;
 
     use anyhow::Context as _;
-    use ringwasm_reactor::AlignedBuf;
-    use ringwasm_reactor::op::{Read, Write};
+    use ringwasm_reactor::op::{Read, ReadFixed, Target, Write};
+    use ringwasm_reactor::{AlignedBuf, Driver, FixedBuf};
 
     use super::{BackendKind, FileArgs, FileOp, Latencies, Pattern};
     use crate::uringbench::thread_driver;
@@ -144,6 +152,23 @@ mod tasks {
         next_seq: u64,
     }
 
+    /// A task's buffer: plain (page-aligned, so it also serves `O_DIRECT`)
+    /// or registered.
+    enum Buf {
+        Plain(AlignedBuf),
+        Fixed(FixedBuf),
+    }
+
+    /// The driver for this run: the fallback in the `--fallback-files` mode
+    /// when one is given, else the backend `kind` as `--io` chose it.
+    fn driver(kind: BackendKind, args: &FileArgs) -> anyhow::Result<Driver> {
+        match (kind, args.fallback_files) {
+            (BackendKind::Epoll, Some(mode)) => ringwasm_fallback_epoll::epoll_driver_with(mode)
+                .with_context(|| format!("setting up the epoll backend with file mode {mode}")),
+            _ => Ok(thread_driver(kind)?),
+        }
+    }
+
     /// Runs until `end`; returns latencies, completed ops and errors.
     pub(super) fn run(
         kind: BackendKind,
@@ -152,25 +177,51 @@ mod tasks {
         blocks: u64,
         end: Instant,
     ) -> anyhow::Result<(Latencies, u64, u64)> {
-        let driver = thread_driver(kind)?;
+        let driver = driver(kind, args)?;
         let file = Rc::new(file);
+        let fd = file.as_raw_fd();
+        let target = if args.plain_fd {
+            Target::Fd(fd)
+        } else {
+            let fixed = driver
+                .register_files(&[fd])
+                .context("registering the file with the ring")?;
+            fixed.first().map_or(Target::Fd(fd), |&f| Target::Fixed(f))
+        };
+        let (bs, op, pattern) = (args.bs, args.op, args.pattern);
+        let bs_len = usize::try_from(bs).context("--bs does not fit in memory")?;
+        let mut bufs: Vec<Buf> = if args.fixed_bufs {
+            let count = u16::try_from(args.qd).context("--qd too large for --fixed-bufs")?;
+            driver
+                .register_buffers(count, bs_len)
+                .context("registering buffers (locked-memory limit?)")?
+                .into_iter()
+                .map(Buf::Fixed)
+                .collect()
+        } else {
+            (0..args.qd)
+                .map(|_| Buf::Plain(AlignedBuf::new(bs_len)))
+                .collect()
+        };
         let shared = Rc::new(RefCell::new(Shared {
             lat: Latencies::new(),
             ops: 0,
             errs: 0,
             next_seq: 0,
         }));
-        let (bs, op, pattern) = (args.bs, args.op, args.pattern);
-        let bs_len = usize::try_from(bs).context("--bs does not fit in memory")?;
         driver.block_on(async {
             let handles: Vec<_> = (0..args.qd as u64)
-                .map(|w| {
-                    let (d, file, shared) = (driver.clone(), Rc::clone(&file), Rc::clone(&shared));
+                .zip(bufs.drain(..))
+                .map(|(w, mut buf)| {
+                    let (d, shared) = (driver.clone(), Rc::clone(&shared));
+                    let file = Rc::clone(&file);
                     ringwasm_reactor::spawn(async move {
-                        let mut buf = AlignedBuf::new(bs_len);
-                        buf.as_mut_slice().fill(0x5a);
+                        // Keep the file open as long as any task runs.
+                        let _file = file;
+                        if let Buf::Plain(b) = &mut buf {
+                            b.as_mut_slice().fill(0x5a);
+                        }
                         let mut rng = (w + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-                        let fd = file.as_raw_fd();
                         loop {
                             let now = Instant::now();
                             if now >= end {
@@ -190,11 +241,29 @@ mod tasks {
                                 }
                             };
                             let off = block * bs;
-                            let (res, back) = match op {
-                                FileOp::Read => d.submit(Read::new(fd, buf).offset(off)).await,
-                                FileOp::Write => d.submit(Write::new(fd, buf).offset(off)).await,
+                            let res;
+                            (res, buf) = match (op, buf) {
+                                (FileOp::Read, Buf::Plain(b)) => {
+                                    let (r, b) = d.submit(Read::new(target, b).offset(off)).await;
+                                    (r, Buf::Plain(b))
+                                }
+                                (FileOp::Read, Buf::Fixed(b)) => {
+                                    let (r, b) =
+                                        d.submit(ReadFixed::new(target, b).offset(off)).await;
+                                    (r, Buf::Fixed(b))
+                                }
+                                (FileOp::Write, Buf::Plain(b)) => {
+                                    let (r, b) = d.submit(Write::new(target, b).offset(off)).await;
+                                    (r, Buf::Plain(b))
+                                }
+                                (FileOp::Write, Buf::Fixed(b)) => {
+                                    // Rejected by `run` before any task starts.
+                                    (
+                                        Err(std::io::Error::other("fixed-buffer write")),
+                                        Buf::Fixed(b),
+                                    )
+                                }
                             };
-                            buf = back;
                             let mut s = shared.borrow_mut();
                             match res {
                                 Ok(n) if n == bs_len => {

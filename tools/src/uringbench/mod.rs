@@ -185,12 +185,31 @@ pub struct FileArgs {
     /// Bypass the page cache (O_DIRECT).
     #[arg(long)]
     pub direct: bool,
+    /// Do not register the file with the ring (by default it is, as fio's
+    /// `--registerfiles`: io_uring then skips the fd lookup and reference
+    /// count per op; the fallback ignores registration).
+    #[arg(long)]
+    pub plain_fd: bool,
+    /// Read into registered buffers (`IORING_OP_READ_FIXED`, fio's
+    /// `--fixedbufs`); reads only.
+    #[arg(long)]
+    pub fixed_bufs: bool,
+    /// How the epoll fallback runs file reads and writes: `direct` syscalls
+    /// on the calling thread, or `pool[:N]` (N blocking threads, default 4).
+    /// Default: `RINGWASM_FALLBACK_FILES`, else `direct`.
+    #[arg(long, value_parser = parse_file_mode)]
+    pub fallback_files: Option<ringwasm_fallback_epoll::FileMode>,
     /// Measured duration.
     #[arg(short = 'd', long, value_parser = units::parse_duration, default_value = "5s")]
     pub duration: Duration,
     /// Backend and output.
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+fn parse_file_mode(s: &str) -> Result<ringwasm_fallback_epoll::FileMode, String> {
+    s.parse()
+        .map_err(|e: ringwasm_fallback_epoll::UnknownFileMode| e.to_string())
 }
 
 /// `uringbench echo`.
