@@ -16,6 +16,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use rayon::prelude::*;
 use wasmparser::{BinaryReader, FunctionBody};
 
+use crate::cache::{Bytes, Reader, Serial, corrupt};
 use crate::engine::Engine;
 use crate::env::{ModuleInfo, VMOffsets};
 use crate::error::Error;
@@ -57,16 +58,91 @@ impl CodeMemory {
     }
 }
 
-/// One compiled function before linking.
-struct CompiledFunc {
-    code: Vec<u8>,
+/// One compiled function before linking; also what an artefact stores.
+pub(crate) struct CompiledFunc {
+    code: Bytes,
     traps: Vec<(u32, ir::TrapCode)>,
     relocs: Vec<(u32, Reloc, RelocTarget, i64)>,
 }
 
-enum RelocTarget {
+/// Serialised field by field: a new field is one line in each method (and a
+/// bump of `cache::FORMAT_VERSION`).
+impl Serial for CompiledFunc {
+    fn write(&self, w: &mut Vec<u8>) {
+        self.code.write(w);
+        self.traps.write(w);
+        self.relocs.write(w);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        Ok(CompiledFunc {
+            code: Serial::read(r)?,
+            traps: Serial::read(r)?,
+            relocs: Serial::read(r)?,
+        })
+    }
+}
+
+/// What a relocation points at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum RelocTarget {
     Func(u32),
     LibCall(LibCall),
+}
+
+impl Serial for RelocTarget {
+    fn write(&self, w: &mut Vec<u8>) {
+        match self {
+            RelocTarget::Func(i) => {
+                0u8.write(w);
+                i.write(w);
+            }
+            RelocTarget::LibCall(lc) => {
+                1u8.write(w);
+                lc.to_string().write(w);
+            }
+        }
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let at = r.pos();
+        match u8::read(r)? {
+            0 => Ok(RelocTarget::Func(u32::read(r)?)),
+            1 => String::read(r)?
+                .parse()
+                .map(RelocTarget::LibCall)
+                .map_err(|()| corrupt(at, "unknown libcall")),
+            _ => Err(corrupt(at, "unknown relocation target")),
+        }
+    }
+}
+
+impl Serial for ir::TrapCode {
+    fn write(&self, w: &mut Vec<u8>) {
+        self.as_raw().get().write(w);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let at = r.pos();
+        std::num::NonZeroU8::new(u8::read(r)?)
+            .map(ir::TrapCode::from_raw)
+            .ok_or_else(|| corrupt(at, "trap code 0"))
+    }
+}
+
+/// The relocation kinds `link` applies, by their serialised tag.
+const RELOC_KINDS: [Reloc; 3] = [Reloc::Abs8, Reloc::X86CallPCRel4, Reloc::X86PCRel4];
+
+impl Serial for Reloc {
+    fn write(&self, w: &mut Vec<u8>) {
+        // `link` refused any other kind before the module could be written.
+        let tag = RELOC_KINDS.iter().position(|k| k == self).unwrap_or(255);
+        (tag as u8).write(w);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let at = r.pos();
+        RELOC_KINDS
+            .get(usize::from(u8::read(r)?))
+            .copied()
+            .ok_or_else(|| corrupt(at, "unknown relocation kind"))
+    }
 }
 
 /// Compiled code plus what maps its pcs back to wasm.
@@ -84,6 +160,8 @@ pub(crate) struct CompiledModule {
     pub info: Arc<CodeInfo>,
     /// Entry trampolines per module type index (kept alive here).
     pub entries: Vec<Arc<Trampolines>>,
+    /// The unlinked functions, kept for `Module::serialize`.
+    pub funcs: Vec<CompiledFunc>,
 }
 
 impl CompiledModule {
@@ -153,7 +231,7 @@ fn compile_function(
     let compiled = ctx
         .compile(isa, &mut ControlPlane::default())
         .map_err(|e| Error::compile(offset, format!("code generation failed: {:?}", e.inner)))?;
-    let code = compiled.code_buffer().to_vec();
+    let code = Bytes(compiled.code_buffer().to_vec());
     let traps = compiled
         .buffer
         .traps()
@@ -186,16 +264,16 @@ fn compile_function(
     })
 }
 
-/// Translate and compile every defined function in parallel, then link.
-pub(crate) fn compile_module(
+/// Translate and compile every defined function in parallel.
+pub(crate) fn compile_functions(
     engine: &Engine,
     info: &ModuleInfo,
     offsets: &VMOffsets,
     bytes: &[u8],
     pending: Vec<PendingFunc>,
-) -> Result<CompiledModule, Error> {
+) -> Result<Vec<CompiledFunc>, Error> {
     let isa = &*engine.inner.isa;
-    let compiled: Vec<CompiledFunc> = pending
+    pending
         .into_par_iter()
         .enumerate()
         .map(|(i, p)| {
@@ -212,7 +290,26 @@ pub(crate) fn compile_module(
                 .map_err(translate_error)?;
             compile_function(isa, func, p.body_offset)
         })
-        .collect::<Result<_, _>>()?;
+        .collect()
+}
+
+/// Link compiled functions into executable memory and get the trampolines
+/// of the module's signatures.
+pub(crate) fn link_module(
+    engine: &Engine,
+    info: &ModuleInfo,
+    compiled: Vec<CompiledFunc>,
+) -> Result<CompiledModule, Error> {
+    if compiled.len() != info.bodies.len() {
+        return Err(Error::Incompatible(
+            format!(
+                "artefact holds {} functions, the module defines {}",
+                compiled.len(),
+                info.bodies.len()
+            )
+            .into(),
+        ));
+    }
     let (memory, ranges, traps) = link(&compiled, info.num_imported_funcs)?;
     let info_types = info.type_ids.clone();
     let info = Arc::new(CodeInfo {
@@ -227,7 +324,11 @@ pub(crate) fn compile_module(
         .iter()
         .map(|id| engine.trampolines(*id))
         .collect::<Result<_, _>>()?;
-    Ok(CompiledModule { info, entries })
+    Ok(CompiledModule {
+        info,
+        entries,
+        funcs: compiled,
+    })
 }
 
 fn libcall_address(lc: LibCall) -> Option<usize> {
@@ -521,4 +622,49 @@ pub(crate) fn compile_trampolines(engine: &Engine, ty: &FuncType) -> Result<Tram
         entry: ranges[0].clone(),
         host: ranges[1].clone(),
     })
+}
+
+impl crate::Module {
+    /// Load a precompiled artefact written by [`Module::serialize`] or
+    /// `ringwasm compile`.
+    ///
+    /// [`Module::serialize`]: crate::Module::serialize
+    ///
+    /// # Safety
+    ///
+    /// `bytes` must come from `Module::serialize` of a trusted source: the
+    /// artefact's machine code is mapped executable and run as is. The header
+    /// (format version, engine build, CPU flags, settings) and a checksum are
+    /// checked, which catches accidents, not forgeries.
+    ///
+    /// # Errors
+    ///
+    /// `Error::Incompatible` when the artefact is corrupt or was built by
+    /// another ringwasm build, for another CPU or with other settings.
+    pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Self, Error> {
+        crate::Module::from_artefact(engine, bytes.as_ref(), None)
+    }
+
+    /// [`Module::deserialize`] of a file's contents.
+    ///
+    /// [`Module::deserialize`]: crate::Module::deserialize
+    ///
+    /// # Safety
+    ///
+    /// As `Module::deserialize`: the file must be a trusted artefact.
+    ///
+    /// # Errors
+    ///
+    /// As `Module::deserialize`, plus `Error::Incompatible` when the file
+    /// cannot be read.
+    pub unsafe fn deserialize_file(
+        engine: &Engine,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::Incompatible(format!("cannot read {}: {e}", path.display()).into())
+        })?;
+        crate::Module::from_artefact(engine, &bytes, None)
+    }
 }

@@ -33,6 +33,11 @@ pub enum Error {
     /// Wrong argument or result types from the host.
     #[error("type mismatch: {0}")]
     Type(Box<str>),
+    /// A precompiled artefact (or cache entry) that this engine cannot load:
+    /// corrupt, another format version, or built by another ringwasm build,
+    /// for another CPU or with other settings.
+    #[error("incompatible precompiled code: {0}")]
+    Incompatible(Box<str>),
     /// Bug in the engine: please report.
     #[error("internal error (please report): {0}")]
     Unreachable(&'static str),

@@ -19,6 +19,8 @@
 //! and `func`; every other module is safe code.
 #![deny(missing_docs)]
 
+#[forbid(unsafe_code)]
+mod cache;
 mod compile;
 #[forbid(unsafe_code)]
 mod engine;
@@ -56,6 +58,7 @@ mod types;
 mod values;
 mod vmctx;
 
+pub use cache::default_cache_dir;
 pub use engine::{Config, Engine, WasmFeatures};
 pub use error::{Error, LinkError};
 pub use func::{

@@ -45,6 +45,12 @@ pub struct RunArgs {
     #[arg(short = 'W', value_name = "OPT=VAL", value_parser = parse_wasm_opt)]
     pub wasm: Vec<WasmOpt>,
 
+    /// Codegen options, as `wasmtime run -C`: `cache=y|n` (default `y`)
+    /// keeps compiled code in `$RINGWASM_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/ringwasm`, else `~/.cache/ringwasm`.
+    #[arg(short = 'C', value_name = "OPT=VAL", value_parser = super::compile::parse_codegen_opt)]
+    pub codegen: Vec<super::compile::CodegenOpt>,
+
     /// The module to run, binary (`.wasm`) or text (`.wat`).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
@@ -66,7 +72,7 @@ pub enum WasmOpt {
 }
 
 /// Parses `-W OPT=VAL`.
-fn parse_wasm_opt(s: &str) -> Result<WasmOpt, String> {
+pub(super) fn parse_wasm_opt(s: &str) -> Result<WasmOpt, String> {
     let (key, value) = s.split_once('=').unwrap_or((s, "y"));
     let on = match value {
         "y" | "yes" | "true" => true,
@@ -126,6 +132,9 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
             WasmOpt::EpochInterruption(on) => config.epoch_interruption(on),
         };
     }
+    // `ringwasm compile` output runs as is: the user named the file.
+    config.allow_precompiled(true);
+    super::compile::apply_codegen_opts(&mut config, &args.codegen, true);
     let engine = Engine::new(&config).context("cannot create the engine")?;
     let module = Module::new(&engine, &bytes).with_context(|| format!("{}", file.display()))?;
     let wasi = wasi_ctx(&args, io)?;
