@@ -434,7 +434,7 @@ fn link(
                         .checked_sub(first_func)
                         .and_then(|i| ranges.get(i as usize))
                     else {
-                        return Err(Error::Unreachable("relocation to a function without code"));
+                        return Err(Error::bug("relocation to a function without code"));
                     };
                     base as usize + tr.start as usize
                 }
@@ -448,7 +448,7 @@ fn link(
                     let pc = base as usize + at;
                     let delta = (target as i64).wrapping_sub(pc as i64);
                     let delta = i32::try_from(delta)
-                        .map_err(|_| Error::Unreachable("pc-relative relocation out of range"))?;
+                        .map_err(|_| Error::bug("pc-relative relocation out of range"))?;
                     buf[at..at + 4].copy_from_slice(&delta.to_le_bytes());
                 }
                 other => {
@@ -552,7 +552,7 @@ pub(crate) fn compile_trampolines(engine: &Engine, ty: &FuncType) -> Result<Tram
         b.switch_to_block(block);
         b.seal_block(block);
         let [callee, vmctx, values] = b.block_params(block) else {
-            return Err(Error::Unreachable("entry trampoline has three params"));
+            return Err(Error::bug("entry trampoline has three params"));
         };
         let (callee, vmctx, values) = (*callee, *vmctx, *values);
         let mut args = vec![vmctx];

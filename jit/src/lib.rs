@@ -60,7 +60,7 @@ mod vmctx;
 
 pub use cache::default_cache_dir;
 pub use engine::{Config, Engine, WasmFeatures};
-pub use error::{Error, LinkError};
+pub use error::{CompileError, Error, LinkError, Message};
 pub use func::{
     Caller, Func, HostFunc, HostReturn, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy,
 };
