@@ -11,6 +11,7 @@
 //! description      string   the same in words, for error messages
 //! wasm             bytes    the module binary (metadata is re-parsed from
 //!                           it without function-body validation)
+//! type ids         Vec<u32> engine-wide signature ids the code embeds
 //! functions        Vec<CompiledFunc> (code, traps, relocations, ...)
 //! checksum         32 bytes sha-256 of everything above
 //! ```
@@ -39,7 +40,7 @@ use crate::error::Error;
 pub(crate) const MAGIC: [u8; 8] = *b"\0rwasm-c";
 
 /// Version of the layout above and of every [`Serial`] impl.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 /// Identifies this build of the engine: version, git hash, build nonce.
 pub(crate) const BUILD_ID: &str =

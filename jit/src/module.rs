@@ -145,12 +145,23 @@ impl Module {
         if expected.is_some_and(|e| e != &wasm[..]) {
             return Err(cache::corrupt(at, "the entry holds another module"));
         }
+        let type_ids = Vec::<u32>::read(&mut r)?;
         let funcs = Vec::<CompiledFunc>::read(&mut r)?;
         if !r.is_empty() {
             return Err(cache::corrupt(r.pos(), "trailing bytes"));
         }
         let binary: Arc<[u8]> = wasm.0.into();
         let (info, _) = parse(engine, &binary, false)?;
+        // `call_indirect` compares engine-wide signature ids that the code
+        // holds as immediates; they depend on the order in which the engine
+        // met signatures, so the code is only valid where they are the same.
+        if info.type_ids != type_ids {
+            return Err(Error::Incompatible(
+                "this engine numbers the module's signatures differently from the engine \
+                 that compiled it (another module was loaded first): recompile it"
+                    .into(),
+            ));
+        }
         let offsets = VMOffsets::new(&info);
         let code = crate::compile::link_module(engine, &info, funcs)?;
         Ok(Module {
@@ -171,6 +182,7 @@ impl Module {
     pub fn serialize(&self) -> Vec<u8> {
         let mut w = cache::begin(&self.inner.engine.inner.header);
         cache::write_bytes(&mut w, &self.inner.bytes);
+        self.inner.info.type_ids.write(&mut w);
         self.inner.code.funcs.write(&mut w);
         cache::finish(w)
     }

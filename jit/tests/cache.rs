@@ -196,3 +196,40 @@ fn wat_errors_give_line_and_column() {
     assert!(e.offset > 0, "offset points into the text");
     assert!(err.to_string().contains("3:"), "{err}");
 }
+
+/// `call_indirect` code embeds engine-wide signature ids: an entry compiled
+/// by an engine that met the module's signatures in another order must not be
+/// used (it would compare against the wrong ids).
+#[test]
+fn entry_from_an_engine_with_other_signature_ids_is_recompiled() {
+    const INDIRECT: &str = r#"
+    (module
+      (type $t (func (param i64) (result i64)))
+      (table 1 funcref)
+      (elem (i32.const 0) $double)
+      (func $double (type $t) local.get 0 i64.const 2 i64.mul)
+      (func (export "call") (param i64) (result i64)
+        local.get 0 i32.const 0 call_indirect (type $t)))
+    "#;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    // Compiled first in a fresh engine: its signature gets id 0.
+    Module::new(&engine(Some(dir), false), INDIRECT).expect("compiles");
+    // Another engine meets a different signature first.
+    let other = engine(Some(dir), false);
+    Module::new(&other, "(module (func (export \"f\") (param f32)))").expect("compiles");
+    let module = Module::new(&other, INDIRECT).expect("compiles");
+    assert!(
+        !module.compiled_from_cache(),
+        "signature ids differ: the entry is not used"
+    );
+    let mut store = Store::new(&other, ());
+    let instance = Linker::new(&other)
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let f = instance.get_func(&mut store, "call").expect("export");
+    let mut out = [Val::I64(0)];
+    f.call(&mut store, &[Val::I64(21)], &mut out)
+        .expect("the signature check passes");
+    assert!(matches!(out[0], Val::I64(42)));
+}
