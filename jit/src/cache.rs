@@ -13,6 +13,7 @@
 //!                           it without function-body validation)
 //! type ids         Vec<u32> engine-wide signature ids the code embeds
 //! functions        Vec<CompiledFunc> (code, traps, relocations, ...)
+//! trampolines      Vec<Vec<CompiledFunc>> entry + host per module type
 //! checksum         32 bytes sha-256 of everything above
 //! ```
 //!
@@ -40,7 +41,7 @@ use crate::error::Error;
 pub(crate) const MAGIC: [u8; 8] = *b"\0rwasm-c";
 
 /// Version of the layout above and of every [`Serial`] impl.
-pub(crate) const FORMAT_VERSION: u32 = 2;
+pub(crate) const FORMAT_VERSION: u32 = 3;
 
 /// Identifies this build of the engine: version, git hash, build nonce.
 pub(crate) const BUILD_ID: &str =
@@ -230,7 +231,7 @@ pub(crate) fn write_bytes(w: &mut Vec<u8>, bytes: &[u8]) {
     w.extend_from_slice(bytes);
 }
 
-fn write_len(w: &mut Vec<u8>, n: usize) {
+pub(crate) fn write_len(w: &mut Vec<u8>, n: usize) {
     // Lengths of code, tables and modules are < 4 GiB: `link` and the
     // parser refuse anything larger before we get here.
     u32::try_from(n).unwrap_or(u32::MAX).write(w);

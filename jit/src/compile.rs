@@ -65,6 +65,17 @@ pub(crate) struct CompiledFunc {
     relocs: Vec<(u32, Reloc, RelocTarget, i64)>,
 }
 
+impl CompiledFunc {
+    /// A copy (only trampolines, a few hundred bytes each, are copied).
+    fn duplicate(&self) -> CompiledFunc {
+        CompiledFunc {
+            code: self.code.clone(),
+            traps: self.traps.clone(),
+            relocs: self.relocs.clone(),
+        }
+    }
+}
+
 /// Serialised field by field: a new field is one line in each method (and a
 /// bump of `cache::FORMAT_VERSION`).
 impl Serial for CompiledFunc {
@@ -87,7 +98,13 @@ impl Serial for CompiledFunc {
 pub(crate) enum RelocTarget {
     Func(u32),
     LibCall(LibCall),
+    /// `func::host_dispatch` (host trampolines): its address changes from
+    /// process to process, so precompiled code reaches it by relocation.
+    HostDispatch,
 }
+
+/// `UserExternalName` namespace of `RelocTarget::HostDispatch`.
+const HOST_DISPATCH_NAMESPACE: u32 = 0x7fff_0001;
 
 impl Serial for RelocTarget {
     fn write(&self, w: &mut Vec<u8>) {
@@ -100,6 +117,7 @@ impl Serial for RelocTarget {
                 1u8.write(w);
                 lc.to_string().write(w);
             }
+            RelocTarget::HostDispatch => 2u8.write(w),
         }
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
@@ -110,6 +128,7 @@ impl Serial for RelocTarget {
                 .parse()
                 .map(RelocTarget::LibCall)
                 .map_err(|()| corrupt(at, "unknown libcall")),
+            2 => Ok(RelocTarget::HostDispatch),
             _ => Err(corrupt(at, "unknown relocation target")),
         }
     }
@@ -243,7 +262,11 @@ fn compile_function(
         let target = match &r.target {
             FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
                 let name = &names[*name];
-                RelocTarget::Func(name.index)
+                if name.namespace == HOST_DISPATCH_NAMESPACE {
+                    RelocTarget::HostDispatch
+                } else {
+                    RelocTarget::Func(name.index)
+                }
             }
             FinalizedRelocTarget::ExternalName(ExternalName::LibCall(lc)) => {
                 RelocTarget::LibCall(*lc)
@@ -299,7 +322,16 @@ pub(crate) fn link_module(
     engine: &Engine,
     info: &ModuleInfo,
     compiled: Vec<CompiledFunc>,
+    stored_trampolines: Option<Vec<Vec<CompiledFunc>>>,
 ) -> Result<CompiledModule, Error> {
+    if stored_trampolines
+        .as_ref()
+        .is_some_and(|t| t.len() != info.type_ids.len())
+    {
+        return Err(Error::Incompatible(
+            "artefact holds trampolines for another number of signatures".into(),
+        ));
+    }
     if compiled.len() != info.bodies.len() {
         return Err(Error::Incompatible(
             format!(
@@ -322,7 +354,11 @@ pub(crate) fn link_module(
     publish(&info);
     let entries = info_types
         .iter()
-        .map(|id| engine.trampolines(*id))
+        .enumerate()
+        .map(|(i, id)| match &stored_trampolines {
+            Some(stored) => engine.trampolines_with(*id, |_, _| link_trampolines(&stored[i])),
+            None => engine.trampolines(*id),
+        })
         .collect::<Result<_, _>>()?;
     Ok(CompiledModule {
         info,
@@ -440,6 +476,7 @@ fn link(
                 }
                 RelocTarget::LibCall(lc) => libcall_address(*lc)
                     .ok_or_else(|| Error::Unsupported(format!("libcall {lc:?}").into()))?,
+                RelocTarget::HostDispatch => crate::func::host_dispatch as *const () as usize,
             };
             let target = target.wrapping_add(*addend as usize);
             match kind {
@@ -513,6 +550,8 @@ pub(crate) struct Trampolines {
     info: Arc<CodeInfo>,
     entry: Range<u32>,
     host: Range<u32>,
+    /// Entry and host trampoline before linking, for `Module::serialize`.
+    pub funcs: Vec<CompiledFunc>,
 }
 
 /// `extern "C" fn(wasm_call, callee_vmctx, values)`: calls a wasm-ABI function
@@ -594,9 +633,19 @@ pub(crate) fn compile_trampolines(engine: &Engine, ty: &FuncType) -> Result<Tram
         dsig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr)]);
         dsig.returns.push(AbiParam::new(ir::types::I32));
         let dsig = b.import_signature(dsig);
-        let dispatch = b
-            .ins()
-            .iconst(ptr, crate::func::host_dispatch as *const () as usize as i64);
+        // By relocation, not as a constant: precompiled trampolines run in
+        // other processes, where the function has another address.
+        let dispatch_name = b
+            .func
+            .declare_imported_user_function(ir::UserExternalName::new(HOST_DISPATCH_NAMESPACE, 0));
+        let dispatch_sig = b.import_signature(ir::Signature::new(isa.default_call_conv()));
+        let dispatch_ref = b.import_function(ir::ExtFuncData {
+            name: ExternalName::User(dispatch_name),
+            signature: dispatch_sig,
+            colocated: false,
+            patchable: false,
+        });
+        let dispatch = b.ins().func_addr(ptr, dispatch_ref);
         let call = b.ins().call_indirect(dsig, dispatch, &[params[0], values]);
         let status = b.inst_results(call)[0];
         b.ins().trapnz(status, HOST_TRAP);
@@ -608,7 +657,17 @@ pub(crate) fn compile_trampolines(engine: &Engine, ty: &FuncType) -> Result<Tram
         b.finalize(isa.frontend_config());
     }
     let host = compile_function(isa, func, 0)?;
-    let (memory, ranges, traps) = link(&[entry, host], 0)?;
+    link_trampolines(&[entry, host])
+}
+
+/// Link an entry and a host trampoline (compiled, or from an artefact).
+fn link_trampolines(funcs: &[CompiledFunc]) -> Result<Trampolines, Error> {
+    if funcs.len() != 2 {
+        return Err(Error::Incompatible(
+            "artefact holds a trampoline set that is not entry + host".into(),
+        ));
+    }
+    let (memory, ranges, traps) = link(funcs, 0)?;
     let info = Arc::new(CodeInfo {
         memory,
         funcs: Vec::new(),
@@ -621,6 +680,7 @@ pub(crate) fn compile_trampolines(engine: &Engine, ty: &FuncType) -> Result<Tram
         info,
         entry: ranges[0].clone(),
         host: ranges[1].clone(),
+        funcs: funcs.iter().map(CompiledFunc::duplicate).collect(),
     })
 }
 

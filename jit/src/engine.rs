@@ -244,6 +244,18 @@ impl Engine {
 
     /// Entry and host trampolines for signature `id`, compiled on first use.
     pub(crate) fn trampolines(&self, id: u32) -> Result<Arc<Trampolines>, Error> {
+        self.trampolines_with(id, |engine, ty| {
+            crate::compile::compile_trampolines(engine, ty)
+        })
+    }
+
+    /// Trampolines for signature `id`, made by `make` on first use (compiled,
+    /// or linked from a precompiled artefact).
+    pub(crate) fn trampolines_with(
+        &self,
+        id: u32,
+        make: impl FnOnce(&Engine, &FuncType) -> Result<Trampolines, Error>,
+    ) -> Result<Arc<Trampolines>, Error> {
         let mut cache = self
             .inner
             .trampolines
@@ -253,7 +265,7 @@ impl Engine {
             return Ok(t.clone());
         }
         let ty = self.type_of(id);
-        let t = Arc::new(crate::compile::compile_trampolines(self, &ty)?);
+        let t = Arc::new(make(self, &ty)?);
         cache.insert(id, t.clone());
         Ok(t)
     }

@@ -117,7 +117,7 @@ impl Module {
         let (info, pending) = parse(engine, &binary, true)?;
         let offsets = VMOffsets::new(&info);
         let funcs = crate::compile::compile_functions(engine, &info, &offsets, &binary, pending)?;
-        let code = crate::compile::link_module(engine, &info, funcs)?;
+        let code = crate::compile::link_module(engine, &info, funcs, None)?;
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
@@ -147,6 +147,7 @@ impl Module {
         }
         let type_ids = Vec::<u32>::read(&mut r)?;
         let funcs = Vec::<CompiledFunc>::read(&mut r)?;
+        let trampolines = Vec::<Vec<CompiledFunc>>::read(&mut r)?;
         if !r.is_empty() {
             return Err(cache::corrupt(r.pos(), "trailing bytes"));
         }
@@ -163,7 +164,7 @@ impl Module {
             ));
         }
         let offsets = VMOffsets::new(&info);
-        let code = crate::compile::link_module(engine, &info, funcs)?;
+        let code = crate::compile::link_module(engine, &info, funcs, Some(trampolines))?;
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
@@ -184,6 +185,10 @@ impl Module {
         cache::write_bytes(&mut w, &self.inner.bytes);
         self.inner.info.type_ids.write(&mut w);
         self.inner.code.funcs.write(&mut w);
+        cache::write_len(&mut w, self.inner.code.entries.len());
+        for t in &self.inner.code.entries {
+            t.funcs.write(&mut w);
+        }
         cache::finish(w)
     }
 

@@ -126,3 +126,28 @@ fn run_fills_the_cache_unless_told_not_to() {
     assert_eq!(again.trim(), "2", "a cache hit runs the same code");
     assert_eq!(entries(), 1);
 }
+
+/// A host call from cached code in a new process: the host trampoline's
+/// target (`host_dispatch`) moves with ASLR, so it must be relocated.
+#[test]
+fn cached_and_precompiled_code_call_the_host_in_a_new_process() {
+    const HELLO: &str = r#"
+    (module
+      (import "wasi_snapshot_preview1" "fd_write"
+        (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "hello\n")
+      (func (export "_start")
+        (i32.store (i32.const 0) (i32.const 16))
+        (i32.store (i32.const 4) (i32.const 6))
+        (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+    "#;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    std::fs::write(dir.join("hello.wat"), HELLO).expect("write");
+    for _ in 0..2 {
+        assert_eq!(stdout(&ringwasm(&["run", "hello.wat"], dir)), "hello\n");
+    }
+    stdout(&ringwasm(&["compile", "hello.wat"], dir));
+    assert_eq!(stdout(&ringwasm(&["run", "hello.cwasm"], dir)), "hello\n");
+}
