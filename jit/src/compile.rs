@@ -16,6 +16,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use rayon::prelude::*;
 use wasmparser::{BinaryReader, FunctionBody};
 
+use crate::cache::{Bytes, Reader, Serial, corrupt};
 use crate::engine::Engine;
 use crate::env::{ModuleInfo, VMOffsets};
 use crate::error::Error;
@@ -57,9 +58,9 @@ impl CodeMemory {
     }
 }
 
-/// One compiled function before linking.
-struct CompiledFunc {
-    code: Vec<u8>,
+/// One compiled function before linking; also what an artefact stores.
+pub(crate) struct CompiledFunc {
+    code: Bytes,
     traps: Vec<(u32, ir::TrapCode)>,
     relocs: Vec<(u32, Reloc, RelocTarget, i64)>,
     /// Exception landing pads of this function's `try_call`s.
@@ -75,9 +76,108 @@ pub(crate) struct ExceptionMetadata {
     pub call_sites: Vec<(u32, u32)>,
 }
 
-enum RelocTarget {
+impl CompiledFunc {
+    /// A copy (only trampolines, a few hundred bytes each, are copied).
+    fn duplicate(&self) -> CompiledFunc {
+        CompiledFunc {
+            code: self.code.clone(),
+            traps: self.traps.clone(),
+            relocs: self.relocs.clone(),
+            eh: self.eh.clone(),
+        }
+    }
+}
+
+/// Serialised field by field: a new field is one line in each method (and a
+/// bump of `cache::FORMAT_VERSION`).
+impl Serial for CompiledFunc {
+    fn write(&self, w: &mut Vec<u8>) {
+        self.code.write(w);
+        self.traps.write(w);
+        self.relocs.write(w);
+        self.eh.call_sites.write(w);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        Ok(CompiledFunc {
+            code: Serial::read(r)?,
+            traps: Serial::read(r)?,
+            relocs: Serial::read(r)?,
+            eh: ExceptionMetadata {
+                call_sites: Serial::read(r)?,
+            },
+        })
+    }
+}
+
+/// What a relocation points at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum RelocTarget {
     Func(u32),
     LibCall(LibCall),
+    /// `func::host_dispatch` (host trampolines): its address changes from
+    /// process to process, so precompiled code reaches it by relocation.
+    HostDispatch,
+}
+
+/// `UserExternalName` namespace of `RelocTarget::HostDispatch`.
+const HOST_DISPATCH_NAMESPACE: u32 = 0x7fff_0001;
+
+impl Serial for RelocTarget {
+    fn write(&self, w: &mut Vec<u8>) {
+        match self {
+            RelocTarget::Func(i) => {
+                0u8.write(w);
+                i.write(w);
+            }
+            RelocTarget::LibCall(lc) => {
+                1u8.write(w);
+                lc.to_string().write(w);
+            }
+            RelocTarget::HostDispatch => 2u8.write(w),
+        }
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let at = r.pos();
+        match u8::read(r)? {
+            0 => Ok(RelocTarget::Func(u32::read(r)?)),
+            1 => String::read(r)?
+                .parse()
+                .map(RelocTarget::LibCall)
+                .map_err(|()| corrupt(at, "unknown libcall")),
+            2 => Ok(RelocTarget::HostDispatch),
+            _ => Err(corrupt(at, "unknown relocation target")),
+        }
+    }
+}
+
+impl Serial for ir::TrapCode {
+    fn write(&self, w: &mut Vec<u8>) {
+        self.as_raw().get().write(w);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let at = r.pos();
+        std::num::NonZeroU8::new(u8::read(r)?)
+            .map(ir::TrapCode::from_raw)
+            .ok_or_else(|| corrupt(at, "trap code 0"))
+    }
+}
+
+/// The relocation kinds `link` applies, by their serialised tag.
+const RELOC_KINDS: [Reloc; 3] = [Reloc::Abs8, Reloc::X86CallPCRel4, Reloc::X86PCRel4];
+
+impl Serial for Reloc {
+    fn write(&self, w: &mut Vec<u8>) {
+        // `link` refused any other kind before the module could be written.
+        let tag = RELOC_KINDS.iter().position(|k| k == self).unwrap_or(255);
+        (tag as u8).write(w);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let at = r.pos();
+        RELOC_KINDS
+            .get(usize::from(u8::read(r)?))
+            .copied()
+            .ok_or_else(|| corrupt(at, "unknown relocation kind"))
+    }
 }
 
 /// Compiled code plus what maps its pcs back to wasm.
@@ -99,6 +199,8 @@ pub(crate) struct CompiledModule {
     pub info: Arc<CodeInfo>,
     /// Entry trampolines per module type index (kept alive here).
     pub entries: Vec<Arc<Trampolines>>,
+    /// The unlinked functions, kept for `Module::serialize`.
+    pub funcs: Vec<CompiledFunc>,
 }
 
 impl CompiledModule {
@@ -178,7 +280,7 @@ fn compile_function(
     let compiled = ctx
         .compile(isa, &mut ControlPlane::default())
         .map_err(|e| Error::compile(offset, format!("code generation failed: {:?}", e.inner)))?;
-    let code = compiled.code_buffer().to_vec();
+    let code = Bytes(compiled.code_buffer().to_vec());
     let traps = compiled
         .buffer
         .traps()
@@ -190,7 +292,11 @@ fn compile_function(
         let target = match &r.target {
             FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
                 let name = &names[*name];
-                RelocTarget::Func(name.index)
+                if name.namespace == HOST_DISPATCH_NAMESPACE {
+                    RelocTarget::HostDispatch
+                } else {
+                    RelocTarget::Func(name.index)
+                }
             }
             FinalizedRelocTarget::ExternalName(ExternalName::LibCall(lc)) => {
                 RelocTarget::LibCall(*lc)
@@ -221,16 +327,16 @@ fn compile_function(
     })
 }
 
-/// Translate and compile every defined function in parallel, then link.
-pub(crate) fn compile_module(
+/// Translate and compile every defined function in parallel.
+pub(crate) fn compile_functions(
     engine: &Engine,
     info: &ModuleInfo,
     offsets: &VMOffsets,
     bytes: &[u8],
     pending: Vec<PendingFunc>,
-) -> Result<CompiledModule, Error> {
+) -> Result<Vec<CompiledFunc>, Error> {
     let isa = &*engine.inner.isa;
-    let compiled: Vec<CompiledFunc> = pending
+    pending
         .into_par_iter()
         .enumerate()
         .map(|(i, p)| {
@@ -247,7 +353,35 @@ pub(crate) fn compile_module(
                 .map_err(translate_error)?;
             compile_function(isa, func, p.body_offset)
         })
-        .collect::<Result<_, _>>()?;
+        .collect()
+}
+
+/// Link compiled functions into executable memory and get the trampolines
+/// of the module's signatures.
+pub(crate) fn link_module(
+    engine: &Engine,
+    info: &ModuleInfo,
+    compiled: Vec<CompiledFunc>,
+    stored_trampolines: Option<Vec<Vec<CompiledFunc>>>,
+) -> Result<CompiledModule, Error> {
+    if stored_trampolines
+        .as_ref()
+        .is_some_and(|t| t.len() != info.type_ids.len())
+    {
+        return Err(Error::Incompatible(
+            "artefact holds trampolines for another number of signatures".into(),
+        ));
+    }
+    if compiled.len() != info.bodies.len() {
+        return Err(Error::Incompatible(
+            format!(
+                "artefact holds {} functions, the module defines {}",
+                compiled.len(),
+                info.bodies.len()
+            )
+            .into(),
+        ));
+    }
     let (memory, ranges, traps) = link(&compiled, info.num_imported_funcs)?;
     let handlers = compiled
         .iter()
@@ -270,9 +404,17 @@ pub(crate) fn compile_module(
     publish(&info);
     let entries = info_types
         .iter()
-        .map(|id| engine.trampolines(*id))
+        .enumerate()
+        .map(|(i, id)| match &stored_trampolines {
+            Some(stored) => engine.trampolines_with(*id, |_, _| link_trampolines(&stored[i])),
+            None => engine.trampolines(*id),
+        })
         .collect::<Result<_, _>>()?;
-    Ok(CompiledModule { info, entries })
+    Ok(CompiledModule {
+        info,
+        entries,
+        funcs: compiled,
+    })
 }
 
 fn libcall_address(lc: LibCall) -> Option<usize> {
@@ -378,12 +520,13 @@ fn link(
                         .checked_sub(first_func)
                         .and_then(|i| ranges.get(i as usize))
                     else {
-                        return Err(Error::Unreachable("relocation to a function without code"));
+                        return Err(Error::bug("relocation to a function without code"));
                     };
                     base as usize + tr.start as usize
                 }
                 RelocTarget::LibCall(lc) => libcall_address(*lc)
                     .ok_or_else(|| Error::Unsupported(format!("libcall {lc:?}").into()))?,
+                RelocTarget::HostDispatch => crate::func::host_dispatch as *const () as usize,
             };
             let target = target.wrapping_add(*addend as usize);
             match kind {
@@ -392,7 +535,7 @@ fn link(
                     let pc = base as usize + at;
                     let delta = (target as i64).wrapping_sub(pc as i64);
                     let delta = i32::try_from(delta)
-                        .map_err(|_| Error::Unreachable("pc-relative relocation out of range"))?;
+                        .map_err(|_| Error::bug("pc-relative relocation out of range"))?;
                     buf[at..at + 4].copy_from_slice(&delta.to_le_bytes());
                 }
                 other => {
@@ -465,6 +608,8 @@ pub(crate) struct Trampolines {
     info: Arc<CodeInfo>,
     entry: Range<u32>,
     host: Range<u32>,
+    /// Entry and host trampoline before linking, for `Module::serialize`.
+    pub funcs: Vec<CompiledFunc>,
 }
 
 /// `extern "C" fn(wasm_call, callee_vmctx, values)`: calls a wasm-ABI function
@@ -504,7 +649,7 @@ pub(crate) fn compile_trampolines(engine: &Engine, ty: &FuncType) -> Result<Tram
         b.switch_to_block(block);
         b.seal_block(block);
         let [callee, vmctx, values] = b.block_params(block) else {
-            return Err(Error::Unreachable("entry trampoline has three params"));
+            return Err(Error::bug("entry trampoline has three params"));
         };
         let (callee, vmctx, values) = (*callee, *vmctx, *values);
         let mut args = vec![vmctx];
@@ -546,9 +691,19 @@ pub(crate) fn compile_trampolines(engine: &Engine, ty: &FuncType) -> Result<Tram
         dsig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr)]);
         dsig.returns.push(AbiParam::new(ir::types::I32));
         let dsig = b.import_signature(dsig);
-        let dispatch = b
-            .ins()
-            .iconst(ptr, crate::func::host_dispatch as *const () as usize as i64);
+        // By relocation, not as a constant: precompiled trampolines run in
+        // other processes, where the function has another address.
+        let dispatch_name = b
+            .func
+            .declare_imported_user_function(ir::UserExternalName::new(HOST_DISPATCH_NAMESPACE, 0));
+        let dispatch_sig = b.import_signature(ir::Signature::new(isa.default_call_conv()));
+        let dispatch_ref = b.import_function(ir::ExtFuncData {
+            name: ExternalName::User(dispatch_name),
+            signature: dispatch_sig,
+            colocated: false,
+            patchable: false,
+        });
+        let dispatch = b.ins().func_addr(ptr, dispatch_ref);
         let call = b.ins().call_indirect(dsig, dispatch, &[params[0], values]);
         let status = b.inst_results(call)[0];
         // Status 2: the host function threw a wasm exception (slot 0).
@@ -585,7 +740,17 @@ pub(crate) fn compile_trampolines(engine: &Engine, ty: &FuncType) -> Result<Tram
         b.finalize(isa.frontend_config());
     }
     let host = compile_function(isa, func, 0)?;
-    let (memory, ranges, traps) = link(&[entry, host], 0)?;
+    link_trampolines(&[entry, host])
+}
+
+/// Link an entry and a host trampoline (compiled, or from an artefact).
+fn link_trampolines(funcs: &[CompiledFunc]) -> Result<Trampolines, Error> {
+    if funcs.len() != 2 {
+        return Err(Error::Incompatible(
+            "artefact holds a trampoline set that is not entry + host".into(),
+        ));
+    }
+    let (memory, ranges, traps) = link(funcs, 0)?;
     let info = Arc::new(CodeInfo {
         memory,
         funcs: Vec::new(),
@@ -599,5 +764,51 @@ pub(crate) fn compile_trampolines(engine: &Engine, ty: &FuncType) -> Result<Tram
         info,
         entry: ranges[0].clone(),
         host: ranges[1].clone(),
+        funcs: funcs.iter().map(CompiledFunc::duplicate).collect(),
     })
+}
+
+impl crate::Module {
+    /// Load a precompiled artefact written by [`Module::serialize`] or
+    /// `ringwasm compile`.
+    ///
+    /// [`Module::serialize`]: crate::Module::serialize
+    ///
+    /// # Safety
+    ///
+    /// `bytes` must come from `Module::serialize` of a trusted source: the
+    /// artefact's machine code is mapped executable and run as is. The header
+    /// (format version, engine build, CPU flags, settings) and a checksum are
+    /// checked, which catches accidents, not forgeries.
+    ///
+    /// # Errors
+    ///
+    /// `Error::Incompatible` when the artefact is corrupt or was built by
+    /// another ringwasm build, for another CPU or with other settings.
+    pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Self, Error> {
+        crate::Module::from_artefact(engine, bytes.as_ref(), None)
+    }
+
+    /// [`Module::deserialize`] of a file's contents.
+    ///
+    /// [`Module::deserialize`]: crate::Module::deserialize
+    ///
+    /// # Safety
+    ///
+    /// As `Module::deserialize`: the file must be a trusted artefact.
+    ///
+    /// # Errors
+    ///
+    /// As `Module::deserialize`, plus `Error::Incompatible` when the file
+    /// cannot be read.
+    pub unsafe fn deserialize_file(
+        engine: &Engine,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::Incompatible(format!("cannot read {}: {e}", path.display()).into())
+        })?;
+        crate::Module::from_artefact(engine, &bytes, None)
+    }
 }

@@ -2,6 +2,7 @@
 //! epoch counter. Cheap to clone; `Send + Sync`.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -20,7 +21,10 @@ pub struct Config {
     epoch_interruption: bool,
     max_wasm_stack: usize,
     max_memory_bytes: u64,
+    max_memory_size: Option<u64>,
     max_memories: usize,
+    cache_dir: Option<PathBuf>,
+    allow_precompiled: bool,
 }
 
 impl Default for Config {
@@ -49,7 +53,10 @@ impl Config {
             epoch_interruption: false,
             max_wasm_stack: 1 << 20,
             max_memory_bytes: 1 << 32,
+            max_memory_size: None,
             max_memories: 10_000,
+            cache_dir: None,
+            allow_precompiled: false,
         }
     }
 
@@ -83,10 +90,42 @@ impl Config {
         self
     }
 
+    /// Keep compiled code in this directory (`None`, the default: no
+    /// cache). [`Module::new`](crate::Module::new) then looks each module up
+    /// by a sha-256 of its bytes and of everything that shapes its code, and a
+    /// hit skips validation, translation and code generation. See
+    /// [`default_cache_dir`](crate::default_cache_dir) for the usual place.
+    ///
+    /// Trust: entries are machine code run as is, so whoever can write to the
+    /// directory can run code in this process. The engine creates it `0700`.
+    pub fn cache_dir(&mut self, dir: Option<PathBuf>) -> &mut Self {
+        self.cache_dir = dir;
+        self
+    }
+
+    /// Let [`Module::new`](crate::Module::new) accept precompiled artefacts
+    /// (`ringwasm compile` output, [`Module::serialize`](crate::Module::serialize))
+    /// as well as wasm. Off by default: an artefact is machine code run as
+    /// is, so turn this on only for files you trust as much as the program
+    /// itself (the same contract as [`Module::deserialize`](crate::Module::deserialize)).
+    pub fn allow_precompiled(&mut self, on: bool) -> &mut Self {
+        self.allow_precompiled = on;
+        self
+    }
+
     /// Maximum bytes all memories of one store may hold together (default
     /// 4 GiB); creating or growing past it fails (`memory.grow` returns -1).
     pub fn max_memory_bytes(&mut self, bytes: u64) -> &mut Self {
         self.max_memory_bytes = bytes;
+        self
+    }
+
+    /// Maximum bytes of any one linear memory (no limit by default besides
+    /// [`Config::max_memory_bytes`]); wasmtime's `-W max-memory-size`. A
+    /// memory whose minimum is larger fails to be created; `memory.grow`
+    /// past it returns -1.
+    pub fn max_memory_size(&mut self, bytes: u64) -> &mut Self {
+        self.max_memory_size = Some(bytes);
         self
     }
 }
@@ -122,6 +161,8 @@ pub(crate) struct EngineInner {
     /// Bumped by `increment_epoch`; compiled code reads it.
     pub epoch: Box<AtomicU64>,
     types: Mutex<TypeRegistry>,
+    /// Who may load an artefact: everything that shapes generated code.
+    pub header: crate::cache::Header,
     trampolines: Mutex<HashMap<u32, Arc<Trampolines>>>,
 }
 
@@ -169,8 +210,10 @@ impl Engine {
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| Error::Unsupported(format!("host ISA: {e}").into()))?;
+        let header = artefact_header(config, &*isa);
         Ok(Engine {
             inner: Arc::new(EngineInner {
+                header,
                 config: config.clone(),
                 isa,
                 epoch: Box::new(AtomicU64::new(0)),
@@ -209,6 +252,19 @@ impl Engine {
         self.inner.config.max_memory_bytes
     }
 
+    /// The per-memory limit, `u64::MAX` when there is none.
+    pub(crate) fn max_memory_size(&self) -> u64 {
+        self.inner.config.max_memory_size.unwrap_or(u64::MAX)
+    }
+
+    pub(crate) fn cache_dir(&self) -> Option<&Path> {
+        self.inner.config.cache_dir.as_deref()
+    }
+
+    pub(crate) fn allows_precompiled(&self) -> bool {
+        self.inner.config.allow_precompiled
+    }
+
     /// The engine-wide id of a signature, registering it on first sight.
     pub(crate) fn register_type(&self, ty: &FuncType) -> u32 {
         let mut reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
@@ -229,6 +285,18 @@ impl Engine {
 
     /// Entry and host trampolines for signature `id`, compiled on first use.
     pub(crate) fn trampolines(&self, id: u32) -> Result<Arc<Trampolines>, Error> {
+        self.trampolines_with(id, |engine, ty| {
+            crate::compile::compile_trampolines(engine, ty)
+        })
+    }
+
+    /// Trampolines for signature `id`, made by `make` on first use (compiled,
+    /// or linked from a precompiled artefact).
+    pub(crate) fn trampolines_with(
+        &self,
+        id: u32,
+        make: impl FnOnce(&Engine, &FuncType) -> Result<Trampolines, Error>,
+    ) -> Result<Arc<Trampolines>, Error> {
         let mut cache = self
             .inner
             .trampolines
@@ -238,7 +306,7 @@ impl Engine {
             return Ok(t.clone());
         }
         let ty = self.type_of(id);
-        let t = Arc::new(crate::compile::compile_trampolines(self, &ty)?);
+        let t = Arc::new(make(self, &ty)?);
         cache.insert(id, t.clone());
         Ok(t)
     }
@@ -246,5 +314,46 @@ impl Engine {
     /// Whether two engines are the same.
     pub fn same(a: &Engine, b: &Engine) -> bool {
         Arc::ptr_eq(&a.inner, &b.inner)
+    }
+}
+
+/// The fingerprint of everything that shapes generated code, and the same in
+/// words for error messages.
+fn artefact_header(
+    config: &Config,
+    isa: &dyn cranelift_codegen::isa::TargetIsa,
+) -> crate::cache::Header {
+    let isa_flags = isa
+        .isa_flags()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let settings = format!(
+        "features={:#x} epoch={}",
+        config.features.bits(),
+        config.epoch_interruption,
+    );
+    let fingerprint = crate::cache::digest(&[
+        crate::cache::BUILD_ID.as_bytes(),
+        isa.triple().to_string().as_bytes(),
+        isa.flags().to_string().as_bytes(),
+        isa_flags.as_bytes(),
+        settings.as_bytes(),
+    ]);
+    let cpu = crate::cache::digest(&[isa_flags.as_bytes()]);
+    let description = format!(
+        "ringwasm {} for {} (cpu flags #{:02x}{:02x}{:02x}{:02x}, {})",
+        crate::cache::BUILD_ID,
+        isa.triple(),
+        cpu[0],
+        cpu[1],
+        cpu[2],
+        cpu[3],
+        settings
+    );
+    crate::cache::Header {
+        fingerprint,
+        description,
     }
 }

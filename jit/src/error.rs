@@ -2,20 +2,15 @@
 
 use crate::trap::Trap;
 
-/// Everything that can go wrong in the engine.
+/// Everything that can go wrong in the engine. Every payload is one
+/// pointer, so an `Error` is 16 bytes and a `Result` stays cheap to return.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The module is malformed or invalid.
-    #[error("compile error at offset {offset:#x}: {message}")]
-    Compile {
-        /// Byte offset into the binary.
-        offset: usize,
-        /// What was wrong.
-        message: Box<str>,
-    },
-    /// Linking failed: unknown import or incompatible import type (boxed to
-    /// keep `Error` at 32 bytes).
+    #[error(transparent)]
+    Compile(Box<CompileError>),
+    /// Linking failed: unknown import or incompatible import type.
     #[error(transparent)]
     Link(Box<LinkError>),
     /// The guest trapped (also while instantiating).
@@ -26,16 +21,83 @@ pub enum Error {
     Exit(i32),
     /// A feature the engine does not implement.
     #[error("unsupported: {0}")]
-    Unsupported(Box<str>),
+    Unsupported(Message),
     /// A resource limit was exceeded.
     #[error("resource limit exceeded: {0}")]
-    ResourceLimit(Box<str>),
+    ResourceLimit(Message),
     /// Wrong argument or result types from the host.
     #[error("type mismatch: {0}")]
-    Type(Box<str>),
+    Type(Message),
+    /// A precompiled artefact (or cache entry) that this engine cannot load:
+    /// corrupt, another format version, or built by another ringwasm build,
+    /// for another CPU or with other settings.
+    #[error("incompatible precompiled code: {0}")]
+    Incompatible(Message),
     /// Bug in the engine: please report.
     #[error("internal error (please report): {0}")]
-    Unreachable(&'static str),
+    Unreachable(Message),
+}
+
+/// A malformed or invalid module: what and where.
+#[derive(Debug, thiserror::Error)]
+#[error("compile error at offset {offset:#x}: {message}")]
+pub struct CompileError {
+    /// Byte offset into the binary (or the text, for the text format).
+    pub offset: usize,
+    /// What was wrong.
+    pub message: Box<str>,
+}
+
+/// An error message, boxed once more so that it is one pointer wide.
+#[derive(Clone, PartialEq, Eq)]
+#[expect(
+    clippy::box_collection,
+    reason = "the extra box is the point: a thin pointer keeps `Error` at 16 bytes"
+)]
+pub struct Message(Box<String>);
+
+impl Message {
+    /// The message text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Message {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl From<String> for Message {
+    fn from(s: String) -> Self {
+        Message(Box::new(s))
+    }
+}
+
+impl From<&str> for Message {
+    fn from(s: &str) -> Self {
+        Message(Box::new(s.to_owned()))
+    }
+}
+
+impl From<Box<str>> for Message {
+    fn from(s: Box<str>) -> Self {
+        Message(Box::new(s.into_string()))
+    }
 }
 
 impl From<Trap> for Error {
@@ -63,14 +125,19 @@ impl Error {
     }
 
     pub(crate) fn compile(offset: usize, message: impl Into<String>) -> Self {
-        Error::Compile {
+        Error::Compile(Box::new(CompileError {
             offset,
             message: message.into().into_boxed_str(),
-        }
+        }))
     }
 
     pub(crate) fn ty(message: impl Into<String>) -> Self {
-        Error::Type(message.into().into_boxed_str())
+        Error::Type(message.into().into())
+    }
+
+    /// An engine bug: "please report".
+    pub(crate) fn bug(what: &'static str) -> Self {
+        Error::Unreachable(what.into())
     }
 }
 
@@ -128,7 +195,7 @@ mod tests {
     #[test]
     fn error_size() {
         assert!(
-            size_of::<super::Error>() <= 56,
+            size_of::<super::Error>() <= 16,
             "{}",
             size_of::<super::Error>()
         );

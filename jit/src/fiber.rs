@@ -159,7 +159,7 @@ pub(crate) fn on_guest_stack(
         CoroutineResult::Return(Ok(())) => Ok(()),
         CoroutineResult::Return(Err(())) => Err(entry.record.into_inner()),
         CoroutineResult::Yield(()) => {
-            return Err(Error::Unreachable("guest coroutine yielded"));
+            return Err(Error::bug("guest coroutine yielded"));
         }
     };
     if coroutine.done() {

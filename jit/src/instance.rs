@@ -153,9 +153,7 @@ impl StoreOpaque {
                 ConstOp::GlobalGet(g) => self.globals[inst.globals[g as usize] as usize].value,
                 ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
                     let (Some(b), Some(a)) = (stack.pop(), stack.pop()) else {
-                        return Err(Error::Unreachable(
-                            "validated constant expression underflow",
-                        ));
+                        return Err(Error::bug("validated constant expression underflow"));
                     };
                     let (a, b) = (a as u32, b as u32);
                     u128::from(match op {
@@ -166,9 +164,7 @@ impl StoreOpaque {
                 }
                 ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
                     let (Some(b), Some(a)) = (stack.pop(), stack.pop()) else {
-                        return Err(Error::Unreachable(
-                            "validated constant expression underflow",
-                        ));
+                        return Err(Error::bug("validated constant expression underflow"));
                     };
                     let (a, b) = (a as u64, b as u64);
                     u128::from(match op {
@@ -182,7 +178,7 @@ impl StoreOpaque {
         }
         stack
             .pop()
-            .ok_or(Error::Unreachable("validated constant expression is empty"))
+            .ok_or(Error::bug("validated constant expression is empty"))
     }
 
     pub(crate) fn memory_fill(

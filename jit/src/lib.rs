@@ -20,6 +20,8 @@
 //! other module is safe code.
 #![deny(missing_docs)]
 
+#[forbid(unsafe_code)]
+mod cache;
 mod compile;
 #[forbid(unsafe_code)]
 mod engine;
@@ -60,8 +62,9 @@ mod types;
 mod values;
 mod vmctx;
 
+pub use cache::default_cache_dir;
 pub use engine::{Config, Engine, WasmFeatures};
-pub use error::{Error, LinkError};
+pub use error::{CompileError, Error, LinkError, Message};
 pub use exception::ThrownException;
 pub use func::{
     Caller, Func, HostFunc, HostReturn, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy,

@@ -9,6 +9,8 @@ use wasmparser::{
     Operator, Parser, Payload, TypeRef, ValidPayload, Validator, ValidatorResources,
 };
 
+use crate::cache::{self, Bytes, Serial};
+use crate::compile::CompiledFunc;
 use crate::engine::Engine;
 use crate::env::{
     ConstExpr, ConstOp, DataKind, DataSegment, ElemKind, ElemSegment, EntityIndex, Import,
@@ -41,6 +43,8 @@ pub(crate) struct ModuleInner {
     pub offsets: VMOffsets,
     pub code: crate::compile::CompiledModule,
     pub bytes: Arc<[u8]>,
+    /// Loaded from the code cache or a precompiled artefact, not compiled.
+    pub from_cache: bool,
 }
 
 /// A function body waiting for translation.
@@ -56,21 +60,64 @@ impl Module {
     ///
     /// `Error::Compile` with the byte offset for malformed or invalid input;
     /// `Error::Unsupported` for features the engine does not implement.
+    ///
+    /// With a cache directory configured ([`Config::cache_dir`]) the
+    /// compiled code is looked up there first (a hit skips validation,
+    /// translation and code generation) and stored there after a miss. With
+    /// [`Config::allow_precompiled`], `bytes` may also be a precompiled
+    /// artefact ([`Module::serialize`], `ringwasm compile`).
+    ///
+    /// [`Config::cache_dir`]: crate::Config::cache_dir
+    /// [`Config::allow_precompiled`]: crate::Config::allow_precompiled
+    ///
+    /// # Errors
+    ///
+    /// `Error::Compile` with the byte offset for malformed or invalid input;
+    /// `Error::Unsupported` for features the engine does not implement;
+    /// `Error::Incompatible` for a precompiled artefact this engine cannot
+    /// load or is not allowed to.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module, Error> {
         let bytes = bytes.as_ref();
+        if bytes.starts_with(&cache::MAGIC) {
+            if !engine.allows_precompiled() {
+                return Err(Error::Incompatible(
+                    "this is a precompiled artefact; loading one needs \
+                     `Config::allow_precompiled` or `Module::deserialize`"
+                        .into(),
+                ));
+            }
+            return Module::from_artefact(engine, bytes, None);
+        }
         let binary: Arc<[u8]> = if bytes.starts_with(b"\0asm") {
             bytes.into()
         } else {
             let text = std::str::from_utf8(bytes).map_err(|e| {
                 Error::compile(e.valid_up_to(), "neither wasm binary nor UTF-8 text")
             })?;
-            wat::parse_str(text)
-                .map_err(|e| Error::compile(0, format!("invalid text format: {e}")))?
-                .into()
+            parse_wat(text)?.into()
         };
-        let (info, pending) = parse(engine, &binary)?;
+        let Some(dir) = engine.cache_dir() else {
+            return Module::compile(engine, binary);
+        };
+        let key = cache::digest(&[&engine.inner.header.fingerprint, &binary]);
+        if let Some(entry) = cache::load(dir, &key) {
+            // A corrupt, truncated or foreign entry is a miss: recompile and
+            // overwrite it.
+            if let Ok(module) = Module::from_artefact(engine, &entry, Some(&binary)) {
+                return Ok(module);
+            }
+        }
+        let module = Module::compile(engine, binary)?;
+        cache::store(dir, &key, &module.serialize());
+        Ok(module)
+    }
+
+    /// Validate, translate, compile and link.
+    fn compile(engine: &Engine, binary: Arc<[u8]>) -> Result<Module, Error> {
+        let (info, pending) = parse(engine, &binary, true)?;
         let offsets = VMOffsets::new(&info);
-        let code = crate::compile::compile_module(engine, &info, &offsets, &binary, pending)?;
+        let funcs = crate::compile::compile_functions(engine, &info, &offsets, &binary, pending)?;
+        let code = crate::compile::link_module(engine, &info, funcs, None)?;
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
@@ -78,8 +125,82 @@ impl Module {
                 offsets,
                 code,
                 bytes: binary,
+                from_cache: false,
             }),
         })
+    }
+
+    /// Load an artefact written by [`Module::serialize`]: check its header,
+    /// re-parse the module's sections (no function-body validation: the
+    /// artefact is trusted), map and relocate its code. With `expected`, the
+    /// artefact must hold exactly that module binary.
+    pub(crate) fn from_artefact(
+        engine: &Engine,
+        artefact: &[u8],
+        expected: Option<&[u8]>,
+    ) -> Result<Module, Error> {
+        let mut r = cache::open(artefact, &engine.inner.header)?;
+        let at = r.pos();
+        let wasm = Bytes::read(&mut r)?;
+        if expected.is_some_and(|e| e != &wasm[..]) {
+            return Err(cache::corrupt(at, "the entry holds another module"));
+        }
+        let type_ids = Vec::<u32>::read(&mut r)?;
+        let funcs = Vec::<CompiledFunc>::read(&mut r)?;
+        let trampolines = Vec::<Vec<CompiledFunc>>::read(&mut r)?;
+        if !r.is_empty() {
+            return Err(cache::corrupt(r.pos(), "trailing bytes"));
+        }
+        let binary: Arc<[u8]> = wasm.0.into();
+        let (info, _) = parse(engine, &binary, false)?;
+        // `call_indirect` compares engine-wide signature ids that the code
+        // holds as immediates; they depend on the order in which the engine
+        // met signatures, so the code is only valid where they are the same.
+        if info.type_ids != type_ids {
+            return Err(Error::Incompatible(
+                "this engine numbers the module's signatures differently from the engine \
+                 that compiled it (another module was loaded first): recompile it"
+                    .into(),
+            ));
+        }
+        let offsets = VMOffsets::new(&info);
+        let code = crate::compile::link_module(engine, &info, funcs, Some(trampolines))?;
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                info,
+                offsets,
+                code,
+                bytes: binary,
+                from_cache: true,
+            }),
+        })
+    }
+
+    /// The module as a precompiled artefact: machine code plus the module
+    /// binary, loadable by an engine of this same build, CPU and settings
+    /// ([`Module::deserialize`]). What `ringwasm compile` writes.
+    pub fn serialize(&self) -> Vec<u8> {
+        let mut w = cache::begin(&self.inner.engine.inner.header);
+        cache::write_bytes(&mut w, &self.inner.bytes);
+        self.inner.info.type_ids.write(&mut w);
+        self.inner.code.funcs.write(&mut w);
+        cache::write_len(&mut w, self.inner.code.entries.len());
+        for t in &self.inner.code.entries {
+            t.funcs.write(&mut w);
+        }
+        cache::finish(w)
+    }
+
+    /// Whether this module was loaded from the code cache or a precompiled
+    /// artefact rather than compiled.
+    pub fn compiled_from_cache(&self) -> bool {
+        self.inner.from_cache
+    }
+
+    /// Whether `bytes` start like a precompiled artefact.
+    pub fn is_precompiled(bytes: &[u8]) -> bool {
+        bytes.starts_with(&cache::MAGIC)
     }
 
     /// Compile a module from a file (binary or WAT).
@@ -213,22 +334,59 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Error> {
     Ok(ConstExpr { ops: ops.into() })
 }
 
-/// Validate and parse `bytes`, registering signatures with the engine.
-fn parse(engine: &Engine, bytes: &[u8]) -> Result<(ModuleInfo, Vec<PendingFunc>), Error> {
-    let mut validator = Validator::new_with_features(engine.features());
+/// Parse the text format; an error carries its byte offset and its
+/// line:column.
+fn parse_wat(text: &str) -> Result<Vec<u8>, Error> {
+    let error = |e: wast::Error| {
+        let (line, column) = e.span().linecol_in(text);
+        Error::compile(
+            e.span().offset(),
+            format!(
+                "invalid text format at {}:{}: {}",
+                line + 1,
+                column + 1,
+                e.message()
+            ),
+        )
+    };
+    let buf = wast::parser::ParseBuffer::new(text).map_err(error)?;
+    let mut wat: wast::Wat<'_> = wast::parser::parse(&buf).map_err(error)?;
+    wat.encode().map_err(error)
+}
+
+/// Parse `bytes`, registering signatures with the engine. With `validate`,
+/// the module and every function body are validated and the bodies are
+/// returned for translation; without, only the sections are read (for code
+/// that was compiled, and so validated, before).
+fn parse(
+    engine: &Engine,
+    bytes: &[u8],
+    validate: bool,
+) -> Result<(ModuleInfo, Vec<PendingFunc>), Error> {
+    let mut validator = validate.then(|| Validator::new_with_features(engine.features()));
     let mut info = ModuleInfo::default();
     let mut pending = Vec::new();
     let mut parser = Parser::new(0);
     parser.set_features(engine.features());
     for payload in parser.parse_all(bytes) {
         let payload = payload?;
-        if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
-            let range = body.range();
-            info.bodies.push(range.start as usize..range.end as usize);
-            pending.push(PendingFunc {
-                validator: func,
-                body_offset: range.start as usize,
-            });
+        match &mut validator {
+            Some(validator) => {
+                if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
+                    let range = body.range();
+                    info.bodies.push(range.start as usize..range.end as usize);
+                    pending.push(PendingFunc {
+                        validator: func,
+                        body_offset: range.start as usize,
+                    });
+                }
+            }
+            None => {
+                if let Payload::CodeSectionEntry(body) = &payload {
+                    let range = body.range();
+                    info.bodies.push(range.start as usize..range.end as usize);
+                }
+            }
         }
         match payload {
             Payload::TypeSection(reader) => {

@@ -55,6 +55,12 @@ impl StoreOpaque {
         }
         let budget = self.engine.max_memory_bytes();
         let want = ty.minimum.saturating_mul(crate::memory::WASM_PAGE_SIZE);
+        let limit = self.engine.max_memory_size();
+        if want > limit {
+            return Err(Error::ResourceLimit(
+                format!("memory minimum of {want} bytes exceeds the limit of {limit} bytes").into(),
+            ));
+        }
         if self.memory_bytes().saturating_add(want) > budget {
             return Err(Error::ResourceLimit(
                 format!("store memory budget of {budget} bytes exceeded").into(),
@@ -69,6 +75,10 @@ impl StoreOpaque {
     pub(crate) fn grow_memory(&mut self, index: u32, delta: u64) -> Option<u64> {
         let add = delta.checked_mul(crate::memory::WASM_PAGE_SIZE)?;
         if self.memory_bytes().checked_add(add)? > self.engine.max_memory_bytes() {
+            return None;
+        }
+        let len = self.memories[index as usize].mem.len() as u64;
+        if len.checked_add(add)? > self.engine.max_memory_size() {
             return None;
         }
         self.memories[index as usize].grow(delta)

@@ -4,6 +4,7 @@
 //! returns `anyhow::Result`; [`main`] prints any error as
 //! `error: <context>: <cause>` and exits with status 1.
 
+mod compile;
 mod run;
 mod wast;
 
@@ -64,6 +65,12 @@ pub enum Command {
     /// with status 1 when any assertion failed. Each file runs in its own
     /// process so that a crash is reported, not fatal to the rest.
     Wast(wast::WastArgs),
+    /// Compile a module ahead of time into a precompiled artefact
+    /// (`FILE.cwasm` by default) that `ringwasm run` runs without compiling.
+    ///
+    /// The artefact runs only under the same ringwasm build, CPU and engine
+    /// options; anything else is refused with the reason.
+    Compile(compile::CompileArgs),
 }
 
 /// Parses the command line, runs the command, reports errors.
@@ -83,6 +90,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args, cli.io),
         Command::Wast(args) => wast::wast(&args),
+        Command::Compile(args) => compile::compile(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

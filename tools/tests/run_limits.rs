@@ -147,3 +147,34 @@ fn bad_limit_values_are_usage_errors() {
         assert!(err.contains(key), "{opt}: {err}");
     }
 }
+
+#[test]
+fn the_memory_limit_applies_to_each_memory_like_wasmtime() {
+    // Two memories of 2 pages each: 4 pages in all, 2 per memory. A limit of
+    // 3 pages lets both exist and each grow by one page, but not by two.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let m = write(
+        dir.path(),
+        "two.wat",
+        r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory $a 2)
+  (memory $b 2)
+  (func (export "_start")
+    (if (i32.ne (memory.grow $a (i32.const 1)) (i32.const 2)) (then (call $exit (i32.const 11))))
+    (if (i32.ne (memory.grow $b (i32.const 1)) (i32.const 2)) (then (call $exit (i32.const 12))))
+    (if (i32.ne (memory.grow $b (i32.const 1)) (i32.const -1)) (then (call $exit (i32.const 13))))
+    (call $exit (i32.const 0))))"#,
+    );
+    let args = ["run", "-W", "max-memory-size=196608", m];
+    let ours = ringwasm(&args, dir.path());
+    assert_eq!(ours.status.code(), Some(0), "stderr: {}", stderr(&ours));
+    if let Some(theirs) = wasmtime(&args, dir.path()) {
+        assert_eq!(
+            ours.status.code(),
+            theirs.status.code(),
+            "{}",
+            stderr(&theirs)
+        );
+    }
+}

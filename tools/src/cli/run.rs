@@ -43,12 +43,18 @@ pub struct RunArgs {
     /// Wasm engine options, as `wasmtime run -W`: `epoch-interruption=y|n`
     /// (default `n`) compiles the epoch check at function entries and loop
     /// headers; the deadline stays unreached, so `y` measures its cost.
-    /// `max-memory-size=BYTES` caps linear memory (`memory.grow` past it
+    /// `max-memory-size=BYTES` caps each linear memory (`memory.grow` past it
     /// returns -1; a module whose initial memory exceeds it fails to
     /// instantiate). `timeout=DURATION` (`10s`, `500ms`, `2m`; a bare number
     /// is seconds) interrupts wasm code after that much wall-clock time.
     #[arg(short = 'W', value_name = "OPT=VAL", value_parser = parse_wasm_opt)]
     pub wasm: Vec<WasmOpt>,
+
+    /// Codegen options, as `wasmtime run -C`: `cache=y|n` (default `y`)
+    /// keeps compiled code in `$RINGWASM_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/ringwasm`, else `~/.cache/ringwasm`.
+    #[arg(short = 'C', value_name = "OPT=VAL", value_parser = super::compile::parse_codegen_opt)]
+    pub codegen: Vec<super::compile::CodegenOpt>,
 
     /// The module to run, binary (`.wasm`) or text (`.wat`).
     #[arg(value_name = "FILE")]
@@ -68,14 +74,14 @@ pub struct RunArgs {
 pub enum WasmOpt {
     /// `epoch-interruption=y|n`.
     EpochInterruption(bool),
-    /// `max-memory-size=BYTES`: the most linear memory the guest may have.
+    /// `max-memory-size=BYTES`: the most bytes any one linear memory may have (per memory, as in wasmtime).
     MaxMemorySize(u64),
     /// `timeout=DURATION`: wall-clock limit on running wasm code.
     Timeout(Duration),
 }
 
 /// Parses `-W OPT=VAL`.
-fn parse_wasm_opt(s: &str) -> Result<WasmOpt, String> {
+pub(super) fn parse_wasm_opt(s: &str) -> Result<WasmOpt, String> {
     let (key, value) = match s.split_once('=') {
         Some((k, v)) => (k, Some(v)),
         None => (s, None),
@@ -172,7 +178,8 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
                 config.epoch_interruption(on);
             }
             WasmOpt::MaxMemorySize(bytes) => {
-                config.max_memory_bytes(bytes);
+                // Per memory, as in wasmtime.
+                config.max_memory_size(bytes);
             }
             WasmOpt::Timeout(d) => timeout = Some(d),
         }
@@ -180,6 +187,9 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
     if timeout.is_some() {
         config.epoch_interruption(true);
     }
+    // `ringwasm compile` output runs as is: the user named the file.
+    config.allow_precompiled(true);
+    super::compile::apply_codegen_opts(&mut config, &args.codegen, true);
     let engine = Engine::new(&config).context("cannot create the engine")?;
     let module = Module::new(&engine, &bytes).with_context(|| format!("{}", file.display()))?;
     let wasi = wasi_ctx(&args, io)?;

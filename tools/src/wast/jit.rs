@@ -185,7 +185,7 @@ fn define_spectest(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<(),
 
 fn classify(e: Error) -> EngineError {
     match e {
-        Error::Compile { .. } => EngineError::Compile(e.to_string()),
+        Error::Compile(_) => EngineError::Compile(e.to_string()),
         Error::Link(_) => EngineError::Link(e.to_string()),
         Error::Trap(trap) => EngineError::Trap {
             exhausted: matches!(trap.code, TrapCode::StackOverflow),
