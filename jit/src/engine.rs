@@ -25,13 +25,15 @@ pub struct Config {
 
 impl Default for Config {
     /// Everything the engine implements: wasm 2.0 (with SIMD), plus
-    /// extended-const, relaxed SIMD, tail calls, multi-memory, memory64 and
-    /// exception handling (final and legacy forms).
+    /// extended-const, relaxed SIMD, tail calls, multi-memory, memory64,
+    /// exception handling (final and legacy forms) and typed function
+    /// references.
     fn default() -> Self {
         let mut c = Config::wasm_v2();
         c.features |= WasmFeatures::EXTENDED_CONST | WasmFeatures::RELAXED_SIMD;
         c.features |= WasmFeatures::TAIL_CALL | WasmFeatures::MULTI_MEMORY | WasmFeatures::MEMORY64;
         c.features |= WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS;
+        c.features |= WasmFeatures::FUNCTION_REFERENCES;
         c
     }
 }
@@ -219,6 +221,19 @@ impl Engine {
         reg.types.push(ty.clone());
         reg.ids.insert(ty.clone(), id);
         id
+    }
+
+    /// The signature a concrete heap type (`(ref $t)`) names, or `None`
+    /// for an id this engine never issued.
+    pub fn func_type(&self, id: crate::types::FuncTypeId) -> Option<FuncType> {
+        let reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        reg.types.get(id.0 as usize).cloned()
+    }
+
+    /// The engine-wide id of `ty`, for building concrete reference types
+    /// (`(ref $t)`) on the host side: `HeapType::ConcreteFunc(id)`.
+    pub fn func_type_id(&self, ty: &FuncType) -> crate::types::FuncTypeId {
+        crate::types::FuncTypeId(self.register_type(ty))
     }
 
     /// The signature with engine-wide id `id`.

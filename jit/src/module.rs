@@ -141,12 +141,13 @@ fn unsupported_at(offset: usize, what: &str) -> Error {
     Error::compile(offset, format!("unsupported: {what}"))
 }
 
-fn table_type(t: &wasmparser::TableType, offset: usize) -> Result<TableType, Error> {
+fn table_type(t: &wasmparser::TableType, offset: usize, types: &[u32]) -> Result<TableType, Error> {
     if t.shared {
         return Err(unsupported_at(offset, "shared tables"));
     }
     Ok(TableType {
-        element: RefType::from_wasm(t.element_type).map_err(|m| unsupported_at(offset, m))?,
+        element: RefType::from_wasm(t.element_type, types)
+            .map_err(|m| unsupported_at(offset, m))?,
         minimum: t.initial,
         maximum: t.maximum,
         table64: t.table64,
@@ -165,11 +166,16 @@ fn memory_type(m: &wasmparser::MemoryType, offset: usize) -> Result<MemoryType, 
     })
 }
 
-fn global_type(g: &wasmparser::GlobalType, offset: usize) -> Result<GlobalType, Error> {
+fn global_type(
+    g: &wasmparser::GlobalType,
+    offset: usize,
+    types: &[u32],
+) -> Result<GlobalType, Error> {
     if g.shared {
         return Err(unsupported_at(offset, "shared globals"));
     }
-    let content = ValType::from_wasm(g.content_type).map_err(|m| unsupported_at(offset, m))?;
+    let content =
+        ValType::from_wasm(g.content_type, types).map_err(|m| unsupported_at(offset, m))?;
     Ok(GlobalType {
         content,
         mutability: if g.mutable {
@@ -234,7 +240,8 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<(ModuleInfo, Vec<PendingFunc>)
             Payload::TypeSection(reader) => {
                 let offset = reader.range().start as usize;
                 for ty in reader.into_iter_err_on_gc_types() {
-                    let ty = FuncType::from_wasm(&ty?).map_err(|m| unsupported_at(offset, m))?;
+                    let ty = FuncType::from_wasm(&ty?, &info.type_ids)
+                        .map_err(|m| unsupported_at(offset, m))?;
                     info.type_ids.push(engine.register_type(&ty));
                     info.types.push(ty);
                 }
@@ -250,7 +257,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<(ModuleInfo, Vec<PendingFunc>)
                             EntityIndex::Func(info.funcs.len() as u32 - 1)
                         }
                         TypeRef::Table(t) => {
-                            info.tables.push(table_type(&t, offset)?);
+                            info.tables.push(table_type(&t, offset, &info.type_ids)?);
                             info.num_imported_tables += 1;
                             EntityIndex::Table(info.tables.len() as u32 - 1)
                         }
@@ -260,7 +267,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<(ModuleInfo, Vec<PendingFunc>)
                             EntityIndex::Memory(info.memories.len() as u32 - 1)
                         }
                         TypeRef::Global(g) => {
-                            info.globals.push(global_type(&g, offset)?);
+                            info.globals.push(global_type(&g, offset, &info.type_ids)?);
                             info.num_imported_globals += 1;
                             EntityIndex::Global(info.globals.len() as u32 - 1)
                         }
@@ -286,7 +293,8 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<(ModuleInfo, Vec<PendingFunc>)
                 let offset = reader.range().start as usize;
                 for table in reader {
                     let table = table?;
-                    info.tables.push(table_type(&table.ty, offset)?);
+                    info.tables
+                        .push(table_type(&table.ty, offset, &info.type_ids)?);
                     info.table_inits.push(match &table.init {
                         wasmparser::TableInit::RefNull => None,
                         wasmparser::TableInit::Expr(e) => Some(const_expr(e)?),
@@ -303,7 +311,8 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<(ModuleInfo, Vec<PendingFunc>)
                 let offset = reader.range().start as usize;
                 for g in reader {
                     let g = g?;
-                    info.globals.push(global_type(&g.ty, offset)?);
+                    info.globals
+                        .push(global_type(&g.ty, offset, &info.type_ids)?);
                     info.global_inits.push(const_expr(&g.init_expr)?);
                 }
             }
@@ -351,7 +360,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<(ModuleInfo, Vec<PendingFunc>)
                             (RefType::FUNCREF, items)
                         }
                         ElementItems::Expressions(ty, exprs) => {
-                            let ty = RefType::from_wasm(ty)
+                            let ty = RefType::from_wasm(ty, &info.type_ids)
                                 .map_err(|m| unsupported_at(elem.range.start as usize, m))?;
                             let mut items = Vec::new();
                             for e in exprs {

@@ -21,6 +21,46 @@ pub enum HeapType {
     Extern,
     /// A caught exception (`exnref`); opaque to the host.
     Exn,
+    /// The bottom of the exception hierarchy (`nullexnref`'s referent): only
+    /// null.
+    NoExn,
+    /// A function of one concrete signature (`(ref $t)`, typed function
+    /// references).
+    ConcreteFunc(FuncTypeId),
+}
+
+/// The engine-wide identity of a function signature, as a concrete heap
+/// type (`(ref $t)`) carries it.
+///
+/// Signatures are interned per engine: two modules that declare the same
+/// signature get the same id, so ids compare as types do. Without the GC
+/// proposal every function type is final and in its own recursion group, so
+/// this structural identity is the spec's type equivalence. Read the
+/// signature back with [`Engine::func_type`](crate::Engine::func_type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FuncTypeId(pub(crate) u32);
+
+impl HeapType {
+    /// Whether every reference to `self` is also a reference to `other`
+    /// (heap-type subtyping without GC: `$t <: func`, `noexn <: exn`).
+    pub fn matches(&self, other: &HeapType) -> bool {
+        match (self, other) {
+            (a, b) if a == b => true,
+            (HeapType::ConcreteFunc(_), HeapType::Func) => true,
+            (HeapType::NoExn, HeapType::Exn) => true,
+            _ => false,
+        }
+    }
+
+    /// The abstract type at the top of this type's hierarchy (`func`,
+    /// `extern` or `exn`): what decides the runtime representation.
+    pub fn top(&self) -> HeapType {
+        match self {
+            HeapType::Func | HeapType::ConcreteFunc(_) => HeapType::Func,
+            HeapType::Extern => HeapType::Extern,
+            HeapType::Exn | HeapType::NoExn => HeapType::Exn,
+        }
+    }
 }
 
 impl RefType {
@@ -34,6 +74,17 @@ impl RefType {
         nullable: true,
         heap: HeapType::Extern,
     };
+
+    /// A reference type.
+    pub fn new(nullable: bool, heap: HeapType) -> Self {
+        RefType { nullable, heap }
+    }
+
+    /// Whether `self` is a subtype of `other`: `(ref $t)` <: `(ref null $t)`
+    /// <: `funcref`, `(ref $t)` <: `(ref func)`.
+    pub fn matches(&self, other: &RefType) -> bool {
+        (other.nullable || !self.nullable) && self.heap.matches(&other.heap)
+    }
 }
 
 /// A value type.
@@ -53,6 +104,30 @@ pub enum ValType {
     Ref(RefType),
 }
 
+impl fmt::Display for HeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeapType::Func => f.write_str("func"),
+            HeapType::Extern => f.write_str("extern"),
+            HeapType::Exn => f.write_str("exn"),
+            HeapType::NoExn => f.write_str("noexn"),
+            HeapType::ConcreteFunc(id) => write!(f, "<type {}>", id.0),
+        }
+    }
+}
+
+impl fmt::Display for RefType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.nullable, self.heap) {
+            (true, HeapType::Func) => f.write_str("funcref"),
+            (true, HeapType::Extern) => f.write_str("externref"),
+            (true, HeapType::Exn) => f.write_str("exnref"),
+            (true, heap) => write!(f, "(ref null {heap})"),
+            (false, heap) => write!(f, "(ref {heap})"),
+        }
+    }
+}
+
 impl fmt::Display for ValType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = match self {
@@ -61,52 +136,61 @@ impl fmt::Display for ValType {
             ValType::F32 => "f32",
             ValType::F64 => "f64",
             ValType::V128 => "v128",
-            ValType::Ref(RefType {
-                heap: HeapType::Func,
-                ..
-            }) => "funcref",
-            ValType::Ref(RefType {
-                heap: HeapType::Extern,
-                ..
-            }) => "externref",
-            ValType::Ref(RefType {
-                heap: HeapType::Exn,
-                ..
-            }) => "exnref",
+            ValType::Ref(r) => return r.fmt(f),
         };
         f.write_str(s)
     }
 }
 
 impl ValType {
-    pub(crate) fn from_wasm(ty: wasmparser::ValType) -> Result<Self, &'static str> {
+    /// Whether a value of type `self` may be used where `other` is expected.
+    pub fn matches(&self, other: &ValType) -> bool {
+        match (self, other) {
+            (ValType::Ref(a), ValType::Ref(b)) => a.matches(b),
+            (a, b) => a == b,
+        }
+    }
+
+    /// Whether the type has a default value (null, zero): every type but a
+    /// non-nullable reference.
+    pub fn is_defaultable(&self) -> bool {
+        !matches!(self, ValType::Ref(r) if !r.nullable)
+    }
+
+    /// `ty`, with module type indices resolved through `types` (the
+    /// module's type index → engine-wide signature id).
+    pub(crate) fn from_wasm(ty: wasmparser::ValType, types: &[u32]) -> Result<Self, &'static str> {
         Ok(match ty {
             wasmparser::ValType::I32 => ValType::I32,
             wasmparser::ValType::I64 => ValType::I64,
             wasmparser::ValType::F32 => ValType::F32,
             wasmparser::ValType::F64 => ValType::F64,
             wasmparser::ValType::V128 => ValType::V128,
-            wasmparser::ValType::Ref(r) => ValType::Ref(RefType::from_wasm(r)?),
+            wasmparser::ValType::Ref(r) => ValType::Ref(RefType::from_wasm(r, types)?),
         })
     }
 }
 
 impl RefType {
-    pub(crate) fn from_wasm(r: wasmparser::RefType) -> Result<Self, &'static str> {
-        let heap = if r.is_func_ref() {
-            HeapType::Func
-        } else if r.is_extern_ref() {
-            HeapType::Extern
-        } else if matches!(
-            r.heap_type(),
-            wasmparser::HeapType::Abstract {
-                shared: false,
-                ty: wasmparser::AbstractHeapType::Exn,
+    /// `r`, with a concrete heap type's module index resolved through
+    /// `types` (the module's type index → engine-wide signature id).
+    pub(crate) fn from_wasm(r: wasmparser::RefType, types: &[u32]) -> Result<Self, &'static str> {
+        use wasmparser::{AbstractHeapType as A, UnpackedIndex};
+        let heap = match r.heap_type() {
+            wasmparser::HeapType::Abstract { shared: false, ty } => match ty {
+                A::Func => HeapType::Func,
+                A::Extern => HeapType::Extern,
+                A::Exn => HeapType::Exn,
+                A::NoExn => HeapType::NoExn,
+                _ => return Err("GC reference types"),
+            },
+            wasmparser::HeapType::Concrete(UnpackedIndex::Module(index)) => {
+                let id = types
+                    .get(index as usize)
+                    .ok_or("reference to a type not yet defined")?;
+                HeapType::ConcreteFunc(FuncTypeId(*id))
             }
-        ) {
-            HeapType::Exn
-        } else {
-            return Err("reference type other than funcref/externref");
+            _ => return Err("reference type other than func, extern, exn or a function type"),
         };
         Ok(RefType {
             nullable: r.is_nullable(),
@@ -144,16 +228,21 @@ impl FuncType {
         &self.results
     }
 
-    pub(crate) fn from_wasm(ty: &wasmparser::FuncType) -> Result<Self, &'static str> {
+    /// `ty`, with module type indices resolved through `types` (the
+    /// module's type index → engine-wide signature id).
+    pub(crate) fn from_wasm(
+        ty: &wasmparser::FuncType,
+        types: &[u32],
+    ) -> Result<Self, &'static str> {
         let params = ty
             .params()
             .iter()
-            .map(|t| ValType::from_wasm(*t))
+            .map(|t| ValType::from_wasm(*t, types))
             .collect::<Result<_, _>>()?;
         let results = ty
             .results()
             .iter()
-            .map(|t| ValType::from_wasm(*t))
+            .map(|t| ValType::from_wasm(*t, types))
             .collect::<Result<_, _>>()?;
         Ok(FuncType { params, results })
     }
