@@ -33,7 +33,10 @@ impl Default for Config {
         c.features |= WasmFeatures::EXTENDED_CONST | WasmFeatures::RELAXED_SIMD;
         c.features |= WasmFeatures::TAIL_CALL | WasmFeatures::MULTI_MEMORY | WasmFeatures::MEMORY64;
         c.features |= WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS;
-        c.features |= WasmFeatures::FUNCTION_REFERENCES;
+        // GC only for its types: recursion groups validate and are
+        // canonicalised iso-recursively; GC heap types, struct/array types
+        // and GC instructions are rejected when the module is compiled.
+        c.features |= WasmFeatures::FUNCTION_REFERENCES | WasmFeatures::GC;
         c
     }
 }
@@ -131,6 +134,9 @@ pub(crate) struct EngineInner {
 struct TypeRegistry {
     ids: HashMap<FuncType, u32>,
     types: Vec<FuncType>,
+    /// Explicit recursion groups (and self-referring or non-final types)
+    /// → the id of their first type; the others follow consecutively.
+    groups: HashMap<Arc<[crate::types::RecMember]>, u32>,
 }
 
 impl Default for Engine {
@@ -234,6 +240,30 @@ impl Engine {
     /// (`(ref $t)`) on the host side: `HeapType::ConcreteFunc(id)`.
     pub fn func_type_id(&self, ty: &FuncType) -> crate::types::FuncTypeId {
         crate::types::FuncTypeId(self.register_type(ty))
+    }
+
+    /// The engine-wide ids of a recursion group's types, registering the
+    /// group on first sight (iso-recursive canonicalisation: equal groups
+    /// get equal ids). `group`'s references into itself are
+    /// `types::rec_local` ids.
+    pub(crate) fn register_rec_group(&self, group: Vec<crate::types::RecMember>) -> Vec<u32> {
+        let group: Arc<[crate::types::RecMember]> = group.into();
+        let n = group.len() as u32;
+        let mut reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        let first = match reg.groups.get(&group) {
+            Some(first) => *first,
+            None => {
+                let first = reg.types.len() as u32;
+                for i in 0..n {
+                    let ty = FuncType::resolve_rec_member(&group, i, first);
+                    reg.types.push(ty.clone());
+                    reg.ids.insert(ty, first + i);
+                }
+                reg.groups.insert(group, first);
+                first
+            }
+        };
+        (first..first + n).collect()
     }
 
     /// The signature with engine-wide id `id`.

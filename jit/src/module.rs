@@ -16,8 +16,8 @@ use crate::env::{
 };
 use crate::error::Error;
 use crate::types::{
-    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, Mutability, RefType,
-    TableType, ValType,
+    ExportType, ExternType, GlobalType, ImportType, MemoryType, Mutability, RefType, TableType,
+    ValType,
 };
 
 /// A compiled module: validated, translated and linked into executable
@@ -238,12 +238,24 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<(ModuleInfo, Vec<PendingFunc>)
         }
         match payload {
             Payload::TypeSection(reader) => {
-                let offset = reader.range().start as usize;
-                for ty in reader.into_iter_err_on_gc_types() {
-                    let ty = FuncType::from_wasm(&ty?, &info.type_ids)
-                        .map_err(|m| unsupported_at(offset, m))?;
-                    info.type_ids.push(engine.register_type(&ty));
-                    info.types.push(ty);
+                for group in reader.into_iter_with_offsets() {
+                    let (offset, group) = group?;
+                    let mut members = crate::types::rec_group_from_wasm(group, &info.type_ids)
+                        .map_err(|m| unsupported_at(offset as usize, m))?;
+                    // A final type alone in its group and not referring to
+                    // itself is identified by its structure; any other
+                    // group iso-recursively, as a whole.
+                    let ids = match members.as_slice() {
+                        [(true, ty)] if !ty.refers_into_group() => {
+                            let (_, ty) = members.remove(0);
+                            vec![engine.register_type(&ty)]
+                        }
+                        _ => engine.register_rec_group(members),
+                    };
+                    for id in ids {
+                        info.type_ids.push(id);
+                        info.types.push(engine.type_of(id));
+                    }
                 }
             }
             Payload::ImportSection(reader) => {

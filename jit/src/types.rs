@@ -1,6 +1,7 @@
 //! Types of values and of the things a module imports and exports.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A reference type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -200,10 +201,41 @@ impl RefType {
 }
 
 /// A function signature.
+///
+/// Two signatures are the same type when their parameters and results are
+/// and, for a type declared in an explicit recursion group (`rec`), when
+/// they sit at the same place in equal groups (iso-recursive identity: the
+/// first of `(rec (type (func)) (type (func)))` is not `(type (func))`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FuncType {
     params: Box<[ValType]>,
     results: Box<[ValType]>,
+    /// The recursion group a type defined by one comes from; `None` for a
+    /// final type alone in its group and not referring to itself, whose
+    /// identity is its structure.
+    rec: Option<Arc<RecIdentity>>,
+}
+
+/// Where a function type sits in the recursion group that defines it.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct RecIdentity {
+    /// The group, with references inside it as [`rec_local`] ids.
+    group: Arc<[RecMember]>,
+    /// The type's place in `group`.
+    index: u32,
+}
+
+/// One type of a recursion group as the engine keys it: finality and the
+/// signature, references into the group encoded with [`rec_local`].
+pub(crate) type RecMember = (bool, FuncType);
+
+/// Ids at or above this stand for "the type at (id - base) of the group
+/// being defined" in a group key; engine ids never get this high.
+const REC_LOCAL_BASE: u32 = 1 << 31;
+
+/// The placeholder id of the `index`-th type of the group being defined.
+pub(crate) fn rec_local(index: u32) -> u32 {
+    REC_LOCAL_BASE + index
 }
 
 impl FuncType {
@@ -215,6 +247,40 @@ impl FuncType {
         FuncType {
             params: params.into_iter().collect(),
             results: results.into_iter().collect(),
+            rec: None,
+        }
+    }
+
+    /// Whether the signature refers to a type of the group being defined
+    /// (a [`rec_local`] id).
+    pub(crate) fn refers_into_group(&self) -> bool {
+        self.params
+            .iter()
+            .chain(self.results.iter())
+            .any(|t| matches!(t, ValType::Ref(RefType { heap: HeapType::ConcreteFunc(id), .. }) if id.0 >= REC_LOCAL_BASE))
+    }
+
+    /// Member `index` of `group`, with its references into the group
+    /// resolved to the engine ids `first..` the group was given.
+    pub(crate) fn resolve_rec_member(group: &Arc<[RecMember]>, index: u32, first: u32) -> Self {
+        let resolve = |t: &ValType| match *t {
+            ValType::Ref(RefType {
+                nullable,
+                heap: HeapType::ConcreteFunc(id),
+            }) if id.0 >= REC_LOCAL_BASE => ValType::Ref(RefType {
+                nullable,
+                heap: HeapType::ConcreteFunc(FuncTypeId(first + (id.0 - REC_LOCAL_BASE))),
+            }),
+            other => other,
+        };
+        let (_, ty) = &group[index as usize];
+        FuncType {
+            params: ty.params.iter().map(resolve).collect(),
+            results: ty.results.iter().map(resolve).collect(),
+            rec: Some(Arc::new(RecIdentity {
+                group: group.clone(),
+                index,
+            })),
         }
     }
 
@@ -244,7 +310,11 @@ impl FuncType {
             .iter()
             .map(|t| ValType::from_wasm(*t, types))
             .collect::<Result<_, _>>()?;
-        Ok(FuncType { params, results })
+        Ok(FuncType {
+            params,
+            results,
+            rec: None,
+        })
     }
 }
 
@@ -260,6 +330,41 @@ impl fmt::Display for FuncType {
         }
         write!(f, "))")
     }
+}
+
+/// The types of one recursion group of a type section, references into the
+/// group as [`rec_local`] ids and other references resolved through `types`
+/// (the module's earlier types' engine ids).
+///
+/// Function types only: struct and array types, declared supertypes and
+/// shared types need the GC proposal's runtime, which the engine lacks.
+pub(crate) fn rec_group_from_wasm(
+    group: wasmparser::RecGroup,
+    types: &[u32],
+) -> Result<Vec<RecMember>, &'static str> {
+    let n = group.types().len() as u32;
+    let mut scope = types.to_vec();
+    scope.extend((0..n).map(rec_local));
+    group
+        .into_types()
+        .map(|sub| {
+            if !sub.supertype_idxs.is_empty() {
+                return Err("declared supertypes (GC subtyping)");
+            }
+            if sub.composite_type.shared
+                || sub.composite_type.descriptor_idx.is_some()
+                || sub.composite_type.describes_idx.is_some()
+            {
+                return Err("shared or descriptor types");
+            }
+            match &sub.composite_type.inner {
+                wasmparser::CompositeInnerType::Func(f) => {
+                    Ok((sub.is_final, FuncType::from_wasm(f, &scope)?))
+                }
+                _ => Err("struct, array and continuation types (GC)"),
+            }
+        })
+        .collect()
 }
 
 /// Whether a global may be written.

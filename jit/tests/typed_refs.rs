@@ -391,3 +391,92 @@ fn wasm_v2_rejects_typed_references() {
     .expect_err("typed references are wasm 3.0");
     assert!(matches!(err, Error::Compile { .. }), "{err}");
 }
+
+#[test]
+fn recursion_groups_give_types_iso_recursive_identity() {
+    // `$t1` and `$t2` of one group are both `(func)` but distinct types:
+    // neither is the standalone `(func)`, and imports check the position.
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let exporter = instantiate(
+        &engine,
+        &mut store,
+        r#"(module
+            (rec (type $t1 (func)) (type $t2 (func)))
+            (func (export "f1") (type $t1))
+            (tag (export "tag") (type $t1)))"#,
+    )
+    .expect("a rec group of function types is accepted");
+    let mut linker = Linker::new(&engine);
+    linker
+        .instance(&mut store, "M", exporter)
+        .expect("registers");
+    let import = |what: &str, ty: &str| {
+        format!(
+            r#"(module (rec (type $t1 (func)) (type $t2 (func))) (type $plain (func)) ({what} (import "M" "{}") (type {ty})))"#,
+            if what == "func" { "f1" } else { "tag" }
+        )
+    };
+    let mut instantiate_with = |wat: String| {
+        let module = Module::new(&engine, wat).expect("importer compiles");
+        linker.instantiate(&mut store, &module)
+    };
+    for what in ["func", "tag"] {
+        instantiate_with(import(what, "$t1")).unwrap_or_else(|e| panic!("{what} $t1: {e}"));
+        for ty in ["$t2", "$plain"] {
+            let err = instantiate_with(import(what, ty)).expect_err("another type");
+            assert!(matches!(err, Error::Link(_)), "{what} {ty}: {err}");
+        }
+    }
+}
+
+#[test]
+fn call_indirect_compares_iso_recursive_types() {
+    let wat = r#"(module
+        (rec (type $t1 (func (result i32))) (type $t2 (func (result i32))))
+        (type $plain (func (result i32)))
+        (func $f (type $t1) (i32.const 1))
+        (table funcref (elem $f))
+        (func (export "as_t1") (param i32) (result i32)
+            (call_indirect (type $t1) (local.get 0)))
+        (func (export "as_t2") (param i32) (result i32)
+            (call_indirect (type $t2) (local.get 0)))
+        (func (export "as_plain") (param i32) (result i32)
+            (call_indirect (type $plain) (local.get 0))))"#;
+    assert_eq!(run_i32(wat, "as_t1", 0).expect("same type"), 1);
+    for name in ["as_t2", "as_plain"] {
+        let err = run_i32(wat, name, 0).expect_err("different type");
+        assert!(is_trap(&err, &TrapCode::IndirectCallTypeMismatch), "{err}");
+    }
+}
+
+#[test]
+fn self_referential_function_type_runs() {
+    // `$t` takes a reference to a function of its own type.
+    let wat = r#"(module
+        (type $t (func (param (ref null $t) i32) (result i32)))
+        (elem declare func $count)
+        (func $count (type $t)
+            (if (result i32) (i32.eqz (local.get 1))
+                (then (i32.const 0))
+                (else (i32.add (i32.const 1)
+                    (call_ref $t (local.get 0)
+                        (i32.sub (local.get 1) (i32.const 1)) (local.get 0))))))
+        (func (export "run") (param i32) (result i32)
+            (call $count (ref.func $count) (local.get 0))))"#;
+    assert_eq!(run_i32(wat, "run", 5).expect("runs"), 5);
+}
+
+#[test]
+fn gc_types_and_instructions_are_rejected_at_compile_time() {
+    let engine = Engine::default();
+    for wat in [
+        "(module (type (struct (field i32))))",
+        "(module (type $a (sub (func))) (type (sub $a (func))))",
+        "(module (func (param anyref)))",
+        "(module (func (result i32) (ref.test (ref func) (ref.null func))))",
+    ] {
+        let err = Module::new(&engine, wat).expect_err(wat);
+        assert!(matches!(err, Error::Compile { .. }), "{wat}: {err}");
+    }
+}
