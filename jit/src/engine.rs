@@ -29,13 +29,18 @@ pub struct Config {
 
 impl Default for Config {
     /// Everything the engine implements: wasm 2.0 (with SIMD), plus
-    /// extended-const, relaxed SIMD, tail calls, multi-memory, memory64 and
-    /// exception handling (final and legacy forms).
+    /// extended-const, relaxed SIMD, tail calls, multi-memory, memory64,
+    /// exception handling (final and legacy forms) and typed function
+    /// references.
     fn default() -> Self {
         let mut c = Config::wasm_v2();
         c.features |= WasmFeatures::EXTENDED_CONST | WasmFeatures::RELAXED_SIMD;
         c.features |= WasmFeatures::TAIL_CALL | WasmFeatures::MULTI_MEMORY | WasmFeatures::MEMORY64;
         c.features |= WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS;
+        // GC only for its types: recursion groups validate and are
+        // canonicalised iso-recursively; GC heap types, struct/array types
+        // and GC instructions are rejected when the module is compiled.
+        c.features |= WasmFeatures::FUNCTION_REFERENCES | WasmFeatures::GC;
         c
     }
 }
@@ -170,6 +175,9 @@ pub(crate) struct EngineInner {
 struct TypeRegistry {
     ids: HashMap<FuncType, u32>,
     types: Vec<FuncType>,
+    /// Explicit recursion groups (and self-referring or non-final types)
+    /// → the id of their first type; the others follow consecutively.
+    groups: HashMap<Arc<[crate::types::RecMember]>, u32>,
 }
 
 impl Default for Engine {
@@ -275,6 +283,43 @@ impl Engine {
         reg.types.push(ty.clone());
         reg.ids.insert(ty.clone(), id);
         id
+    }
+
+    /// The signature a concrete heap type (`(ref $t)`) names, or `None`
+    /// for an id this engine never issued.
+    pub fn func_type(&self, id: crate::types::FuncTypeId) -> Option<FuncType> {
+        let reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        reg.types.get(id.0 as usize).cloned()
+    }
+
+    /// The engine-wide id of `ty`, for building concrete reference types
+    /// (`(ref $t)`) on the host side: `HeapType::ConcreteFunc(id)`.
+    pub fn func_type_id(&self, ty: &FuncType) -> crate::types::FuncTypeId {
+        crate::types::FuncTypeId(self.register_type(ty))
+    }
+
+    /// The engine-wide ids of a recursion group's types, registering the
+    /// group on first sight (iso-recursive canonicalisation: equal groups
+    /// get equal ids). `group`'s references into itself are
+    /// `types::rec_local` ids.
+    pub(crate) fn register_rec_group(&self, group: Vec<crate::types::RecMember>) -> Vec<u32> {
+        let group: Arc<[crate::types::RecMember]> = group.into();
+        let n = group.len() as u32;
+        let mut reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        let first = match reg.groups.get(&group) {
+            Some(first) => *first,
+            None => {
+                let first = reg.types.len() as u32;
+                for i in 0..n {
+                    let ty = FuncType::resolve_rec_member(&group, i, first);
+                    reg.types.push(ty.clone());
+                    reg.ids.insert(ty, first + i);
+                }
+                reg.groups.insert(group, first);
+                first
+            }
+        };
+        (first..first + n).collect()
     }
 
     /// The signature with engine-wide id `id`.

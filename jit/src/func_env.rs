@@ -465,7 +465,7 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         callee: ir::Value,
         args: &[ir::Value],
     ) -> EnvResult<Vec<ir::Value>> {
-        b.ins().trapz(callee, tc::NULL_REFERENCE);
+        b.ins().trapz(callee, tc::NULL_FUNCTION_REFERENCE);
         Ok(self.call_funcref(b, vmctx, callee, ty.as_u32(), args))
     }
 
@@ -477,7 +477,7 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         callee: ir::Value,
         args: &[ir::Value],
     ) -> EnvResult<()> {
-        b.ins().trapz(callee, tc::NULL_REFERENCE);
+        b.ins().trapz(callee, tc::NULL_FUNCTION_REFERENCE);
         self.return_call_funcref(b, vmctx, callee, ty.as_u32(), args);
         Ok(())
     }

@@ -121,7 +121,15 @@ fn check_import(
         (ExternType::Memory(e), ExternType::Memory(a)) => {
             e.memory64 == a.memory64 && limits_match(a.minimum, a.maximum, e.minimum, e.maximum)
         }
-        (ExternType::Global(e), ExternType::Global(a)) => e == a,
+        // An immutable global is covariant (`(ref $t)` satisfies
+        // `funcref`); a mutable one is read and written, so invariant.
+        (ExternType::Global(e), ExternType::Global(a)) => {
+            e.mutability == a.mutability
+                && match e.mutability {
+                    crate::types::Mutability::Const => a.content.matches(&e.content),
+                    crate::types::Mutability::Var => a.content == e.content,
+                }
+        }
         (ExternType::Tag(e), ExternType::Tag(a)) => e == a,
         _ => false,
     };

@@ -79,7 +79,7 @@ pub use table::Table;
 pub use tag::{Tag, TagType};
 pub use trap::{FrameInfo, Trap, TrapCode};
 pub use types::{
-    ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType, MemoryType, Mutability,
-    RefType, TableType, ValType,
+    ExportType, ExternType, FuncType, FuncTypeId, GlobalType, HeapType, ImportType, MemoryType,
+    Mutability, RefType, TableType, ValType,
 };
 pub use values::{Extern, ExternRef, Val};

@@ -18,8 +18,8 @@ use crate::env::{
 };
 use crate::error::Error;
 use crate::types::{
-    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, Mutability, RefType,
-    TableType, ValType,
+    ExportType, ExternType, GlobalType, ImportType, MemoryType, Mutability, RefType, TableType,
+    ValType,
 };
 
 /// A compiled module: validated, translated and linked into executable
@@ -262,12 +262,13 @@ fn unsupported_at(offset: usize, what: &str) -> Error {
     Error::compile(offset, format!("unsupported: {what}"))
 }
 
-fn table_type(t: &wasmparser::TableType, offset: usize) -> Result<TableType, Error> {
+fn table_type(t: &wasmparser::TableType, offset: usize, types: &[u32]) -> Result<TableType, Error> {
     if t.shared {
         return Err(unsupported_at(offset, "shared tables"));
     }
     Ok(TableType {
-        element: RefType::from_wasm(t.element_type).map_err(|m| unsupported_at(offset, m))?,
+        element: RefType::from_wasm(t.element_type, types)
+            .map_err(|m| unsupported_at(offset, m))?,
         minimum: t.initial,
         maximum: t.maximum,
         table64: t.table64,
@@ -286,11 +287,16 @@ fn memory_type(m: &wasmparser::MemoryType, offset: usize) -> Result<MemoryType, 
     })
 }
 
-fn global_type(g: &wasmparser::GlobalType, offset: usize) -> Result<GlobalType, Error> {
+fn global_type(
+    g: &wasmparser::GlobalType,
+    offset: usize,
+    types: &[u32],
+) -> Result<GlobalType, Error> {
     if g.shared {
         return Err(unsupported_at(offset, "shared globals"));
     }
-    let content = ValType::from_wasm(g.content_type).map_err(|m| unsupported_at(offset, m))?;
+    let content =
+        ValType::from_wasm(g.content_type, types).map_err(|m| unsupported_at(offset, m))?;
     Ok(GlobalType {
         content,
         mutability: if g.mutable {
@@ -390,11 +396,24 @@ fn parse(
         }
         match payload {
             Payload::TypeSection(reader) => {
-                let offset = reader.range().start as usize;
-                for ty in reader.into_iter_err_on_gc_types() {
-                    let ty = FuncType::from_wasm(&ty?).map_err(|m| unsupported_at(offset, m))?;
-                    info.type_ids.push(engine.register_type(&ty));
-                    info.types.push(ty);
+                for group in reader.into_iter_with_offsets() {
+                    let (offset, group) = group?;
+                    let mut members = crate::types::rec_group_from_wasm(group, &info.type_ids)
+                        .map_err(|m| unsupported_at(offset as usize, m))?;
+                    // A final type alone in its group and not referring to
+                    // itself is identified by its structure; any other
+                    // group iso-recursively, as a whole.
+                    let ids = match members.as_slice() {
+                        [(true, ty)] if !ty.refers_into_group() => {
+                            let (_, ty) = members.remove(0);
+                            vec![engine.register_type(&ty)]
+                        }
+                        _ => engine.register_rec_group(members),
+                    };
+                    for id in ids {
+                        info.type_ids.push(id);
+                        info.types.push(engine.type_of(id));
+                    }
                 }
             }
             Payload::ImportSection(reader) => {
@@ -408,7 +427,7 @@ fn parse(
                             EntityIndex::Func(info.funcs.len() as u32 - 1)
                         }
                         TypeRef::Table(t) => {
-                            info.tables.push(table_type(&t, offset)?);
+                            info.tables.push(table_type(&t, offset, &info.type_ids)?);
                             info.num_imported_tables += 1;
                             EntityIndex::Table(info.tables.len() as u32 - 1)
                         }
@@ -418,7 +437,7 @@ fn parse(
                             EntityIndex::Memory(info.memories.len() as u32 - 1)
                         }
                         TypeRef::Global(g) => {
-                            info.globals.push(global_type(&g, offset)?);
+                            info.globals.push(global_type(&g, offset, &info.type_ids)?);
                             info.num_imported_globals += 1;
                             EntityIndex::Global(info.globals.len() as u32 - 1)
                         }
@@ -444,7 +463,8 @@ fn parse(
                 let offset = reader.range().start as usize;
                 for table in reader {
                     let table = table?;
-                    info.tables.push(table_type(&table.ty, offset)?);
+                    info.tables
+                        .push(table_type(&table.ty, offset, &info.type_ids)?);
                     info.table_inits.push(match &table.init {
                         wasmparser::TableInit::RefNull => None,
                         wasmparser::TableInit::Expr(e) => Some(const_expr(e)?),
@@ -461,7 +481,8 @@ fn parse(
                 let offset = reader.range().start as usize;
                 for g in reader {
                     let g = g?;
-                    info.globals.push(global_type(&g.ty, offset)?);
+                    info.globals
+                        .push(global_type(&g.ty, offset, &info.type_ids)?);
                     info.global_inits.push(const_expr(&g.init_expr)?);
                 }
             }
@@ -509,7 +530,7 @@ fn parse(
                             (RefType::FUNCREF, items)
                         }
                         ElementItems::Expressions(ty, exprs) => {
-                            let ty = RefType::from_wasm(ty)
+                            let ty = RefType::from_wasm(ty, &info.type_ids)
                                 .map_err(|m| unsupported_at(elem.range.start as usize, m))?;
                             let mut items = Vec::new();
                             for e in exprs {

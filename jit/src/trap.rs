@@ -29,8 +29,11 @@ pub enum TrapCode {
     StackOverflow,
     /// The epoch deadline passed.
     Interrupt,
-    /// A null reference was dereferenced.
+    /// A null reference was dereferenced (`ref.as_non_null`, a null
+    /// `exnref` thrown).
     NullReference,
+    /// `call_ref` or `return_call_ref` of a null function reference.
+    NullFunctionReference,
     /// A host function trapped with this message.
     Host(Box<str>),
     /// A host function asked to exit with this status (WASI `proc_exit`).
@@ -56,6 +59,7 @@ impl TrapCode {
             TrapCode::StackOverflow => "call stack exhausted",
             TrapCode::Interrupt => "interrupt",
             TrapCode::NullReference => "null reference",
+            TrapCode::NullFunctionReference => "null function reference",
             TrapCode::Host(m) => m,
             TrapCode::Exit(_) => "exit",
             TrapCode::Exception(_) => "uncaught exception",
@@ -181,6 +185,7 @@ pub(crate) fn from_ir(code: cranelift_codegen::ir::TrapCode) -> Option<TrapCode>
         tc::TABLE_OUT_OF_BOUNDS => TrapCode::TableOutOfBounds,
         tc::INTERRUPT => TrapCode::Interrupt,
         tc::NULL_REFERENCE => TrapCode::NullReference,
+        tc::NULL_FUNCTION_REFERENCE => TrapCode::NullFunctionReference,
         HOST_TRAP => TrapCode::Host("host function trapped".into()),
         _ => return None,
     })

@@ -1,6 +1,7 @@
 //! Types of values and of the things a module imports and exports.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A reference type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,6 +22,46 @@ pub enum HeapType {
     Extern,
     /// A caught exception (`exnref`); opaque to the host.
     Exn,
+    /// The bottom of the exception hierarchy (`nullexnref`'s referent): only
+    /// null.
+    NoExn,
+    /// A function of one concrete signature (`(ref $t)`, typed function
+    /// references).
+    ConcreteFunc(FuncTypeId),
+}
+
+/// The engine-wide identity of a function signature, as a concrete heap
+/// type (`(ref $t)`) carries it.
+///
+/// Signatures are interned per engine: two modules that declare the same
+/// signature get the same id, so ids compare as types do. Without the GC
+/// proposal every function type is final and in its own recursion group, so
+/// this structural identity is the spec's type equivalence. Read the
+/// signature back with [`Engine::func_type`](crate::Engine::func_type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FuncTypeId(pub(crate) u32);
+
+impl HeapType {
+    /// Whether every reference to `self` is also a reference to `other`
+    /// (heap-type subtyping without GC: `$t <: func`, `noexn <: exn`).
+    pub fn matches(&self, other: &HeapType) -> bool {
+        match (self, other) {
+            (a, b) if a == b => true,
+            (HeapType::ConcreteFunc(_), HeapType::Func) => true,
+            (HeapType::NoExn, HeapType::Exn) => true,
+            _ => false,
+        }
+    }
+
+    /// The abstract type at the top of this type's hierarchy (`func`,
+    /// `extern` or `exn`): what decides the runtime representation.
+    pub fn top(&self) -> HeapType {
+        match self {
+            HeapType::Func | HeapType::ConcreteFunc(_) => HeapType::Func,
+            HeapType::Extern => HeapType::Extern,
+            HeapType::Exn | HeapType::NoExn => HeapType::Exn,
+        }
+    }
 }
 
 impl RefType {
@@ -34,6 +75,17 @@ impl RefType {
         nullable: true,
         heap: HeapType::Extern,
     };
+
+    /// A reference type.
+    pub fn new(nullable: bool, heap: HeapType) -> Self {
+        RefType { nullable, heap }
+    }
+
+    /// Whether `self` is a subtype of `other`: `(ref $t)` <: `(ref null $t)`
+    /// <: `funcref`, `(ref $t)` <: `(ref func)`.
+    pub fn matches(&self, other: &RefType) -> bool {
+        (other.nullable || !self.nullable) && self.heap.matches(&other.heap)
+    }
 }
 
 /// A value type.
@@ -53,6 +105,30 @@ pub enum ValType {
     Ref(RefType),
 }
 
+impl fmt::Display for HeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeapType::Func => f.write_str("func"),
+            HeapType::Extern => f.write_str("extern"),
+            HeapType::Exn => f.write_str("exn"),
+            HeapType::NoExn => f.write_str("noexn"),
+            HeapType::ConcreteFunc(id) => write!(f, "<type {}>", id.0),
+        }
+    }
+}
+
+impl fmt::Display for RefType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.nullable, self.heap) {
+            (true, HeapType::Func) => f.write_str("funcref"),
+            (true, HeapType::Extern) => f.write_str("externref"),
+            (true, HeapType::Exn) => f.write_str("exnref"),
+            (true, heap) => write!(f, "(ref null {heap})"),
+            (false, heap) => write!(f, "(ref {heap})"),
+        }
+    }
+}
+
 impl fmt::Display for ValType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = match self {
@@ -61,52 +137,61 @@ impl fmt::Display for ValType {
             ValType::F32 => "f32",
             ValType::F64 => "f64",
             ValType::V128 => "v128",
-            ValType::Ref(RefType {
-                heap: HeapType::Func,
-                ..
-            }) => "funcref",
-            ValType::Ref(RefType {
-                heap: HeapType::Extern,
-                ..
-            }) => "externref",
-            ValType::Ref(RefType {
-                heap: HeapType::Exn,
-                ..
-            }) => "exnref",
+            ValType::Ref(r) => return r.fmt(f),
         };
         f.write_str(s)
     }
 }
 
 impl ValType {
-    pub(crate) fn from_wasm(ty: wasmparser::ValType) -> Result<Self, &'static str> {
+    /// Whether a value of type `self` may be used where `other` is expected.
+    pub fn matches(&self, other: &ValType) -> bool {
+        match (self, other) {
+            (ValType::Ref(a), ValType::Ref(b)) => a.matches(b),
+            (a, b) => a == b,
+        }
+    }
+
+    /// Whether the type has a default value (null, zero): every type but a
+    /// non-nullable reference.
+    pub fn is_defaultable(&self) -> bool {
+        !matches!(self, ValType::Ref(r) if !r.nullable)
+    }
+
+    /// `ty`, with module type indices resolved through `types` (the
+    /// module's type index → engine-wide signature id).
+    pub(crate) fn from_wasm(ty: wasmparser::ValType, types: &[u32]) -> Result<Self, &'static str> {
         Ok(match ty {
             wasmparser::ValType::I32 => ValType::I32,
             wasmparser::ValType::I64 => ValType::I64,
             wasmparser::ValType::F32 => ValType::F32,
             wasmparser::ValType::F64 => ValType::F64,
             wasmparser::ValType::V128 => ValType::V128,
-            wasmparser::ValType::Ref(r) => ValType::Ref(RefType::from_wasm(r)?),
+            wasmparser::ValType::Ref(r) => ValType::Ref(RefType::from_wasm(r, types)?),
         })
     }
 }
 
 impl RefType {
-    pub(crate) fn from_wasm(r: wasmparser::RefType) -> Result<Self, &'static str> {
-        let heap = if r.is_func_ref() {
-            HeapType::Func
-        } else if r.is_extern_ref() {
-            HeapType::Extern
-        } else if matches!(
-            r.heap_type(),
-            wasmparser::HeapType::Abstract {
-                shared: false,
-                ty: wasmparser::AbstractHeapType::Exn,
+    /// `r`, with a concrete heap type's module index resolved through
+    /// `types` (the module's type index → engine-wide signature id).
+    pub(crate) fn from_wasm(r: wasmparser::RefType, types: &[u32]) -> Result<Self, &'static str> {
+        use wasmparser::{AbstractHeapType as A, UnpackedIndex};
+        let heap = match r.heap_type() {
+            wasmparser::HeapType::Abstract { shared: false, ty } => match ty {
+                A::Func => HeapType::Func,
+                A::Extern => HeapType::Extern,
+                A::Exn => HeapType::Exn,
+                A::NoExn => HeapType::NoExn,
+                _ => return Err("GC reference types"),
+            },
+            wasmparser::HeapType::Concrete(UnpackedIndex::Module(index)) => {
+                let id = types
+                    .get(index as usize)
+                    .ok_or("reference to a type not yet defined")?;
+                HeapType::ConcreteFunc(FuncTypeId(*id))
             }
-        ) {
-            HeapType::Exn
-        } else {
-            return Err("reference type other than funcref/externref");
+            _ => return Err("reference type other than func, extern, exn or a function type"),
         };
         Ok(RefType {
             nullable: r.is_nullable(),
@@ -116,10 +201,41 @@ impl RefType {
 }
 
 /// A function signature.
+///
+/// Two signatures are the same type when their parameters and results are
+/// and, for a type declared in an explicit recursion group (`rec`), when
+/// they sit at the same place in equal groups (iso-recursive identity: the
+/// first of `(rec (type (func)) (type (func)))` is not `(type (func))`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FuncType {
     params: Box<[ValType]>,
     results: Box<[ValType]>,
+    /// The recursion group a type defined by one comes from; `None` for a
+    /// final type alone in its group and not referring to itself, whose
+    /// identity is its structure.
+    rec: Option<Arc<RecIdentity>>,
+}
+
+/// Where a function type sits in the recursion group that defines it.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct RecIdentity {
+    /// The group, with references inside it as [`rec_local`] ids.
+    group: Arc<[RecMember]>,
+    /// The type's place in `group`.
+    index: u32,
+}
+
+/// One type of a recursion group as the engine keys it: finality and the
+/// signature, references into the group encoded with [`rec_local`].
+pub(crate) type RecMember = (bool, FuncType);
+
+/// Ids at or above this stand for "the type at (id - base) of the group
+/// being defined" in a group key; engine ids never get this high.
+const REC_LOCAL_BASE: u32 = 1 << 31;
+
+/// The placeholder id of the `index`-th type of the group being defined.
+pub(crate) fn rec_local(index: u32) -> u32 {
+    REC_LOCAL_BASE + index
 }
 
 impl FuncType {
@@ -131,6 +247,40 @@ impl FuncType {
         FuncType {
             params: params.into_iter().collect(),
             results: results.into_iter().collect(),
+            rec: None,
+        }
+    }
+
+    /// Whether the signature refers to a type of the group being defined
+    /// (a [`rec_local`] id).
+    pub(crate) fn refers_into_group(&self) -> bool {
+        self.params
+            .iter()
+            .chain(self.results.iter())
+            .any(|t| matches!(t, ValType::Ref(RefType { heap: HeapType::ConcreteFunc(id), .. }) if id.0 >= REC_LOCAL_BASE))
+    }
+
+    /// Member `index` of `group`, with its references into the group
+    /// resolved to the engine ids `first..` the group was given.
+    pub(crate) fn resolve_rec_member(group: &Arc<[RecMember]>, index: u32, first: u32) -> Self {
+        let resolve = |t: &ValType| match *t {
+            ValType::Ref(RefType {
+                nullable,
+                heap: HeapType::ConcreteFunc(id),
+            }) if id.0 >= REC_LOCAL_BASE => ValType::Ref(RefType {
+                nullable,
+                heap: HeapType::ConcreteFunc(FuncTypeId(first + (id.0 - REC_LOCAL_BASE))),
+            }),
+            other => other,
+        };
+        let (_, ty) = &group[index as usize];
+        FuncType {
+            params: ty.params.iter().map(resolve).collect(),
+            results: ty.results.iter().map(resolve).collect(),
+            rec: Some(Arc::new(RecIdentity {
+                group: group.clone(),
+                index,
+            })),
         }
     }
 
@@ -144,18 +294,27 @@ impl FuncType {
         &self.results
     }
 
-    pub(crate) fn from_wasm(ty: &wasmparser::FuncType) -> Result<Self, &'static str> {
+    /// `ty`, with module type indices resolved through `types` (the
+    /// module's type index → engine-wide signature id).
+    pub(crate) fn from_wasm(
+        ty: &wasmparser::FuncType,
+        types: &[u32],
+    ) -> Result<Self, &'static str> {
         let params = ty
             .params()
             .iter()
-            .map(|t| ValType::from_wasm(*t))
+            .map(|t| ValType::from_wasm(*t, types))
             .collect::<Result<_, _>>()?;
         let results = ty
             .results()
             .iter()
-            .map(|t| ValType::from_wasm(*t))
+            .map(|t| ValType::from_wasm(*t, types))
             .collect::<Result<_, _>>()?;
-        Ok(FuncType { params, results })
+        Ok(FuncType {
+            params,
+            results,
+            rec: None,
+        })
     }
 }
 
@@ -171,6 +330,41 @@ impl fmt::Display for FuncType {
         }
         write!(f, "))")
     }
+}
+
+/// The types of one recursion group of a type section, references into the
+/// group as [`rec_local`] ids and other references resolved through `types`
+/// (the module's earlier types' engine ids).
+///
+/// Function types only: struct and array types, declared supertypes and
+/// shared types need the GC proposal's runtime, which the engine lacks.
+pub(crate) fn rec_group_from_wasm(
+    group: wasmparser::RecGroup,
+    types: &[u32],
+) -> Result<Vec<RecMember>, &'static str> {
+    let n = group.types().len() as u32;
+    let mut scope = types.to_vec();
+    scope.extend((0..n).map(rec_local));
+    group
+        .into_types()
+        .map(|sub| {
+            if !sub.supertype_idxs.is_empty() {
+                return Err("declared supertypes (GC subtyping)");
+            }
+            if sub.composite_type.shared
+                || sub.composite_type.descriptor_idx.is_some()
+                || sub.composite_type.describes_idx.is_some()
+            {
+                return Err("shared or descriptor types");
+            }
+            match &sub.composite_type.inner {
+                wasmparser::CompositeInnerType::Func(f) => {
+                    Ok((sub.is_final, FuncType::from_wasm(f, &scope)?))
+                }
+                _ => Err("struct, array and continuation types (GC)"),
+            }
+        })
+        .collect()
 }
 
 /// Whether a global may be written.

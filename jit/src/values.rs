@@ -86,9 +86,9 @@ impl Val {
 
     /// The null reference of `ty`.
     pub fn null_of(ty: RefType) -> Val {
-        match ty.heap {
+        match ty.heap.top() {
             HeapType::Func => Val::FuncRef(None),
-            HeapType::Extern | HeapType::Exn => Val::ExternRef(None),
+            _ => Val::ExternRef(None),
         }
     }
 
@@ -119,12 +119,27 @@ impl Val {
 
     /// The table/global element representation of a reference.
     pub(crate) fn to_raw_ref(self, store: &StoreOpaque, ty: RefType) -> Result<usize, Error> {
-        match (self, ty.heap) {
+        match (self, ty.heap.top()) {
             (Val::FuncRef(None), HeapType::Func)
-            | (Val::ExternRef(None), HeapType::Extern | HeapType::Exn) => Ok(0),
+            | (Val::ExternRef(None), HeapType::Extern | HeapType::Exn)
+                if ty.nullable =>
+            {
+                Ok(0)
+            }
             (Val::FuncRef(Some(f)), HeapType::Func) => {
                 store.check(f.store)?;
-                Ok(store.funcs[f.index as usize].funcref() as usize)
+                let data = &store.funcs[f.index as usize];
+                if let HeapType::ConcreteFunc(id) = ty.heap {
+                    let actual = store.engine.register_type(&data.ty);
+                    if actual != id.0 {
+                        return Err(Error::ty(format!(
+                            "expected {}, got a function of type {}",
+                            ValType::Ref(ty),
+                            data.ty
+                        )));
+                    }
+                }
+                Ok(data.funcref() as usize)
             }
             (Val::ExternRef(Some(e)), HeapType::Extern) => {
                 store.check(e.store)?;
@@ -152,7 +167,7 @@ impl Val {
 
     /// A reference from its element representation.
     pub(crate) fn from_raw_ref(store: &StoreOpaque, ty: RefType, raw: usize) -> Val {
-        match ty.heap {
+        match ty.heap.top() {
             HeapType::Func if raw == 0 => Val::FuncRef(None),
             HeapType::Func => {
                 let index = crate::func::funcref_store_index(raw as *const VMFuncRef);
@@ -163,11 +178,11 @@ impl Val {
             }
             HeapType::Extern if raw == 0 => Val::ExternRef(None),
             // exnrefs are opaque to the host: it sees them as null.
-            HeapType::Exn => Val::ExternRef(None),
             HeapType::Extern => Val::ExternRef(Some(ExternRef {
                 store: store.id,
                 index: raw as u32 - 1,
             })),
+            _ => Val::ExternRef(None),
         }
     }
 }

@@ -495,10 +495,8 @@ fn handler_frame_is_intact_after_a_callee_with_stack_arguments() {
 
 #[test]
 fn call_ref_inside_try_table_is_covered() {
-    let mut config = ringwasm_jit::Config::new();
-    let features = config.features() | ringwasm_jit::WasmFeatures::FUNCTION_REFERENCES;
-    config.wasm_features(features);
-    let engine = Engine::new(&config).expect("engine");
+    // Typed function references are on by default.
+    let engine = Engine::default();
     let module = Module::new(
         &engine,
         r#"(module

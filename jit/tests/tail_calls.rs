@@ -276,18 +276,10 @@ fn a_host_trap_reached_by_return_call_surfaces_as_an_error() {
     assert_eq!(run.call(&mut store, 9).expect("ok"), 9);
 }
 
-/// An engine with typed function references on, for `call_ref` and
-/// `return_call_ref` (the engine does not enable them by default).
-fn function_references_engine() -> Engine {
-    let mut config = ringwasm_jit::Config::default();
-    let features = config.features() | ringwasm_jit::WasmFeatures::FUNCTION_REFERENCES;
-    config.wasm_features(features);
-    Engine::new(&config).expect("engine")
-}
-
 #[test]
 fn return_call_ref_runs_in_constant_stack() {
-    let engine = function_references_engine();
+    // Typed function references are on by default.
+    let engine = Engine::default();
     let module = Module::new(
         &engine,
         r#"(module
@@ -326,7 +318,7 @@ fn return_call_ref_runs_in_constant_stack() {
         .expect("null");
     let err = null.call(&mut store, ()).expect_err("null callee");
     assert!(
-        matches!(&err, Error::Trap(t) if t.code == TrapCode::NullReference),
+        matches!(&err, Error::Trap(t) if t.code == TrapCode::NullFunctionReference),
         "{err}"
     );
 }

@@ -382,14 +382,7 @@ macro_rules! define_visit_one {
     (@exceptions $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@legacy_exceptions $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@tail_call $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
-    // Of typed function references, only the calls (the rest stays
-    // unsupported until the engine's types carry concrete heap types).
-    (@function_references visit_call_ref $($rest:tt)*) => {
-        define_visit_one!(@translate visit_call_ref $($rest)*);
-    };
-    (@function_references visit_return_call_ref $($rest:tt)*) => {
-        define_visit_one!(@translate visit_return_call_ref $($rest)*);
-    };
+    (@function_references $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@simd $($rest:tt)*) => { define_visit_one!(@translate_simd $($rest)*); };
     (@relaxed_simd $($rest:tt)*) => { define_visit_one!(@translate_simd $($rest)*); };
     (@translate_simd $visit:ident $($arg:ident: $argty:ty),*) => {

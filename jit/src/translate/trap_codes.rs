@@ -32,9 +32,11 @@ pub const TABLE_OUT_OF_BOUNDS: TrapCode = TrapCode::unwrap_user(5);
 pub const INTERRUPT: TrapCode = TrapCode::unwrap_user(6);
 /// A null reference was dereferenced.
 pub const NULL_REFERENCE: TrapCode = TrapCode::unwrap_user(7);
+/// `call_ref`/`return_call_ref` of a null function reference.
+pub const NULL_FUNCTION_REFERENCE: TrapCode = TrapCode::unwrap_user(8);
 
 /// Every code above, for exhaustive mapping tests.
-pub const ALL: [TrapCode; 12] = [
+pub const ALL: [TrapCode; 13] = [
     STACK_OVERFLOW,
     HEAP_OUT_OF_BOUNDS,
     INTEGER_OVERFLOW,
@@ -47,6 +49,7 @@ pub const ALL: [TrapCode; 12] = [
     TABLE_OUT_OF_BOUNDS,
     INTERRUPT,
     NULL_REFERENCE,
+    NULL_FUNCTION_REFERENCE,
 ];
 
 /// The spec test suite's message for a trap code, or `None` for a code not
@@ -65,6 +68,7 @@ pub fn message(code: TrapCode) -> Option<&'static str> {
         TABLE_OUT_OF_BOUNDS => "out of bounds table access",
         INTERRUPT => "interrupt",
         NULL_REFERENCE => "null reference",
+        NULL_FUNCTION_REFERENCE => "null function reference",
         _ => return None,
     })
 }
