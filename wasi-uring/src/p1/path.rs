@@ -226,7 +226,10 @@ pub fn path_open(
             flags |= host;
         }
     }
-    if want_dir && (of & (oflags::CREAT | oflags::TRUNC) != 0 || write) {
+    // As wasmtime: creating, excluding or truncating a directory is invalid;
+    // opening one for writing is the kernel's `EISDIR` (a file under
+    // `O_DIRECTORY` its `ENOTDIR`), so those reach `openat2`.
+    if want_dir && of & (oflags::CREAT | oflags::EXCL | oflags::TRUNC) != 0 {
         return Err(Errno::Inval.into());
     }
     for (bit, host) in [
