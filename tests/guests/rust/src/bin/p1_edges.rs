@@ -1,0 +1,94 @@
+//! Raw `wasi_snapshot_preview1` calls on the edges where runtimes
+//! disagree; prints each errno so the differential test compares them with
+//! wasmtime. Run with the sandbox preopened as `.` (fd 3).
+
+#[link(wasm_import_module = "wasi_snapshot_preview1")]
+unsafe extern "C" {
+    fn path_open(
+        fd: u32,
+        dirflags: u32,
+        path: *const u8,
+        path_len: usize,
+        oflags: u32,
+        base: u64,
+        inheriting: u64,
+        fdflags: u32,
+        out: *mut u32,
+    ) -> u16;
+    fn path_create_directory(fd: u32, path: *const u8, path_len: usize) -> u16;
+    fn fd_close(fd: u32) -> u16;
+}
+
+const PREOPEN: u32 = 3;
+const O_CREAT: u32 = 1;
+const O_DIRECTORY: u32 = 2;
+const O_EXCL: u32 = 4;
+const O_TRUNC: u32 = 8;
+const FD_READ: u64 = 1 << 1;
+const FD_WRITE: u64 = 1 << 6;
+
+fn open(path: &str, oflags: u32, base: u64) -> Result<u32, u16> {
+    let mut fd = 0u32;
+    // SAFETY: the pointers are valid for the call; the host writes one u32.
+    let e = unsafe {
+        path_open(
+            PREOPEN,
+            0,
+            path.as_ptr(),
+            path.len(),
+            oflags,
+            base,
+            0,
+            0,
+            &mut fd,
+        )
+    };
+    if e == 0 { Ok(fd) } else { Err(e) }
+}
+
+fn report(what: &str, r: Result<u32, u16>) {
+    match r {
+        Ok(fd) => {
+            println!("{what}: ok");
+            // SAFETY: closing a descriptor we own.
+            unsafe { fd_close(fd) };
+        }
+        Err(e) => println!("{what}: errno {e}"),
+    }
+}
+
+fn main() {
+    // SAFETY: valid pointer and length.
+    let e = unsafe { path_create_directory(PREOPEN, "d".as_ptr(), 1) };
+    println!("mkdir d: errno {e}");
+    report("dir O_DIRECTORY read", open("d", O_DIRECTORY, FD_READ));
+    report(
+        "dir O_DIRECTORY read+write",
+        open("d", O_DIRECTORY, FD_READ | FD_WRITE),
+    );
+    report(
+        ". O_DIRECTORY read+write",
+        open(".", O_DIRECTORY, FD_READ | FD_WRITE),
+    );
+    report(
+        "dir O_DIRECTORY|O_CREAT",
+        open("d", O_DIRECTORY | O_CREAT, FD_READ),
+    );
+    report(
+        "dir O_DIRECTORY|O_TRUNC",
+        open("d", O_DIRECTORY | O_TRUNC, FD_READ),
+    );
+    report(
+        "dir O_DIRECTORY|O_EXCL",
+        open("d", O_DIRECTORY | O_EXCL, FD_READ),
+    );
+    report("dir no O_DIRECTORY write", open("d", 0, FD_WRITE));
+    report("new file O_CREAT", open("f", O_CREAT, FD_READ | FD_WRITE));
+    report("file O_DIRECTORY", open("f", O_DIRECTORY, FD_READ));
+    report(
+        "file O_DIRECTORY write",
+        open("f", O_DIRECTORY, FD_READ | FD_WRITE),
+    );
+    report("file/ trailing slash", open("f/", 0, FD_READ));
+    report("missing O_DIRECTORY", open("nope", O_DIRECTORY, 0));
+}
