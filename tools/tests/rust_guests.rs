@@ -330,4 +330,10 @@ fn raw_path_open_edge_errnos_match_wasmtime() {
         text.contains("dir O_DIRECTORY read+write: errno 31"),
         "{text}"
     );
+    // Requested rights do not limit seek/tell/stat (ENOTCAPABLE is 76).
+    assert!(text.contains("tell 0 seek 0 filestat 0"), "{text}");
+    assert!(
+        text.contains("file beneath a dir opened with no rights: ok"),
+        "{text}"
+    );
 }

@@ -190,7 +190,7 @@ pub fn path_open(
     len: u32,
     of: u16,
     base: u64,
-    inheriting: u64,
+    _inheriting: u64,
     fdf: u16,
     out: u32,
 ) -> Result<(), HostError> {
@@ -254,12 +254,13 @@ pub fn path_open(
         r => r?,
     };
     let ft = filetype_of_fd(rustix::fd::AsFd::as_fd(&host))?;
-    let parent_inheriting = d.rights_inheriting;
+    // Requested rights only choose the open mode, as in wasmtime: a
+    // directory gets every directory right and a file every right of its
+    // kind less reading or writing it was not opened for. Programs (and
+    // wasmtime's own tests) open with rights 0 or FD_READ|FD_WRITE and then
+    // seek, tell or stat; refusing those with ENOTCAPABLE broke them.
     let mut e = if ft == filetype::DIRECTORY {
-        let mut e = FdEntry::new(host, FdKind::Dir { preopen: None }, ft);
-        e.rights_base = base & rights::DIRECTORY & parent_inheriting;
-        e.rights_inheriting = inheriting & parent_inheriting;
-        e
+        FdEntry::new(host, FdKind::Dir { preopen: None }, ft)
     } else {
         let kind = if ft == filetype::SOCKET_STREAM || ft == filetype::SOCKET_DGRAM {
             FdKind::Socket
@@ -267,8 +268,6 @@ pub fn path_open(
             FdKind::File
         };
         let mut e = FdEntry::new(host, kind, ft);
-        e.rights_base = base & (rights::FILE | rights::STREAM) & parent_inheriting;
-        e.rights_inheriting = 0;
         if !read {
             e.rights_base &= !rights::FD_READ;
         }

@@ -17,6 +17,9 @@ unsafe extern "C" {
     ) -> u16;
     fn path_create_directory(fd: u32, path: *const u8, path_len: usize) -> u16;
     fn fd_close(fd: u32) -> u16;
+    fn fd_tell(fd: u32, out: *mut u64) -> u16;
+    fn fd_seek(fd: u32, offset: i64, whence: u8, out: *mut u64) -> u16;
+    fn fd_filestat_get(fd: u32, out: *mut [u64; 8]) -> u16;
 }
 
 const PREOPEN: u32 = 3;
@@ -28,11 +31,15 @@ const FD_READ: u64 = 1 << 1;
 const FD_WRITE: u64 = 1 << 6;
 
 fn open(path: &str, oflags: u32, base: u64) -> Result<u32, u16> {
+    open_at(PREOPEN, path, oflags, base)
+}
+
+fn open_at(dir: u32, path: &str, oflags: u32, base: u64) -> Result<u32, u16> {
     let mut fd = 0u32;
     // SAFETY: the pointers are valid for the call; the host writes one u32.
     let e = unsafe {
         path_open(
-            PREOPEN,
+            dir,
             0,
             path.as_ptr(),
             path.len(),
@@ -91,4 +98,29 @@ fn main() {
     );
     report("file/ trailing slash", open("f/", 0, FD_READ));
     report("missing O_DIRECTORY", open("nope", O_DIRECTORY, 0));
+
+    // Rights only choose the open mode (as wasmtime): a file opened with
+    // FD_READ|FD_WRITE may still seek, tell and stat, and a directory
+    // opened with no rights may still open files beneath it.
+    let f = open("f", 0, FD_READ | FD_WRITE).expect("open f");
+    let mut pos = 0u64;
+    let mut st = [0u64; 8];
+    // SAFETY: valid out-pointers for the calls.
+    let (tell, seek, stat) = unsafe {
+        (
+            fd_tell(f, &mut pos),
+            fd_seek(f, 0, 2, &mut pos),
+            fd_filestat_get(f, &mut st),
+        )
+    };
+    println!("rights FD_READ|FD_WRITE: tell {tell} seek {seek} filestat {stat}");
+    // SAFETY: closing a descriptor we own.
+    unsafe { fd_close(f) };
+    let d = open("d", O_DIRECTORY, 0).expect("open d with no rights");
+    report(
+        "file beneath a dir opened with no rights",
+        open_at(d, "g", O_CREAT, FD_READ | FD_WRITE),
+    );
+    // SAFETY: closing a descriptor we own.
+    unsafe { fd_close(d) };
 }
