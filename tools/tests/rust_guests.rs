@@ -336,4 +336,6 @@ fn raw_path_open_edge_errnos_match_wasmtime() {
         text.contains("file beneath a dir opened with no rights: ok"),
         "{text}"
     );
+    assert!(text.contains("PATH_FILESTAT_SET_SIZE false"), "{text}");
+    assert!(text.contains("O_TRUNC: ok"), "{text}");
 }

@@ -199,9 +199,6 @@ pub fn path_open(
     if of & oflags::CREAT != 0 {
         d.require(rights::PATH_CREATE_FILE)?;
     }
-    if of & oflags::TRUNC != 0 {
-        d.require(rights::PATH_FILESTAT_SET_SIZE)?;
-    }
     if of >= 16 || fdf >= 32 {
         return Err(Errno::Inval.into());
     }

@@ -20,6 +20,7 @@ unsafe extern "C" {
     fn fd_tell(fd: u32, out: *mut u64) -> u16;
     fn fd_seek(fd: u32, offset: i64, whence: u8, out: *mut u64) -> u16;
     fn fd_filestat_get(fd: u32, out: *mut [u64; 8]) -> u16;
+    fn fd_fdstat_get(fd: u32, out: *mut [u64; 3]) -> u16;
 }
 
 const PREOPEN: u32 = 3;
@@ -123,4 +124,14 @@ fn main() {
     );
     // SAFETY: closing a descriptor we own.
     unsafe { fd_close(d) };
+    // The preopen does not advertise PATH_FILESTAT_SET_SIZE (as wasmtime),
+    // and O_TRUNC needs no right.
+    let mut fdstat = [0u64; 3];
+    // SAFETY: a valid out-pointer of the fdstat's size.
+    let e = unsafe { fd_fdstat_get(PREOPEN, &mut fdstat) };
+    println!(
+        "preopen fdstat: errno {e}, PATH_FILESTAT_SET_SIZE {}",
+        fdstat[1] & (1 << 19) != 0
+    );
+    report("O_TRUNC", open("f", O_TRUNC, FD_WRITE));
 }
