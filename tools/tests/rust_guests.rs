@@ -338,4 +338,8 @@ fn raw_path_open_edge_errnos_match_wasmtime() {
     );
     assert!(text.contains("PATH_FILESTAT_SET_SIZE false"), "{text}");
     assert!(text.contains("O_TRUNC: ok"), "{text}");
+    assert!(
+        text.contains("fd_readdir file 8 stdin 8; fd_advise stdout 8"),
+        "{text}"
+    );
 }

@@ -153,13 +153,12 @@ pub fn fd_advise(
             .into());
         }
     };
-    if e.is_dir() {
+    // A directory or stdio has nothing to advise about: EBADF, as wasmtime
+    // (checked before rights, which stdio lacks).
+    if e.is_dir() || e.kind == FdKind::Stdio {
         return Err(Errno::Badf.into());
     }
     e.require(rights::FD_ADVISE)?;
-    if e.kind == FdKind::Stdio {
-        return Err(Errno::Badf.into());
-    }
     rustix::fs::fadvise(e.fd(), offset, NonZeroU64::new(len), advice)?;
     Ok(())
 }
@@ -643,8 +642,9 @@ pub fn fd_readdir(
     out: u32,
 ) -> Result<(), HostError> {
     let e = cx.table.get(fd)?;
+    // wasmtime answers EBADF for a file or stdio: it is no directory handle.
     if !e.is_dir() {
-        return Err(Errno::Notdir.into());
+        return Err(Errno::Badf.into());
     }
     e.require(rights::FD_READDIR)?;
     mem.slice("buf", buf, len)?;

@@ -21,6 +21,8 @@ unsafe extern "C" {
     fn fd_seek(fd: u32, offset: i64, whence: u8, out: *mut u64) -> u16;
     fn fd_filestat_get(fd: u32, out: *mut [u64; 8]) -> u16;
     fn fd_fdstat_get(fd: u32, out: *mut [u64; 3]) -> u16;
+    fn fd_advise(fd: u32, offset: u64, len: u64, advice: u8) -> u16;
+    fn fd_readdir(fd: u32, buf: *mut u8, len: usize, cookie: u64, out: *mut usize) -> u16;
 }
 
 const PREOPEN: u32 = 3;
@@ -134,4 +136,20 @@ fn main() {
         fdstat[1] & (1 << 19) != 0
     );
     report("O_TRUNC", open("f", O_TRUNC, FD_WRITE));
+    // Not a directory handle: fd_readdir is EBADF (8) on a file and on
+    // stdin; fd_advise on stdout is EBADF too, as wasmtime.
+    let f = open("f", 0, FD_READ).expect("open f");
+    let mut buf = [0u8; 64];
+    let mut used = 0usize;
+    // SAFETY: valid buffer and out-pointer for the calls.
+    let (file_rd, stdin_rd, stdout_adv) = unsafe {
+        (
+            fd_readdir(f, buf.as_mut_ptr(), buf.len(), 0, &mut used),
+            fd_readdir(0, buf.as_mut_ptr(), buf.len(), 0, &mut used),
+            fd_advise(1, 0, 0, 0),
+        )
+    };
+    println!("fd_readdir file {file_rd} stdin {stdin_rd}; fd_advise stdout {stdout_adv}");
+    // SAFETY: closing a descriptor we own.
+    unsafe { fd_close(f) };
 }
