@@ -342,4 +342,11 @@ fn raw_path_open_edge_errnos_match_wasmtime() {
         text.contains("fd_readdir file 8 stdin 8; fd_advise stdout 8"),
         "{text}"
     );
+    for line in [
+        "rights 0: write 8 read 0 set_size 28",
+        "O_CREAT + FD_READ: write 0",
+        "O_TRUNC + FD_READ: write 0",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
 }

@@ -205,8 +205,13 @@ pub fn path_open(
     // Check the result pointer before opening anything.
     mem.write_u32("fd", out, 0)?;
     let path = path_arg(mem, path, len)?;
-    let read = base & (rights::FD_READ | rights::FD_READDIR) != 0;
-    let write = base & (rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE) != 0;
+    // The open mode, as wasmtime picks it: creating or truncating opens for
+    // writing whatever the rights say, and a guest asking for neither
+    // reading nor writing gets a readable file.
+    let write_rights =
+        base & (rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE) != 0;
+    let read = base & (rights::FD_READ | rights::FD_READDIR) != 0 || !write_rights;
+    let write = write_rights || of & (oflags::CREAT | oflags::TRUNC) != 0;
     let want_dir = of & oflags::DIRECTORY != 0;
     let mut flags = match (read, write) {
         (_, false) => OFlags::RDONLY,
@@ -268,9 +273,10 @@ pub fn path_open(
         if !read {
             e.rights_base &= !rights::FD_READ;
         }
+        // Resizing a read-only file is the kernel's EINVAL, not a rights
+        // error (as wasmtime).
         if !write {
-            e.rights_base &=
-                !(rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE);
+            e.rights_base &= !rights::FD_WRITE;
         }
         e
     };

@@ -22,6 +22,9 @@ unsafe extern "C" {
     fn fd_filestat_get(fd: u32, out: *mut [u64; 8]) -> u16;
     fn fd_fdstat_get(fd: u32, out: *mut [u64; 3]) -> u16;
     fn fd_advise(fd: u32, offset: u64, len: u64, advice: u8) -> u16;
+    fn fd_read(fd: u32, iovs: *const [usize; 2], n: usize, out: *mut usize) -> u16;
+    fn fd_write(fd: u32, iovs: *const [usize; 2], n: usize, out: *mut usize) -> u16;
+    fn fd_filestat_set_size(fd: u32, size: u64) -> u16;
     fn fd_readdir(fd: u32, buf: *mut u8, len: usize, cookie: u64, out: *mut usize) -> u16;
 }
 
@@ -152,4 +155,30 @@ fn main() {
     println!("fd_readdir file {file_rd} stdin {stdin_rd}; fd_advise stdout {stdout_adv}");
     // SAFETY: closing a descriptor we own.
     unsafe { fd_close(f) };
+    // The open mode: rights 0 reads; O_CREAT or O_TRUNC writes even with
+    // FD_READ only; resizing a read-only file is EINVAL (28).
+    for (what, oflags, base) in [
+        ("rights 0", 0, 0),
+        ("O_CREAT + FD_READ", O_CREAT, FD_READ),
+        ("O_TRUNC + FD_READ", O_TRUNC, FD_READ),
+        ("FD_READ", 0, FD_READ),
+    ] {
+        let f = open("f", oflags, base).expect("open f");
+        let byte = [b'x'; 1];
+        let mut got = [0u8; 1];
+        let mut n = 0usize;
+        let wiov = [byte.as_ptr() as usize, 1];
+        let riov = [got.as_mut_ptr() as usize, 1];
+        // SAFETY: the iovecs point at live buffers of their lengths.
+        let (w, size) = unsafe { (fd_write(f, &wiov, 1, &mut n), fd_filestat_set_size(f, 0)) };
+        let mut pos = 0u64;
+        // SAFETY: as above.
+        let r = unsafe {
+            fd_seek(f, 0, 0, &mut pos);
+            fd_read(f, &riov, 1, &mut n)
+        };
+        println!("{what}: write {w} read {r} set_size {size}");
+        // SAFETY: closing a descriptor we own.
+        unsafe { fd_close(f) };
+    }
 }
