@@ -40,7 +40,14 @@ pub fn path_create_directory(
 ) -> Result<(), HostError> {
     let d = cx.table.dir(fd)?;
     d.require(rights::PATH_CREATE_DIRECTORY)?;
-    let p = open_parent(cx.resolution, d.fd(), path_arg(mem, path, len)?)?;
+    let path = path_arg(mem, path, len)?;
+    if is_dots(path) {
+        // `.` or `..` names a directory that exists (EEXIST, as wasmtime),
+        // unless it is outside the sandbox.
+        existing_dir(cx, d.fd(), path)?;
+        return Err(Errno::Exist.into());
+    }
+    let p = open_parent(cx.resolution, d.fd(), path)?;
     let op = MkDirAt::new(p.dir().as_raw_fd(), p.name.as_str())?.mode(0o777);
     cx.reactor.driver().run(op)?;
     Ok(())
@@ -87,6 +94,17 @@ pub fn path_filestat_get(
         cx.reactor.driver().run(op)?
     };
     mem.aligned_write("filestat", out, 8, &filestat_of_statx(&st).encode())
+}
+
+/// Resolves `path` (ending in `.` or `..`) beneath `dir` as a directory:
+/// the sandbox's errno (`EPERM` for an escape) when it cannot.
+fn existing_dir(cx: &WasiCtx, dir: rustix::fd::BorrowedFd<'_>, path: &str) -> Result<(), Errno> {
+    let how = OpenHow {
+        flags: STAT_ONLY | OFlags::DIRECTORY,
+        mode: Mode::empty(),
+        follow: true,
+    };
+    open_beneath_on(cx.reactor.driver(), cx.resolution, dir, path, how).map(drop)
 }
 
 /// Whether the final component is `.` or `..` (the path names a directory
@@ -327,7 +345,13 @@ pub fn path_remove_directory(
 ) -> Result<(), HostError> {
     let d = cx.table.dir(fd)?;
     d.require(rights::PATH_REMOVE_DIRECTORY)?;
-    let p = open_parent(cx.resolution, d.fd(), path_arg(mem, path, len)?)?;
+    let path = path_arg(mem, path, len)?;
+    if is_dots(path) {
+        // Removing `.` or `..` is EINVAL, past the preopen EPERM (wasmtime).
+        existing_dir(cx, d.fd(), path)?;
+        return Err(Errno::Inval.into());
+    }
+    let p = open_parent(cx.resolution, d.fd(), path)?;
     let op = UnlinkAt::new(p.dir().as_raw_fd(), p.name.as_str())?.dir(true);
     cx.reactor.driver().run(op)?;
     Ok(())
@@ -419,7 +443,14 @@ pub fn path_unlink_file(
 ) -> Result<(), HostError> {
     let d = cx.table.dir(fd)?;
     d.require(rights::PATH_UNLINK_FILE)?;
-    let p = open_parent(cx.resolution, d.fd(), path_arg(mem, path, len)?)?;
+    let path = path_arg(mem, path, len)?;
+    if is_dots(path) {
+        // `.` or `..` is a directory (EISDIR, as wasmtime), unless it is
+        // outside the sandbox.
+        existing_dir(cx, d.fd(), path)?;
+        return Err(Errno::Isdir.into());
+    }
+    let p = open_parent(cx.resolution, d.fd(), path)?;
     if p.trailing_slash {
         let st = rustix::fs::statat(p.dir(), p.name.as_str(), AtFlags::SYMLINK_NOFOLLOW)?;
         return Err(if filestat_of(&st).filetype == filetype::DIRECTORY {

@@ -17,6 +17,8 @@ unsafe extern "C" {
     ) -> u16;
     fn path_create_directory(fd: u32, path: *const u8, path_len: usize) -> u16;
     fn fd_close(fd: u32) -> u16;
+    fn path_unlink_file(fd: u32, path: *const u8, path_len: usize) -> u16;
+    fn path_remove_directory(fd: u32, path: *const u8, path_len: usize) -> u16;
     fn fd_tell(fd: u32, out: *mut u64) -> u16;
     fn fd_seek(fd: u32, offset: i64, whence: u8, out: *mut u64) -> u16;
     fn fd_filestat_get(fd: u32, out: *mut [u64; 8]) -> u16;
@@ -180,5 +182,18 @@ fn main() {
         println!("{what}: write {w} read {r} set_size {size}");
         // SAFETY: closing a descriptor we own.
         unsafe { fd_close(f) };
+    }
+    // `.` and `..` as the last component: mkdir is EEXIST (20), unlink
+    // EISDIR (31), and past the preopen EPERM (63), as wasmtime.
+    for path in [".", "..", "d/.", "d/..", "d/../.."] {
+        // SAFETY: valid pointers and lengths for the calls.
+        let (mk, un, rm) = unsafe {
+            (
+                path_create_directory(PREOPEN, path.as_ptr(), path.len()),
+                path_unlink_file(PREOPEN, path.as_ptr(), path.len()),
+                path_remove_directory(PREOPEN, path.as_ptr(), path.len()),
+            )
+        };
+        println!("{path:?}: mkdir {mk} unlink {un} rmdir {rm}");
     }
 }
