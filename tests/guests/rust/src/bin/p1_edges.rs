@@ -42,6 +42,25 @@ fn open(path: &str, oflags: u32, base: u64) -> Result<u32, u16> {
     open_at(PREOPEN, path, oflags, base)
 }
 
+fn open_fdflags(path: &str, fdflags: u32) -> Result<u32, u16> {
+    let mut fd = 0u32;
+    // SAFETY: the pointers are valid for the call; the host writes one u32.
+    let e = unsafe {
+        path_open(
+            PREOPEN,
+            0,
+            path.as_ptr(),
+            path.len(),
+            0,
+            FD_READ | FD_WRITE,
+            0,
+            fdflags,
+            &mut fd,
+        )
+    };
+    if e == 0 { Ok(fd) } else { Err(e) }
+}
+
 fn open_at(dir: u32, path: &str, oflags: u32, base: u64) -> Result<u32, u16> {
     let mut fd = 0u32;
     // SAFETY: the pointers are valid for the call; the host writes one u32.
@@ -195,5 +214,19 @@ fn main() {
             )
         };
         println!("{path:?}: mkdir {mk} unlink {un} rmdir {rm}");
+    }
+    // fdflags on path_open: APPEND and NONBLOCK are kept, the sync flags
+    // refused with ENOTSUP (58), as wasmtime.
+    for (what, flags) in [
+        ("APPEND", 1),
+        ("DSYNC", 2),
+        ("NONBLOCK", 4),
+        ("RSYNC", 8),
+        ("SYNC", 16),
+    ] {
+        report(
+            &format!("path_open fdflags {what}"),
+            open_fdflags("f", flags),
+        );
     }
 }
