@@ -351,6 +351,7 @@ fn raw_path_open_edge_errnos_match_wasmtime() {
         "\"d/..\": mkdir 20 unlink 31 rmdir 28",
         "path_open fdflags SYNC: errno 58",
         "path_open fdflags APPEND: ok",
+        "set_flags NONBLOCK: stdin 8 stdout 8 file 0",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }

@@ -257,7 +257,9 @@ pub fn fd_fdstat_get(
 /// Errno for the guest, or a trap.
 pub fn fd_fdstat_set_flags(cx: &mut WasiCtx, fd: u32, flags: u16) -> Result<(), HostError> {
     let e = cx.table.get_mut(fd)?;
-    if e.is_dir() {
+    // Directories and stdio take no flags: EBADF, as wasmtime (before the
+    // rights check, which stdio would fail with ENOTCAPABLE).
+    if e.is_dir() || e.kind == FdKind::Stdio {
         return Err(Errno::Badf.into());
     }
     e.require(rights::FD_FDSTAT_SET_FLAGS)?;

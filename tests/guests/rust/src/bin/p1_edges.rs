@@ -23,6 +23,7 @@ unsafe extern "C" {
     fn fd_seek(fd: u32, offset: i64, whence: u8, out: *mut u64) -> u16;
     fn fd_filestat_get(fd: u32, out: *mut [u64; 8]) -> u16;
     fn fd_fdstat_get(fd: u32, out: *mut [u64; 3]) -> u16;
+    fn fd_fdstat_set_flags(fd: u32, flags: u32) -> u16;
     fn fd_advise(fd: u32, offset: u64, len: u64, advice: u8) -> u16;
     fn fd_read(fd: u32, iovs: *const [usize; 2], n: usize, out: *mut usize) -> u16;
     fn fd_write(fd: u32, iovs: *const [usize; 2], n: usize, out: *mut usize) -> u16;
@@ -229,4 +230,18 @@ fn main() {
             open_fdflags("f", flags),
         );
     }
+    // fd_fdstat_set_flags: stdio refuses with EBADF (8), a file takes
+    // NONBLOCK, as wasmtime.
+    let f = open("f", 0, FD_READ).expect("open f");
+    // SAFETY: plain integer arguments.
+    let (stdin_nb, stdout_nb, file_nb) = unsafe {
+        (
+            fd_fdstat_set_flags(0, 4),
+            fd_fdstat_set_flags(1, 4),
+            fd_fdstat_set_flags(f, 4),
+        )
+    };
+    println!("set_flags NONBLOCK: stdin {stdin_nb} stdout {stdout_nb} file {file_nb}");
+    // SAFETY: closing a descriptor we own.
+    unsafe { fd_close(f) };
 }
