@@ -354,6 +354,7 @@ fn raw_path_open_edge_errnos_match_wasmtime() {
         "set_flags NONBLOCK: stdin 8 stdout 8 file 0",
         "clock 1: time 0 res 0",
         "clock 2: time 8 res 8",
+        "sync: dir 8/8 file 0/0",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }

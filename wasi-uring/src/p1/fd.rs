@@ -199,7 +199,8 @@ pub fn fd_close(cx: &mut WasiCtx, fd: u32) -> Result<(), HostError> {
 /// Errno for the guest, or a trap.
 pub fn fd_datasync(cx: &mut WasiCtx, fd: u32) -> Result<(), HostError> {
     let e = cx.table.get(fd)?;
-    if e.kind == FdKind::Stdio {
+    // Only files sync: wasmtime answers EBADF for stdio and directories.
+    if e.kind == FdKind::Stdio || e.is_dir() {
         return Err(Errno::Badf.into());
     }
     e.require(rights::FD_DATASYNC)?;
@@ -215,7 +216,8 @@ pub fn fd_datasync(cx: &mut WasiCtx, fd: u32) -> Result<(), HostError> {
 /// Errno for the guest, or a trap.
 pub fn fd_sync(cx: &mut WasiCtx, fd: u32) -> Result<(), HostError> {
     let e = cx.table.get(fd)?;
-    if e.kind == FdKind::Stdio {
+    // Only files sync: wasmtime answers EBADF for stdio and directories.
+    if e.kind == FdKind::Stdio || e.is_dir() {
         return Err(Errno::Badf.into());
     }
     e.require(rights::FD_SYNC)?;

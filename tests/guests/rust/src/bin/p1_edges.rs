@@ -26,6 +26,8 @@ unsafe extern "C" {
     fn fd_fdstat_set_flags(fd: u32, flags: u32) -> u16;
     fn clock_time_get(id: u32, precision: u64, out: *mut u64) -> u16;
     fn clock_res_get(id: u32, out: *mut u64) -> u16;
+    fn fd_sync(fd: u32) -> u16;
+    fn fd_datasync(fd: u32) -> u16;
     fn fd_advise(fd: u32, offset: u64, len: u64, advice: u8) -> u16;
     fn fd_read(fd: u32, iovs: *const [usize; 2], n: usize, out: *mut usize) -> u16;
     fn fd_write(fd: u32, iovs: *const [usize; 2], n: usize, out: *mut usize) -> u16;
@@ -254,4 +256,19 @@ fn main() {
         let (time, res) = unsafe { (clock_time_get(id, 1, &mut t), clock_res_get(id, &mut t)) };
         println!("clock {id}: time {time} res {res}");
     }
+    // fd_sync/fd_datasync: files only; a directory is EBADF (8) in
+    // wasmtime.
+    let f = open("f", 0, FD_READ | FD_WRITE).expect("open f");
+    // SAFETY: plain integer arguments.
+    let (ds, dd, fs, fdd) = unsafe {
+        (
+            fd_sync(PREOPEN),
+            fd_datasync(PREOPEN),
+            fd_sync(f),
+            fd_datasync(f),
+        )
+    };
+    println!("sync: dir {ds}/{dd} file {fs}/{fdd}");
+    // SAFETY: closing a descriptor we own.
+    unsafe { fd_close(f) };
 }
