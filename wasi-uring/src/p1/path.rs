@@ -135,7 +135,7 @@ pub fn path_filestat_set_times(
     d.require(rights::PATH_FILESTAT_SET_TIMES)?;
     let path = path_arg(mem, path, len)?;
     let ts = timestamps(atim, mtim, fst)?;
-    if flags & lookupflags::SYMLINK_FOLLOW != 0 || is_dots(path) {
+    if flags & lookupflags::SYMLINK_FOLLOW != 0 || is_dots(path) || path.ends_with('/') {
         // Resolve (and follow) inside the sandbox, then set the times on
         // what was found: `utimensat` would follow a symlink anywhere.
         let how = OpenHow {
@@ -178,8 +178,14 @@ pub fn path_link(
     if old_flags & lookupflags::SYMLINK_FOLLOW != 0 {
         return Err(Errno::Inval.into());
     }
-    let op = open_parent(cx.resolution, od.fd(), path_arg(mem, old_path, old_len)?)?;
+    let old_path = path_arg(mem, old_path, old_len)?;
+    let op = open_parent(cx.resolution, od.fd(), old_path)?;
     let np = open_parent(cx.resolution, nd.fd(), path_arg(mem, new_path, new_len)?)?;
+    if op.trailing_slash {
+        // `file/` is ENOTDIR; a directory cannot be hard-linked (EPERM).
+        existing_dir(cx, od.fd(), old_path)?;
+        return Err(Errno::Perm.into());
+    }
     if np.trailing_slash {
         return Err(Errno::Noent.into());
     }
@@ -228,6 +234,11 @@ pub fn path_open(
     // Check the result pointer before opening anything.
     mem.write_u32("fd", out, 0)?;
     let path = path_arg(mem, path, len)?;
+    // Creating `name/` is the kernel's EISDIR; the checked walk of the
+    // fallback would say ENOENT, so say it here for both.
+    if of & oflags::CREAT != 0 && path.ends_with('/') {
+        return Err(Errno::Isdir.into());
+    }
     // The open mode, as wasmtime picks it: creating or truncating opens for
     // writing whatever the rights say, and a guest asking for neither
     // reading nor writing gets a readable file.
@@ -324,7 +335,14 @@ pub fn path_readlink(
     let d = cx.table.dir(fd)?;
     d.require(rights::PATH_READLINK)?;
     mem.slice("buf", buf, buf_len)?;
-    let p = open_parent(cx.resolution, d.fd(), path_arg(mem, path, len)?)?;
+    let path = path_arg(mem, path, len)?;
+    let p = open_parent(cx.resolution, d.fd(), path)?;
+    if p.trailing_slash {
+        // `link/` names what the link points to, which is no link: EINVAL
+        // for a directory, the resolution's errno (ENOTDIR) otherwise.
+        existing_dir(cx, d.fd(), path)?;
+        return Err(Errno::Inval.into());
+    }
     let target = rustix::fs::readlinkat(p.dir(), p.name.as_str(), Vec::new())?;
     let bytes = target.as_bytes();
     let n = bytes.len().min(buf_len as usize);
@@ -453,13 +471,11 @@ pub fn path_unlink_file(
     }
     let p = open_parent(cx.resolution, d.fd(), path)?;
     if p.trailing_slash {
-        let st = rustix::fs::statat(p.dir(), p.name.as_str(), AtFlags::SYMLINK_NOFOLLOW)?;
-        return Err(if filestat_of(&st).filetype == filetype::DIRECTORY {
-            Errno::Isdir
-        } else {
-            Errno::Notdir
-        }
-        .into());
+        // A trailing `/` resolves through a symlink: a directory (or a link
+        // to one) is EISDIR, anything else ENOTDIR, as the kernel and
+        // wasmtime say; resolved inside the sandbox.
+        existing_dir(cx, d.fd(), path)?;
+        return Err(Errno::Isdir.into());
     }
     let op = UnlinkAt::new(p.dir().as_raw_fd(), p.name.as_str())?;
     cx.reactor.driver().run(op)?;

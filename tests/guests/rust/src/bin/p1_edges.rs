@@ -28,6 +28,34 @@ unsafe extern "C" {
     fn clock_res_get(id: u32, out: *mut u64) -> u16;
     fn fd_sync(fd: u32) -> u16;
     fn fd_datasync(fd: u32) -> u16;
+    fn path_symlink(old: *const u8, old_len: usize, fd: u32, new: *const u8, new_len: usize)
+    -> u16;
+    fn path_readlink(
+        fd: u32,
+        path: *const u8,
+        len: usize,
+        buf: *mut u8,
+        buf_len: usize,
+        out: *mut usize,
+    ) -> u16;
+    fn path_link(
+        old_fd: u32,
+        flags: u32,
+        old: *const u8,
+        old_len: usize,
+        new_fd: u32,
+        new: *const u8,
+        new_len: usize,
+    ) -> u16;
+    fn path_filestat_set_times(
+        fd: u32,
+        flags: u32,
+        path: *const u8,
+        len: usize,
+        atim: u64,
+        mtim: u64,
+        fst: u32,
+    ) -> u16;
     fn fd_advise(fd: u32, offset: u64, len: u64, advice: u8) -> u16;
     fn fd_read(fd: u32, iovs: *const [usize; 2], n: usize, out: *mut usize) -> u16;
     fn fd_write(fd: u32, iovs: *const [usize; 2], n: usize, out: *mut usize) -> u16;
@@ -271,4 +299,23 @@ fn main() {
     println!("sync: dir {ds}/{dd} file {fs}/{fdd}");
     // SAFETY: closing a descriptor we own.
     unsafe { fd_close(f) };
+    // Trailing slashes resolve through links (as the kernel and wasmtime):
+    // `link-to-dir/` unlinks as EISDIR (31), `link-to-file/` reads as
+    // ENOTDIR (54), `file/` links and sets times as ENOTDIR; creating
+    // `name/` is EISDIR on both backends; a NUL in a path is EINVAL (28).
+    let (lf, ld) = ("lf", "ld");
+    // SAFETY: valid pointers and lengths for every call below.
+    unsafe {
+        path_symlink("f".as_ptr(), 1, PREOPEN, lf.as_ptr(), lf.len());
+        path_symlink("d".as_ptr(), 1, PREOPEN, ld.as_ptr(), ld.len());
+        let mut buf = [0u8; 8];
+        let mut used = 0usize;
+        let unlink = path_unlink_file(PREOPEN, "ld/".as_ptr(), 3);
+        let readlink = path_readlink(PREOPEN, "lf/".as_ptr(), 3, buf.as_mut_ptr(), 8, &mut used);
+        let link = path_link(PREOPEN, 0, "f/".as_ptr(), 2, PREOPEN, "l3".as_ptr(), 2);
+        let times = path_filestat_set_times(PREOPEN, 0, "f/".as_ptr(), 2, 0, 0, 2);
+        println!("trailing /: unlink {unlink} readlink {readlink} link {link} set_times {times}");
+    }
+    report("O_CREAT new/", open("new/", O_CREAT, FD_READ | FD_WRITE));
+    report("NUL in path", open("f\0x", 0, FD_READ));
 }
