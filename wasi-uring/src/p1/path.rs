@@ -107,6 +107,15 @@ fn existing_dir(cx: &WasiCtx, dir: rustix::fd::BorrowedFd<'_>, path: &str) -> Re
     open_beneath_on(cx.reactor.driver(), cx.resolution, dir, path, how).map(drop)
 }
 
+/// Whether `path` (beneath `dir`) names a symlink itself.
+fn is_symlink_at(cx: &WasiCtx, dir: rustix::fd::BorrowedFd<'_>, path: &str) -> bool {
+    open_parent(cx.resolution, dir, path).is_ok_and(|p| {
+        !p.trailing_slash
+            && rustix::fs::statat(p.dir(), p.name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
+                .is_ok_and(|st| filestat_of(&st).filetype == filetype::SYMBOLIC_LINK)
+    })
+}
+
 /// Whether the final component is `.` or `..` (the path names a directory
 /// that has no name of its own in a parent we may touch).
 fn is_dots(path: &str) -> bool {
@@ -282,8 +291,11 @@ pub fn path_open(
         follow: dirflags & lookupflags::SYMLINK_FOLLOW != 0,
     };
     let host = match open_beneath_on(cx.reactor.driver(), cx.resolution, d.fd(), path, how) {
-        // A directory opened without O_DIRECTORY but for writing.
-        Err(Errno::Isdir) if !want_dir => return Err(Errno::Isdir.into()),
+        // O_DIRECTORY|O_NOFOLLOW on a symlink: the kernel says ENOTDIR,
+        // wasmtime ELOOP (the link was not followed).
+        Err(Errno::Notdir) if want_dir && !how.follow && is_symlink_at(cx, d.fd(), path) => {
+            return Err(Errno::Loop.into());
+        }
         r => r?,
     };
     let ft = filetype_of_fd(rustix::fd::AsFd::as_fd(&host))?;

@@ -318,4 +318,6 @@ fn main() {
     }
     report("O_CREAT new/", open("new/", O_CREAT, FD_READ | FD_WRITE));
     report("NUL in path", open("f\0x", 0, FD_READ));
+    // O_DIRECTORY without following, on a link to a directory: ELOOP (32).
+    report("O_DIRECTORY on a link, nofollow", open("ld", O_DIRECTORY, FD_READ));
 }
