@@ -359,6 +359,7 @@ fn raw_path_open_edge_errnos_match_wasmtime() {
         "O_CREAT new/: errno 31",
         "NUL in path: errno 28",
         "O_DIRECTORY on a link, nofollow: errno 32",
+        "preopen base rights 0x7b7fe00",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }

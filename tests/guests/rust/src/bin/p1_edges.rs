@@ -320,4 +320,9 @@ fn main() {
     report("NUL in path", open("f\0x", 0, FD_READ));
     // O_DIRECTORY without following, on a link to a directory: ELOOP (32).
     report("O_DIRECTORY on a link, nofollow", open("ld", O_DIRECTORY, FD_READ));
+    // The preopen's base rights are wasmtime's set exactly.
+    let mut fdstat = [0u64; 3];
+    // SAFETY: a valid out-pointer of the fdstat's size.
+    unsafe { fd_fdstat_get(PREOPEN, &mut fdstat) };
+    println!("preopen base rights {:#x}", fdstat[1]);
 }
