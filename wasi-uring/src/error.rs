@@ -176,6 +176,10 @@ pub enum TrapReason {
     /// The module exports no linear memory named `memory`.
     #[error("the module does not export a memory named `memory`")]
     NoMemory,
+    /// `proc_exit` with a status of 126 or more: wasmtime refuses those
+    /// (a shell reserves them) and fails the run with status 1.
+    #[error("exit with invalid exit status outside of [0..126)")]
+    InvalidExitStatus(u32),
 }
 
 /// The error of a host function: an errno returned to the guest, or a trap.

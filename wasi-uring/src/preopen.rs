@@ -117,8 +117,10 @@ fn prepare(path: &str, how: OpenHow) -> Result<(OFlags, Mode), Errno> {
     if path.starts_with('/') {
         return Err(ESCAPE);
     }
+    // A NUL inside the path is EINVAL, as wasmtime (the kernel could not
+    // even be asked).
     if path.contains('\0') {
-        return Err(Errno::Ilseq);
+        return Err(Errno::Inval);
     }
     let mut flags = how.flags | OFlags::CLOEXEC;
     // openat2 refuses a mode without O_CREAT.
@@ -347,6 +349,9 @@ pub fn open_parent<'a>(
     }
     if path.starts_with('/') {
         return Err(ESCAPE);
+    }
+    if path.contains('\0') {
+        return Err(Errno::Inval);
     }
     let trimmed = path.trim_end_matches('/');
     let trailing_slash = trimmed.len() != path.len();

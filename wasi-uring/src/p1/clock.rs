@@ -3,7 +3,7 @@
 use rustix::time::ClockId;
 
 use crate::ctx::WasiCtx;
-use crate::error::{HostError, TrapReason};
+use crate::error::{Errno, HostError, TrapReason};
 use crate::guest_buf::GuestMem;
 use crate::p1::types::clockid;
 
@@ -41,17 +41,29 @@ pub fn now(id: u32) -> Result<u64, HostError> {
         .saturating_add(u64::try_from(t.tv_nsec).unwrap_or(0)))
 }
 
+/// The CPU-time clocks are not offered to guests: wasmtime answers them
+/// with `EBADF` (it has no portable per-instance CPU clock), and a program
+/// must see the same answer here.
+fn guest_visible(id: u32) -> Result<(), HostError> {
+    if id == clockid::PROCESS_CPUTIME_ID || id == clockid::THREAD_CPUTIME_ID {
+        return Err(Errno::Badf.into());
+    }
+    Ok(())
+}
+
 /// `clock_res_get`.
 ///
 /// # Errors
 ///
-/// Errno for the guest, or a trap.
+/// Errno for the guest ([`Errno::Badf`] for the CPU-time clocks), or a
+/// trap.
 pub fn clock_res_get(
     _cx: &mut WasiCtx,
     mem: &mut GuestMem<'_>,
     id: u32,
     out: u32,
 ) -> Result<(), HostError> {
+    guest_visible(id)?;
     let t = rustix::time::clock_getres(host_clock(id)?);
     let ns = u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000
         + u64::try_from(t.tv_nsec).unwrap_or(0);
@@ -62,7 +74,8 @@ pub fn clock_res_get(
 ///
 /// # Errors
 ///
-/// Errno for the guest, or a trap.
+/// Errno for the guest ([`Errno::Badf`] for the CPU-time clocks), or a
+/// trap.
 pub fn clock_time_get(
     _cx: &mut WasiCtx,
     mem: &mut GuestMem<'_>,
@@ -70,5 +83,6 @@ pub fn clock_time_get(
     _precision: u64,
     out: u32,
 ) -> Result<(), HostError> {
+    guest_visible(id)?;
     mem.write_u64("time", out, now(id)?)
 }

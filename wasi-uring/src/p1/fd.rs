@@ -154,13 +154,12 @@ pub fn fd_advise(
             .into());
         }
     };
-    if e.is_dir() {
+    // A directory or stdio has nothing to advise about: EBADF, as wasmtime
+    // (checked before rights, which stdio lacks).
+    if e.is_dir() || e.kind == FdKind::Stdio {
         return Err(Errno::Badf.into());
     }
     e.require(rights::FD_ADVISE)?;
-    if e.kind == FdKind::Stdio {
-        return Err(Errno::Badf.into());
-    }
     rustix::fs::fadvise(e.fd(), offset, NonZeroU64::new(len), advice)?;
     Ok(())
 }
@@ -202,7 +201,8 @@ pub fn fd_close(cx: &mut WasiCtx, fd: u32) -> Result<(), HostError> {
 /// Errno for the guest, or a trap.
 pub fn fd_datasync(cx: &mut WasiCtx, fd: u32) -> Result<(), HostError> {
     let e = cx.table.get(fd)?;
-    if e.kind == FdKind::Stdio {
+    // Only files sync: wasmtime answers EBADF for stdio and directories.
+    if e.kind == FdKind::Stdio || e.is_dir() {
         return Err(Errno::Badf.into());
     }
     e.require(rights::FD_DATASYNC)?;
@@ -218,7 +218,8 @@ pub fn fd_datasync(cx: &mut WasiCtx, fd: u32) -> Result<(), HostError> {
 /// Errno for the guest, or a trap.
 pub fn fd_sync(cx: &mut WasiCtx, fd: u32) -> Result<(), HostError> {
     let e = cx.table.get(fd)?;
-    if e.kind == FdKind::Stdio {
+    // Only files sync: wasmtime answers EBADF for stdio and directories.
+    if e.kind == FdKind::Stdio || e.is_dir() {
         return Err(Errno::Badf.into());
     }
     e.require(rights::FD_SYNC)?;
@@ -260,7 +261,9 @@ pub fn fd_fdstat_get(
 /// Errno for the guest, or a trap.
 pub fn fd_fdstat_set_flags(cx: &mut WasiCtx, fd: u32, flags: u16) -> Result<(), HostError> {
     let e = cx.table.get_mut(fd)?;
-    if e.is_dir() {
+    // Directories and stdio take no flags: EBADF, as wasmtime (before the
+    // rights check, which stdio would fail with ENOTCAPABLE).
+    if e.is_dir() || e.kind == FdKind::Stdio {
         return Err(Errno::Badf.into());
     }
     e.require(rights::FD_FDSTAT_SET_FLAGS)?;
@@ -703,8 +706,9 @@ pub fn fd_readdir(
     out: u32,
 ) -> Result<(), HostError> {
     let e = cx.table.get(fd)?;
+    // wasmtime answers EBADF for a file or stdio: it is no directory handle.
     if !e.is_dir() {
-        return Err(Errno::Notdir.into());
+        return Err(Errno::Badf.into());
     }
     e.require(rights::FD_READDIR)?;
     mem.slice("buf", buf, len)?;

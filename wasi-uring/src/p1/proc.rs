@@ -91,12 +91,17 @@ pub fn environ_sizes_get(
     write_sizes(mem, &cx.env, count, size)
 }
 
-/// `proc_exit`: unwinds the guest with its exit status.
+/// `proc_exit`: unwinds the guest with its exit status. As wasmtime, a
+/// status outside `0..126` is not an exit but a failure of the run (the CLI
+/// reports it and exits with 1), so 256 never passes for success.
 ///
 /// # Errors
 ///
-/// Always: the exit trap.
+/// Always: the exit trap, or [`TrapReason::InvalidExitStatus`].
 pub fn proc_exit(_cx: &mut WasiCtx, code: u32) -> Result<(), HostError> {
+    if code >= 126 {
+        return Err(TrapReason::InvalidExitStatus(code).into());
+    }
     Err(TrapReason::Exit(code as i32).into())
 }
 

