@@ -158,7 +158,7 @@ fn the_memory_limit_applies_to_each_memory_like_wasmtime() {
         "two.wat",
         r#"(module
   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
-  (memory $a 2)
+  (memory $a (export "memory") 2)
   (memory $b 2)
   (func (export "_start")
     (if (i32.ne (memory.grow $a (i32.const 1)) (i32.const 2)) (then (call $exit (i32.const 11))))
