@@ -219,7 +219,8 @@ fn std_fs_operations_match_wasmtime() {
 fn args_and_environment_match_wasmtime() {
     let Some(out) = differential(&Case {
         args: &["first", "with space", "ünïcode", ""],
-        env: &["GREETING=hi", "EMPTY=", "EQUALS=a=b"],
+        // `--env NAME` of a variable the host lacks passes nothing.
+        env: &["GREETING=hi", "EMPTY=", "EQUALS=a=b", "RINGWASM_SURELY_MISSING"],
         ..Case::new("env_args")
     }) else {
         return;
@@ -227,6 +228,8 @@ fn args_and_environment_match_wasmtime() {
     let text = stdout_of(&out);
     assert!(text.contains("argc=5"), "{text}");
     assert!(text.contains("env EQUALS=\"a=b\""), "{text}");
+    assert!(text.contains("arg[0]=\"env_args.wasm\""), "{text}");
+    assert!(!text.contains("env RINGWASM_SURELY_MISSING"), "{text}");
 }
 
 #[test]

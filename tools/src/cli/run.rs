@@ -146,18 +146,24 @@ fn wasi_ctx(args: &RunArgs, io: IoChoice) -> Result<ringwasm_wasi::WasiCtx> {
         IoChoice::Epoll => ringwasm_wasi::IoChoice::Epoll,
         IoChoice::Auto => ringwasm_wasi::IoChoice::Auto,
     });
-    b.arg(
-        args.argv0
-            .clone()
-            .unwrap_or_else(|| args.file.display().to_string()),
+    // As wasmtime: argv[0] is the module's file name, not the path given.
+    let file_name = args.file.file_name().map_or_else(
+        || args.file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
     );
+    b.arg(args.argv0.clone().unwrap_or(file_name));
     if args.invoke.is_none() {
         b.args(args.args.iter().cloned());
     }
     for env in &args.envs {
         match env.split_once('=') {
             Some((k, v)) => b.env(k, v),
-            None => b.env(env.as_str(), std::env::var(env).unwrap_or_default()),
+            // `--env NAME` passes the host's value; an unset NAME is left
+            // out, as wasmtime does.
+            None => match std::env::var(env) {
+                Ok(v) => b.env(env.as_str(), v),
+                Err(_) => &mut b,
+            },
         };
     }
     for dir in &args.dirs {

@@ -3,7 +3,8 @@
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     println!("argc={}", args.len());
-    for (i, a) in args.iter().enumerate().skip(1) {
+    // argv[0] included: runtimes agree on it being the module's file name.
+    for (i, a) in args.iter().enumerate() {
         println!("arg[{i}]={a:?}");
     }
     let mut vars: Vec<(String, String)> = std::env::vars().collect();
