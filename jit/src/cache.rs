@@ -41,7 +41,7 @@ use crate::error::Error;
 pub(crate) const MAGIC: [u8; 8] = *b"\0rwasm-c";
 
 /// Version of the layout above and of every [`Serial`] impl.
-pub(crate) const FORMAT_VERSION: u32 = 4;
+pub(crate) const FORMAT_VERSION: u32 = 5;
 
 /// Identifies this build of the engine: version, git hash, build nonce.
 pub(crate) const BUILD_ID: &str =

@@ -65,6 +65,9 @@ pub(crate) struct CompiledFunc {
     relocs: Vec<(u32, Reloc, RelocTarget, i64)>,
     /// Exception landing pads of this function's `try_call`s.
     eh: ExceptionMetadata,
+    /// `(code offset, wasm module offset)` where each run of instructions
+    /// from one wasm operator starts, sorted: backtraces name the operator.
+    srclocs: Vec<(u32, u32)>,
 }
 
 /// Exception-handling metadata of one compiled function: plain integers, so
@@ -84,6 +87,7 @@ impl CompiledFunc {
             traps: self.traps.clone(),
             relocs: self.relocs.clone(),
             eh: self.eh.clone(),
+            srclocs: self.srclocs.clone(),
         }
     }
 }
@@ -96,6 +100,7 @@ impl Serial for CompiledFunc {
         self.traps.write(w);
         self.relocs.write(w);
         self.eh.call_sites.write(w);
+        self.srclocs.write(w);
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
         Ok(CompiledFunc {
@@ -105,6 +110,7 @@ impl Serial for CompiledFunc {
             eh: ExceptionMetadata {
                 call_sites: Serial::read(r)?,
             },
+            srclocs: Serial::read(r)?,
         })
     }
 }
@@ -192,6 +198,10 @@ pub(crate) struct CodeInfo {
     /// thrown exception resumes in a frame whose call returns to the
     /// address.
     pub handlers: Vec<(u32, u32)>,
+    /// `(code offset, wasm module offset)`, sorted: see [`CodeInfo::wasm_offset_at`].
+    pub srclocs: Vec<(u32, u32)>,
+    /// The module's name from its name section.
+    pub module_name: Option<Box<str>>,
 }
 
 /// A module's linked code.
@@ -246,6 +256,19 @@ impl CodeInfo {
     }
 
     /// (function index, offset within it) for a pc.
+    /// The wasm module offset of the operator whose code holds `pc`.
+    pub(crate) fn wasm_offset_at(&self, pc: usize) -> Option<u32> {
+        let offset = u32::try_from(pc.checked_sub(self.memory.base as usize)?).ok()?;
+        let i = self.srclocs.partition_point(|(at, _)| *at <= offset);
+        let (at, wasm) = *self.srclocs.get(i.checked_sub(1)?)?;
+        // The run must lie in the same function as `pc`.
+        let f = self.funcs.partition_point(|r| r.end <= offset);
+        self.funcs
+            .get(f)
+            .is_some_and(|r| r.contains(&at))
+            .then_some(wasm)
+    }
+
     pub(crate) fn func_at(&self, pc: usize) -> Option<(u32, u32)> {
         let offset = u32::try_from(pc.checked_sub(self.memory.base as usize)?).ok()?;
         let i = self.funcs.partition_point(|r| r.end <= offset);
@@ -319,11 +342,19 @@ fn compile_function(
         }
     }
     eh.call_sites.sort_unstable();
+    let srclocs = compiled
+        .buffer
+        .get_srclocs_sorted()
+        .iter()
+        .filter(|s| !s.loc.is_default())
+        .map(|s| (s.start, s.loc.bits()))
+        .collect();
     Ok(CompiledFunc {
         code,
         traps,
         relocs,
         eh,
+        srclocs,
     })
 }
 
@@ -392,6 +423,15 @@ pub(crate) fn link_module(
                 .map(move |(ret, pad)| (r.start + ret, r.start + pad))
         })
         .collect();
+    let srclocs = compiled
+        .iter()
+        .zip(&ranges)
+        .flat_map(|(f, r)| {
+            f.srclocs
+                .iter()
+                .map(move |(at, wasm)| (r.start + at, *wasm))
+        })
+        .collect();
     let info_types = info.type_ids.clone();
     let info = Arc::new(CodeInfo {
         memory,
@@ -400,6 +440,8 @@ pub(crate) fn link_module(
         traps,
         names: info.func_names.clone(),
         handlers,
+        srclocs,
+        module_name: info.name.clone(),
     });
     publish(&info);
     let entries = info_types
@@ -758,6 +800,8 @@ fn link_trampolines(funcs: &[CompiledFunc]) -> Result<Trampolines, Error> {
         traps,
         names: HashMap::new(),
         handlers: Vec::new(),
+        srclocs: Vec::new(),
+        module_name: None,
     });
     publish(&info);
     Ok(Trampolines {

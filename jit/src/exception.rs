@@ -380,6 +380,8 @@ unsafe extern "C" fn throw_impl(
                 func_index,
                 func_name: info.names.get(&func_index).cloned(),
                 code_offset,
+                module_offset: info.wasm_offset_at(pc - 1),
+                module_name: info.module_name.clone(),
             });
         }
     };

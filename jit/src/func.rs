@@ -234,6 +234,8 @@ fn trap_from_record(store: &mut StoreOpaque, record: &crate::fiber::TrapRecord) 
                 func_index,
                 func_name: info.names.get(&func_index).cloned(),
                 code_offset,
+                module_offset: info.wasm_offset_at(pc),
+                module_name: info.module_name.clone(),
             });
         }
     }

@@ -89,6 +89,11 @@ pub struct FrameInfo {
     pub func_name: Option<Box<str>>,
     /// Offset of the instruction from the start of the function's code.
     pub code_offset: u32,
+    /// Byte offset in the module binary of the wasm operator the frame was
+    /// executing (for outer frames, the call), when known.
+    pub module_offset: Option<u32>,
+    /// The module's name from its name section.
+    pub module_name: Option<Box<str>>,
 }
 
 /// A guest trap: the code and the wasm backtrace, innermost frame first.
