@@ -168,3 +168,53 @@ fn a_bad_command_line_exits_2_and_a_missing_file_1() {
         }
     }
 }
+
+#[test]
+fn trap_reports_read_like_wasmtimes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wat = write(
+        dir.path(),
+        "traps.wat",
+        r#"(module $m
+            (type $t (func))
+            (table 1 funcref)
+            (memory (export "memory") 1)
+            (func $inner (export "div") (result i32)
+                (i32.div_s (i32.const 1) (i32.const 0)))
+            (func (export "outer") (result i32) (call $inner))
+            (func (export "ci") (call_indirect (type $t) (i32.const 5)))
+            (func (export "ci0") (call_indirect (type $t) (i32.const 0)))
+            (func (export "_start") unreachable))"#,
+    );
+    let runs: [&[&str]; 5] = [
+        &["run", "--invoke", "div", wat],
+        &["run", "--invoke", "outer", wat],
+        &["run", "--invoke", "ci", wat],
+        &["run", "--invoke", "ci0", wat],
+        &["run", wat],
+    ];
+    for args in runs {
+        let ours = ringwasm(args, dir.path());
+        let err = String::from_utf8_lossy(&ours.stderr).into_owned();
+        assert_eq!(ours.status.code(), Some(134), "{args:?}: {err}");
+        assert!(
+            err.contains("error while executing at wasm backtrace:"),
+            "{err}"
+        );
+        assert!(err.contains(" - m!"), "module!function names: {err}");
+        let Some(bin) = wasmtime() else {
+            continue;
+        };
+        let theirs = Command::new(bin)
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .expect("wasmtime runs");
+        assert_eq!(
+            err,
+            String::from_utf8_lossy(&theirs.stderr),
+            "{args:?}: same report as wasmtime"
+        );
+    }
+}

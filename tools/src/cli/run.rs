@@ -311,14 +311,57 @@ const TRAP_EXIT_STATUS: u8 = 134;
 /// returns the exit status to use.
 fn report_trap(file: &Path, what: &str, trap: &Trap) -> ExitCode {
     eprintln!(
-        "Error: failed to run main module `{}`\n\nCaused by:\n    0: {what}\n    1: {trap}",
-        file.display()
+        // wasmtime ends the report with an empty line.
+        "Error: failed to run main module `{}`\n\nCaused by:\n    0: {what}\n{}\n",
+        file.display(),
+        wasmtime_style_causes(trap)
     );
     match trap.code {
         // An uncaught wasm exception is an error, not a trap: status 1, as
         // `wasmtime run`.
         TrapCode::Host(_) | TrapCode::Exception(_) => ExitCode::FAILURE,
         _ => ExitCode::from(TRAP_EXIT_STATUS),
+    }
+}
+
+/// The causes after "0: {what}" as `wasmtime run` prints them: the wasm
+/// backtrace (module offset, `module!function`), then `wasm trap: …` with
+/// wasmtime's wording of the trap.
+fn wasmtime_style_causes(trap: &Trap) -> String {
+    let reason = match &trap.code {
+        TrapCode::Host(_) | TrapCode::Exception(_) | TrapCode::Exit(_) => trap.code.to_string(),
+        code => format!("wasm trap: {}", wasmtime_trap_message(code)),
+    };
+    if trap.backtrace.is_empty() {
+        return format!("    1: {reason}");
+    }
+    let mut out = String::from("    1: error while executing at wasm backtrace:");
+    for (i, frame) in trap.backtrace.iter().enumerate() {
+        out.push_str(&format!("\n  {i:>3}: "));
+        if let Some(offset) = frame.module_offset {
+            out.push_str(&format!("{offset:#8x} - "));
+        }
+        out.push_str(frame.module_name.as_deref().unwrap_or("<unknown>"));
+        out.push('!');
+        match &frame.func_name {
+            Some(name) => out.push_str(name),
+            None => out.push_str(&format!("<wasm function {}>", frame.func_index)),
+        }
+    }
+    out.push_str(&format!("\n    2: {reason}"));
+    out
+}
+
+/// wasmtime's text for a trap (its `Trap` display), which differs from the
+/// spec's assertion messages in a few places.
+fn wasmtime_trap_message(code: &TrapCode) -> String {
+    match code {
+        TrapCode::Unreachable => "wasm `unreachable` instruction executed".into(),
+        TrapCode::TableOutOfBounds | TrapCode::UndefinedElement => {
+            "undefined element: out of bounds table access".into()
+        }
+        TrapCode::NullFunctionReference => "null reference".into(),
+        other => other.to_string(),
     }
 }
 
