@@ -289,6 +289,13 @@ unsafe extern "C" fn exn_release(store: *mut StoreOpaque, exn: *mut ExnObject) {
 
 /// Where to resume: a landing pad and the frame it belongs to.
 #[derive(Clone, Copy)]
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    expect(
+        dead_code,
+        reason = "only the x86-64 `resume` jumps to a landing pad yet"
+    )
+)]
 struct Resume {
     pc: usize,
     sp: usize,

@@ -6,6 +6,7 @@ use std::cell::{Cell, RefCell, UnsafeCell};
 use std::ptr;
 
 use corosensei::stack::{DefaultStack, Stack};
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 use corosensei::trap::CoroutineTrapHandler;
 use corosensei::{Coroutine, CoroutineResult};
 
@@ -31,6 +32,8 @@ type EntryResult = Result<(), ()>;
 
 /// One host→wasm entry, linked to the entry it is nested in.
 pub(crate) struct EntryContext {
+    /// Redirects the coroutine; only the x86-64 Linux signal handler uses it.
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     handler: CoroutineTrapHandler<EntryResult>,
     /// Lowest usable address of the coroutine stack.
     stack_low: usize,
@@ -43,6 +46,7 @@ pub(crate) struct EntryContext {
 
 impl EntryContext {
     /// Whether `sp` lies on this entry's coroutine stack (guard included).
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     pub(crate) fn owns_stack_pointer(&self, sp: usize) -> bool {
         self.handler.stack_ptr_in_bounds(sp)
     }
@@ -60,6 +64,7 @@ impl EntryContext {
     /// Only from the signal handler of the thread that owns this entry, with
     /// the faulting stack pointer inside this coroutine
     /// (`owns_stack_pointer`), and the handler must install the registers.
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     pub(crate) unsafe fn redirect(&self, record: TrapRecord) -> [u64; 5] {
         // SAFETY: the entry's owner is suspended in `resume` on this thread,
         // so nothing else reads the record now.
@@ -142,6 +147,7 @@ pub(crate) fn on_guest_stack(
             Ok(())
         });
     let entry = EntryContext {
+        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
         handler: coroutine.trap_handler(),
         stack_low,
         stack_high,

@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::Error;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 use crate::fiber::{self, MAX_FRAMES, TrapRecord};
 
 /// Slots for code ranges; a range is `[start, end)` with `start != 0`.
@@ -52,6 +53,7 @@ pub(crate) fn unregister_code(slot: usize) {
 }
 
 /// Whether `pc` lies in registered guest code. Async-signal-safe.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub(crate) fn is_guest_pc(pc: usize) -> bool {
     CODE_RANGES.iter().any(|slot| {
         let start = slot.start.load(Ordering::Acquire);
@@ -73,6 +75,7 @@ pub(crate) fn ensure_installed() -> Result<(), Error> {
 
 /// Walk frame pointers from `fp` within `[low, high)`, recording return
 /// addresses that lie in guest code. Async-signal-safe.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn walk_frames(mut fp: usize, low: usize, high: usize, record: &mut TrapRecord) {
     while record.nframes < MAX_FRAMES && fp >= low && fp + 16 <= high && fp.is_multiple_of(8) {
         // SAFETY: fp is aligned and inside the coroutine stack, which is

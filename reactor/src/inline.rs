@@ -173,6 +173,10 @@ impl Inline {
 
     /// An op whose direct attempt would block: on io_uring the ring waits
     /// for it, on the readiness backend the driver does.
+    #[cfg_attr(
+        not(target_os = "linux"),
+        expect(unused_mut, reason = "only the io_uring ring borrows the op mutably")
+    )]
     fn run_waiting<O: Op>(&self, mut op: O) -> O::Output {
         #[cfg(target_os = "linux")]
         if let Some(r) = &self.ring {
@@ -416,8 +420,8 @@ mod tests {
     struct DirectOnly;
 
     impl crate::Backend for DirectOnly {
-        fn kind(&self) -> BackendKind {
-            BackendKind::Epoll
+        fn kind(&self) -> crate::backend::BackendKind {
+            crate::backend::BackendKind::Epoll
         }
         fn start(
             &self,

@@ -245,13 +245,15 @@ pub(crate) fn fstatat(
 ) -> io::Result<crate::op::StatxBuf> {
     // SAFETY: stat is plain old data; all-zero is valid.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    let (p, flags) = if path.as_bytes().is_empty() {
-        (c".".as_ptr(), flags)
+    if path.as_bytes().is_empty() {
+        // `dirfd` itself (`AT_EMPTY_PATH`), which may be no directory, so
+        // not `fstatat(dirfd, ".")`.
+        // SAFETY: `st` is a live stat.
+        cvt(unsafe { libc::fstat(dirfd, &raw mut st) } as libc::c_long)?;
     } else {
-        (path.as_ptr(), flags)
-    };
-    // SAFETY: `p` is NUL-terminated, `st` a live stat.
-    cvt(unsafe { libc::fstatat(dirfd, p, &raw mut st, flags) } as libc::c_long)?;
+        // SAFETY: `path` is NUL-terminated, `st` a live stat.
+        cvt(unsafe { libc::fstatat(dirfd, path.as_ptr(), &raw mut st, flags) } as libc::c_long)?;
+    }
     let t = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
     Ok(crate::op::StatxBuf {
         dev: st.st_dev as u64,

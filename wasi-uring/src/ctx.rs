@@ -229,6 +229,11 @@ impl WasiCtxBuilder {
                 .map_err(|e: Errno| BuildError::Stdio(std::io::Error::other(e)))?;
         }
         for s in self.sockets.drain(..) {
+            #[cfg(not(target_os = "linux"))]
+            if let Err(err) = crate::p1::sock::no_sigpipe(std::os::fd::AsFd::as_fd(&s)) {
+                // Not fatal: sends on it report their own errno.
+                tracing::warn!("cannot set SO_NOSIGPIPE on a guest socket: {err}");
+            }
             let e = FdEntry::new(s, FdKind::Socket, filetype::SOCKET_STREAM);
             table
                 .push(e)

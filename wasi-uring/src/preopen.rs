@@ -8,19 +8,24 @@
 //! - [`Resolution::OpenAt2`]: the kernel walks with `openat2(2)` and
 //!   `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS` (Linux ≥ 5.6);
 //! - [`Resolution::Walk`]: a checked walk for kernels without `openat2` and
-//!   for macOS: one component at a time with `O_NOFOLLOW`, symlinks read and
+//!   for macOS (where `OpenAt2` also means this walk): one component at a time with `O_NOFOLLOW`, symlinks read and
 //!   spliced in by us, `..` popped off our own stack of directory fds (the
 //!   kernel never sees a `..`), absolute targets refused.
 //!
 //! Operations on a final component (`unlinkat`, `renameat`, `symlinkat`, ...)
 //! first resolve the parent this way, then act on one plain name in it.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+#[cfg(target_os = "linux")]
+use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 
 use ringwasm_reactor::inline::Inline;
+#[cfg(target_os = "linux")]
 use ringwasm_reactor::op::{OpenAt2, resolve};
-use rustix::fs::{Mode, OFlags, ResolveFlags};
+#[cfg(target_os = "linux")]
+use rustix::fs::ResolveFlags;
+use rustix::fs::{Mode, OFlags};
 
 use crate::error::Errno;
 
@@ -58,7 +63,8 @@ impl PreopenSpec {
 /// Which resolver the sandbox uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resolution {
-    /// `openat2` with `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS`.
+    /// `openat2` with `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS` (outside
+    /// Linux, which has no `openat2`, the checked walk).
     OpenAt2,
     /// The checked component walk.
     Walk,
@@ -66,6 +72,7 @@ pub enum Resolution {
 
 impl Resolution {
     /// `OpenAt2` when this kernel has it, else `Walk`.
+    #[cfg(target_os = "linux")]
     pub fn detect() -> Resolution {
         let probe = rustix::fs::openat2(
             rustix::fs::CWD,
@@ -79,6 +86,12 @@ impl Resolution {
         } else {
             Resolution::Walk
         }
+    }
+
+    /// `Walk`: only Linux has `openat2`.
+    #[cfg(not(target_os = "linux"))]
+    pub fn detect() -> Resolution {
+        Resolution::Walk
     }
 }
 
@@ -149,6 +162,7 @@ pub fn open_beneath(
 ) -> Result<OwnedFd, Errno> {
     let (flags, mode) = prepare(path, how)?;
     match res {
+        #[cfg(target_os = "linux")]
         Resolution::OpenAt2 => rustix::fs::openat2(
             dir,
             path,
@@ -157,6 +171,9 @@ pub fn open_beneath(
             ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
         )
         .map_err(sandbox_errno),
+        // Without openat2 the checked walk keeps the same guarantee.
+        #[cfg(not(target_os = "linux"))]
+        Resolution::OpenAt2 => walk(dir, path, flags, mode, how.follow),
         Resolution::Walk => walk(dir, path, flags, mode, how.follow),
     }
 }
@@ -169,6 +186,10 @@ pub fn open_beneath(
 /// # Errors
 ///
 /// As [`open_beneath`].
+#[cfg_attr(
+    not(target_os = "linux"),
+    expect(unused_variables, reason = "only the openat2 arm runs on the reactor")
+)]
 pub fn open_beneath_on(
     inline: &Inline,
     res: Resolution,
@@ -178,6 +199,7 @@ pub fn open_beneath_on(
 ) -> Result<OwnedFd, Errno> {
     let (flags, mode) = prepare(path, how)?;
     match res {
+        #[cfg(target_os = "linux")]
         Resolution::OpenAt2 => {
             let op = OpenAt2::new(dir.as_raw_fd(), path)
                 .map_err(|_| Errno::Ilseq)?
@@ -189,6 +211,10 @@ pub fn open_beneath_on(
                 None => crate::errno::from_io(&e),
             })
         }
+        // The reactor's `OpenAt2` cannot resolve beneath outside Linux
+        // (`ENOTSUP`): the checked walk keeps the same guarantee.
+        #[cfg(not(target_os = "linux"))]
+        Resolution::OpenAt2 => walk(dir, path, flags, mode, how.follow),
         Resolution::Walk => walk(dir, path, flags, mode, how.follow),
     }
 }

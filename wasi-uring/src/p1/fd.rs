@@ -7,12 +7,16 @@
 //! `readv`/`writev`, so they fail with `EAGAIN` instead of waiting.
 
 use std::io::IsTerminal;
+#[cfg(target_os = "linux")]
 use std::num::NonZeroU64;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use ringwasm_reactor::op::{Close, Fsync, Read, Readv, Statx, StatxBuf, Write, Writev};
 
-use rustix::fs::{Advice, FileType, OFlags, SeekFrom, Timespec, Timestamps};
+#[cfg(target_os = "linux")]
+use rustix::fs::Advice;
+use rustix::fs::{FileType, OFlags, SeekFrom, Timespec, Timestamps};
+#[cfg(target_os = "linux")]
 use rustix::io::ReadWriteFlags;
 
 use crate::ctx::WasiCtx;
@@ -75,7 +79,8 @@ pub fn filestat_of_statx(st: &StatxBuf) -> Filestat {
     Filestat {
         dev: st.dev,
         ino: st.ino,
-        filetype: filetype_of(FileType::from_raw_mode(st.mode)),
+        // `mode_t` is 16 bits on macOS; the file type bits fit.
+        filetype: filetype_of(FileType::from_raw_mode(st.mode as rustix::fs::RawMode)),
         nlink: st.nlink,
         size: st.size,
         atim: t(st.atime_ns),
@@ -126,6 +131,19 @@ pub fn timestamps(atim: u64, mtim: u64, flags: u16) -> Result<Timestamps, Errno>
     })
 }
 
+/// The advice `fd_advise` accepts, where the host has no `posix_fadvise`
+/// (macOS): validated as on Linux, then ignored.
+#[cfg(not(target_os = "linux"))]
+#[derive(Clone, Copy, Debug)]
+enum Advice {
+    Normal,
+    Sequential,
+    Random,
+    WillNeed,
+    DontNeed,
+    NoReuse,
+}
+
 /// `fd_advise`.
 ///
 /// # Errors
@@ -160,7 +178,12 @@ pub fn fd_advise(
         return Err(Errno::Badf.into());
     }
     e.require(rights::FD_ADVISE)?;
+    #[cfg(target_os = "linux")]
     rustix::fs::fadvise(e.fd(), offset, NonZeroU64::new(len), advice)?;
+    // Advice is a hint the host may ignore (WASI permits it), and macOS
+    // has no `posix_fadvise`: checked above, then nothing to do.
+    #[cfg(not(target_os = "linux"))]
+    let _ = (offset, len, advice);
     Ok(())
 }
 
@@ -473,6 +496,7 @@ fn write_from(
 /// thread instead. The first write to each file finds out, by being made
 /// with `RWF_NOWAIT`: `EOPNOTSUPP` is the file system saying it cannot (and
 /// nothing was written). `None`: use the reactor.
+#[cfg(target_os = "linux")]
 fn write_file_direct(
     e: &FdEntry,
     mem: &GuestMem<'_>,
@@ -517,6 +541,19 @@ fn write_file_direct(
         offset,
         ReadWriteFlags::empty(),
     )?))
+}
+
+/// Outside Linux there is no io_uring to keep buffered writes away from
+/// (nor `pwritev2`): `None`, the reactor's readiness backend writes to a
+/// regular file with one direct `pwritev`/`writev` anyway.
+#[cfg(not(target_os = "linux"))]
+fn write_file_direct(
+    _e: &FdEntry,
+    _mem: &GuestMem<'_>,
+    _iovs: &[GuestIoVec],
+    _at: Option<u64>,
+) -> Result<Option<usize>, HostError> {
+    Ok(None)
 }
 
 fn check_io(cx: &WasiCtx, fd: u32, need: u64, positioned: bool) -> Result<&FdEntry, HostError> {

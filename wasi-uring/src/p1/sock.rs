@@ -10,19 +10,63 @@
 //! on send, which must not raise `SIGPIPE`).
 
 use std::net::Shutdown as How;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use ringwasm_reactor::op::{Accept, Readv, Recv, Send, Shutdown};
 use rustix::fs::OFlags;
-use rustix::net::{
-    RecvAncillaryBuffer, RecvFlags, ReturnFlags, SendAncillaryBuffer, SendFlags, SocketFlags,
-};
+#[cfg(target_os = "linux")]
+use rustix::net::SocketFlags;
+use rustix::net::{RecvAncillaryBuffer, RecvFlags, ReturnFlags, SendAncillaryBuffer, SendFlags};
 
 use crate::ctx::WasiCtx;
 use crate::error::{Errno, HostError};
 use crate::fd_table::{FdEntry, FdKind};
 use crate::guest_buf::GuestMem;
 use crate::p1::types::{fdflags, filetype, rights};
+
+/// Flags of every direct send: a closed peer is `EPIPE`, never `SIGPIPE`.
+#[cfg(target_os = "linux")]
+const SEND_FLAGS: SendFlags = SendFlags::NOSIGNAL;
+
+/// Flags of every direct send. macOS has no usable `MSG_NOSIGNAL` on
+/// `sendmsg`: the socket is `SO_NOSIGPIPE` instead ([`no_sigpipe`]).
+#[cfg(not(target_os = "linux"))]
+const SEND_FLAGS: SendFlags = SendFlags::empty();
+
+/// Marks a socket `SO_NOSIGPIPE` where sends cannot say `MSG_NOSIGNAL`
+/// (macOS), so that writing to a closed peer is `EPIPE`, never `SIGPIPE`.
+///
+/// # Errors
+///
+/// The `setsockopt` errno (`ENOTSOCK` for a descriptor that is no socket).
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn no_sigpipe(fd: BorrowedFd<'_>) -> rustix::io::Result<()> {
+    rustix::net::sockopt::set_socket_nosigpipe(fd, true)
+}
+
+/// `accept4(SOCK_CLOEXEC [| SOCK_NONBLOCK])`, directly.
+#[cfg(target_os = "linux")]
+fn accept_direct(listener: BorrowedFd<'_>, nonblocking: bool) -> rustix::io::Result<OwnedFd> {
+    let mut sf = SocketFlags::CLOEXEC;
+    if nonblocking {
+        sf |= SocketFlags::NONBLOCK;
+    }
+    rustix::net::accept_with(listener, sf)
+}
+
+/// macOS has no `accept4`: `accept`, then `FD_CLOEXEC`, and `O_NONBLOCK` set
+/// or cleared as asked (a BSD socket inherits the listener's `O_NONBLOCK`,
+/// and this listener is nonblocking).
+#[cfg(not(target_os = "linux"))]
+fn accept_direct(listener: BorrowedFd<'_>, nonblocking: bool) -> rustix::io::Result<OwnedFd> {
+    let conn = rustix::net::accept(listener)?;
+    rustix::io::fcntl_setfd(&conn, rustix::io::FdFlags::CLOEXEC)?;
+    let fl = rustix::fs::fcntl_getfl(&conn)?;
+    if nonblocking != fl.contains(OFlags::NONBLOCK) {
+        rustix::fs::fcntl_setfl(&conn, fl ^ OFlags::NONBLOCK)?;
+    }
+    Ok(conn)
+}
 
 fn socket(cx: &WasiCtx, fd: u32) -> Result<&FdEntry, Errno> {
     let e = cx.table.get(fd)?;
@@ -52,11 +96,7 @@ pub fn sock_accept(
     }
     let conn = if e.flags & fdflags::NONBLOCK != 0 {
         // Direct: a nonblocking listener fails with `EAGAIN` rather than wait.
-        let mut sf = SocketFlags::CLOEXEC;
-        if flags & fdflags::NONBLOCK != 0 {
-            sf |= SocketFlags::NONBLOCK;
-        }
-        rustix::net::accept_with(e.fd(), sf)?
+        accept_direct(e.fd(), flags & fdflags::NONBLOCK != 0)?
     } else {
         // The reactor's accept makes the socket nonblocking (both backends
         // drive it); the guest asked for a blocking one unless it said so.
@@ -67,6 +107,8 @@ pub fn sock_accept(
         }
         conn
     };
+    #[cfg(not(target_os = "linux"))]
+    no_sigpipe(rustix::fd::AsFd::as_fd(&conn))?;
     let mut ne = FdEntry::new(conn, FdKind::Socket, filetype::SOCKET_STREAM);
     ne.rights_base = rights::STREAM & !rights::SOCK_ACCEPT;
     ne.flags = flags;
@@ -188,7 +230,7 @@ pub fn sock_send(
         e.fd(),
         &bufs,
         &mut SendAncillaryBuffer::default(),
-        SendFlags::NOSIGNAL,
+        SEND_FLAGS,
     )?;
     drop(bufs);
     mem.write_u32("so_datalen", out, put as u32)
