@@ -360,6 +360,9 @@ mod ring_half {
         /// interruption: the kernel might still hold pointers into `op`, so
         /// returning would break the buffer rule.
         pub(super) fn run_one(&mut self, op: &mut dyn RawOp) -> Completion {
+            if let Some(c) = op.cached() {
+                return c;
+            }
             let sqe = op.sqe().user_data(INLINE_TAG);
             // SAFETY: the SQE points only into memory `op` owns (RawOp
             // contract); this function does not return before the op's CQE

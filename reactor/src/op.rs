@@ -105,6 +105,29 @@ impl Completion {
         }
     }
 
+    /// The completion of a read whose first `done` bytes an earlier attempt
+    /// already brought in ([`RawOp::cached`]): the two counts added, or,
+    /// when the rest failed, the bytes that did arrive (as `read(2)` reports
+    /// a short read rather than the error that ended it).
+    pub(crate) const fn after(self, done: u32) -> Self {
+        if done == 0 {
+            return self;
+        }
+        let done = if done > i32::MAX as u32 {
+            i32::MAX
+        } else {
+            done as i32
+        };
+        Self {
+            result: if self.result < 0 {
+                done
+            } else {
+                self.result.saturating_add(done)
+            },
+            flags: self.flags,
+        }
+    }
+
     /// Whether more completions follow for the same multishot op
     /// (`IORING_CQE_F_MORE`).
     pub const fn more(&self) -> bool {
@@ -232,6 +255,18 @@ pub unsafe trait RawOp: sealed::Sealed + 'static {
     /// accepted or opened fd, return a provided buffer.
     fn abandoned(&mut self, c: Completion) {
         let _ = c;
+    }
+    /// The page-cache attempt the io_uring backends make before queueing the
+    /// SQE, for reads that asked for it (`cached_first`): one
+    /// `preadv2(RWF_NOWAIT)`, which the kernel serves only from the page
+    /// cache and otherwise refuses with `EAGAIN` without waiting. `Some(c)`:
+    /// the op is done with `c`. `None` (the default, and a miss): queue the
+    /// SQE; after a short attempt the SQE reads only what is left and the
+    /// completion counts both parts. See `docs/design/reactor.md`,
+    /// "Cached reads".
+    #[cfg(target_os = "linux")]
+    fn cached(&mut self) -> Option<Completion> {
+        None
     }
     /// The op as a [`BlockingCall`] that a blocking-pool thread may run, for
     /// the readiness backend's pool mode; `None` (the default) runs the op
@@ -407,6 +442,43 @@ pub(crate) fn close_result_fd(c: Completion) {
     }
 }
 
+/// What a page-cache attempt ([`RawOp::cached`]) found.
+#[cfg(target_os = "linux")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CachedRead {
+    /// All of it, or end of file: the op is done with this completion.
+    Done(Completion),
+    /// The first bytes only: the SQE reads the rest.
+    Partial(u32),
+    /// Nothing cached (`EAGAIN`), or an error the SQE will report properly.
+    Miss,
+}
+
+/// One `preadv2(fd, iov, offset, RWF_NOWAIT)` (`offset` `u64::MAX`: at the
+/// file position, as io_uring spells it) of `total` bytes.
+#[cfg(target_os = "linux")]
+pub(crate) fn read_cached(fd: RawFd, iov: &[libc::iovec], offset: u64, total: usize) -> CachedRead {
+    let n = libc::c_int::try_from(iov.len()).unwrap_or(libc::c_int::MAX);
+    // `-1` asks preadv2 for the file position, like io_uring's `u64::MAX`;
+    // an offset past `off_t` is left to the SQE, which reports `EINVAL`.
+    let off = match libc::off_t::try_from(offset) {
+        Ok(off) => off,
+        Err(_) if offset == u64::MAX => -1,
+        Err(_) => return CachedRead::Miss,
+    };
+    // SAFETY: `iov` holds `n` entries, each naming writable memory owned by
+    // the calling op (IoBufMut contract) for the duration of the call.
+    let r = unsafe { libc::preadv2(fd, iov.as_ptr(), n, off, libc::RWF_NOWAIT) };
+    match u32::try_from(r) {
+        Err(_) => CachedRead::Miss,
+        Ok(got) if got as usize >= total || got == 0 => CachedRead::Done(Completion {
+            result: i32::try_from(got).unwrap_or(i32::MAX),
+            flags: 0,
+        }),
+        Ok(got) => CachedRead::Partial(got),
+    }
+}
+
 /// Clamps a buffer length to what one SQE can carry.
 pub(crate) fn len32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
@@ -443,3 +515,6 @@ pub(crate) fn cpath(p: &std::path::Path) -> io::Result<std::ffi::CString> {
         )
     })
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests;

@@ -209,6 +209,9 @@ impl Backend for Ring {
     }
 
     fn start(&self, op: &mut dyn RawOp, timeout: Option<Duration>, cx: &Context<'_>) -> Started {
+        if let Some(c) = op.cached() {
+            return Started::Done(c);
+        }
         let mut inner = self.inner.borrow_mut();
         let i = if op.multishot() {
             inner.slab.insert_stream()

@@ -6,6 +6,8 @@ use crate::buf::{FixedBuf, IoBufMut};
 use crate::op::{
     BlockingCall, Completion, Op, RawOp, Readiness, Target, complete_into, cvt, len32, sealed,
 };
+#[cfg(target_os = "linux")]
+use crate::op::{CachedRead, read_cached};
 
 /// Equivalent to `pread(2)`; with [`Read::offset`] left at `u64::MAX`,
 /// `read(2)` at the file position. On the readiness backend, a socket or
@@ -15,6 +17,9 @@ pub struct Read<B> {
     fd: Target,
     buf: B,
     offset: u64,
+    cached_first: bool,
+    /// Bytes a page-cache attempt already read (see [`Read::cached_first`]).
+    pub(super) done: u32,
 }
 
 impl<B: IoBufMut> Read<B> {
@@ -24,6 +29,8 @@ impl<B: IoBufMut> Read<B> {
             fd: fd.into(),
             buf,
             offset: u64::MAX,
+            cached_first: false,
+            done: 0,
         }
     }
 
@@ -32,6 +39,33 @@ impl<B: IoBufMut> Read<B> {
     pub const fn offset(mut self, offset: u64) -> Self {
         self.offset = offset;
         self
+    }
+
+    /// Tries the page cache first: on io_uring, one `preadv2(RWF_NOWAIT)`
+    /// before the SQE, which finishes the op when the data is cached and
+    /// costs one refused syscall when it is not. For buffered regular
+    /// files; not for `O_DIRECT` (the attempt would wait for the device).
+    /// The readiness backend reads directly anyway and ignores this.
+    #[must_use]
+    pub const fn cached_first(mut self) -> Self {
+        self.cached_first = true;
+        self
+    }
+
+    /// Where the read (or what is left of it) goes: pointer, length, offset.
+    fn rest(&mut self) -> (*mut u8, usize, u64) {
+        let total = len32(self.buf.bytes_total()) as usize;
+        let done = (self.done as usize).min(total);
+        let offset = if self.offset == u64::MAX {
+            u64::MAX
+        } else {
+            self.offset.saturating_add(done as u64)
+        };
+        (
+            self.buf.stable_mut_ptr().wrapping_add(done),
+            total - done,
+            offset,
+        )
     }
 }
 
@@ -73,9 +107,9 @@ unsafe impl<B: IoBufMut> RawOp for Read<B> {
     #[cfg(target_os = "linux")]
     fn sqe(&mut self) -> io_uring::squeue::Entry {
         let (fd, flags) = self.fd.sqe_fd();
-        let len = len32(self.buf.bytes_total());
-        io_uring::opcode::Read::new(fd, self.buf.stable_mut_ptr(), len)
-            .offset(self.offset)
+        let (ptr, len, offset) = self.rest();
+        io_uring::opcode::Read::new(fd, ptr, len32(len))
+            .offset(offset)
             .build()
             .flags(flags)
     }
@@ -85,8 +119,28 @@ unsafe impl<B: IoBufMut> RawOp for Read<B> {
     }
 
     fn attempt(&mut self) -> io::Result<u32> {
-        let len = len32(self.buf.bytes_total()) as usize;
-        pread(self.fd.raw(), self.buf.stable_mut_ptr(), len, self.offset)
+        let (ptr, len, offset) = self.rest();
+        pread(self.fd.raw(), ptr, len, offset)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn cached(&mut self) -> Option<Completion> {
+        if !self.cached_first || self.done != 0 {
+            return None;
+        }
+        let (ptr, len, offset) = self.rest();
+        let iov = [libc::iovec {
+            iov_base: ptr.cast(),
+            iov_len: len,
+        }];
+        match read_cached(self.fd.raw(), &iov, offset, len) {
+            CachedRead::Done(c) => Some(c),
+            CachedRead::Partial(n) => {
+                self.done = n;
+                None
+            }
+            CachedRead::Miss => None,
+        }
     }
 
     fn blocking(&mut self) -> Option<BlockingCall> {
@@ -106,7 +160,7 @@ impl<B: IoBufMut> Op for Read<B> {
     type Output = (io::Result<usize>, B);
 
     fn complete(self, c: Completion) -> Self::Output {
-        complete_into(c, self.buf)
+        complete_into(c.after(self.done), self.buf)
     }
 }
 
@@ -118,6 +172,9 @@ pub struct ReadFixed {
     buf: FixedBuf,
     offset: u64,
     len: usize,
+    cached_first: bool,
+    /// Bytes a page-cache attempt already read.
+    pub(super) done: u32,
 }
 
 impl ReadFixed {
@@ -129,6 +186,8 @@ impl ReadFixed {
             buf,
             offset: u64::MAX,
             len,
+            cached_first: false,
+            done: 0,
         }
     }
 
@@ -147,6 +206,28 @@ impl ReadFixed {
         }
         self
     }
+
+    /// Tries the page cache first, as [`Read::cached_first`].
+    #[must_use]
+    pub const fn cached_first(mut self) -> Self {
+        self.cached_first = true;
+        self
+    }
+
+    /// Where the read (or what is left of it) goes: pointer, length, offset.
+    fn rest(&mut self) -> (*mut u8, usize, u64) {
+        let done = (self.done as usize).min(self.len);
+        let offset = if self.offset == u64::MAX {
+            u64::MAX
+        } else {
+            self.offset.saturating_add(done as u64)
+        };
+        (
+            self.buf.stable_mut_ptr().wrapping_add(done),
+            self.len - done,
+            offset,
+        )
+    }
 }
 
 impl sealed::Sealed for ReadFixed {}
@@ -161,8 +242,9 @@ unsafe impl RawOp for ReadFixed {
     fn sqe(&mut self) -> io_uring::squeue::Entry {
         let (fd, flags) = self.fd.sqe_fd();
         let index = self.buf.index();
-        io_uring::opcode::ReadFixed::new(fd, self.buf.stable_mut_ptr(), len32(self.len), index)
-            .offset(self.offset)
+        let (ptr, len, offset) = self.rest();
+        io_uring::opcode::ReadFixed::new(fd, ptr, len32(len), index)
+            .offset(offset)
             .build()
             .flags(flags)
     }
@@ -172,12 +254,28 @@ unsafe impl RawOp for ReadFixed {
     }
 
     fn attempt(&mut self) -> io::Result<u32> {
-        pread(
-            self.fd.raw(),
-            self.buf.stable_mut_ptr(),
-            self.len,
-            self.offset,
-        )
+        let (ptr, len, offset) = self.rest();
+        pread(self.fd.raw(), ptr, len, offset)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn cached(&mut self) -> Option<Completion> {
+        if !self.cached_first || self.done != 0 {
+            return None;
+        }
+        let (ptr, len, offset) = self.rest();
+        let iov = [libc::iovec {
+            iov_base: ptr.cast(),
+            iov_len: len,
+        }];
+        match read_cached(self.fd.raw(), &iov, offset, len) {
+            CachedRead::Done(c) => Some(c),
+            CachedRead::Partial(n) => {
+                self.done = n;
+                None
+            }
+            CachedRead::Miss => None,
+        }
     }
 
     fn blocking(&mut self) -> Option<BlockingCall> {
@@ -195,6 +293,6 @@ impl Op for ReadFixed {
     type Output = (io::Result<usize>, FixedBuf);
 
     fn complete(self, c: Completion) -> Self::Output {
-        complete_into(c, self.buf)
+        complete_into(c.after(self.done), self.buf)
     }
 }

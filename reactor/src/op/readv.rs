@@ -3,6 +3,8 @@
 use std::io;
 
 use crate::buf::IoBufMut;
+#[cfg(target_os = "linux")]
+use crate::op::{CachedRead, read_cached};
 use crate::op::{Completion, Op, RawOp, Readiness, Target, cvt, sealed};
 
 /// Equivalent to `preadv(2)` (`readv(2)` at the file position when
@@ -13,6 +15,9 @@ pub struct Readv<B> {
     bufs: Vec<B>,
     iov: Vec<libc::iovec>,
     offset: u64,
+    cached_first: bool,
+    /// Bytes a page-cache attempt already read (see [`Readv::cached_first`]).
+    pub(super) done: u32,
 }
 
 impl<B: IoBufMut> Readv<B> {
@@ -23,6 +28,8 @@ impl<B: IoBufMut> Readv<B> {
             bufs,
             iov: Vec::new(),
             offset: u64::MAX,
+            cached_first: false,
+            done: 0,
         }
     }
 
@@ -33,15 +40,40 @@ impl<B: IoBufMut> Readv<B> {
         self
     }
 
-    fn fill_iov(&mut self) {
-        self.iov = self
-            .bufs
-            .iter_mut()
-            .map(|b| libc::iovec {
-                iov_base: b.stable_mut_ptr().cast(),
-                iov_len: b.bytes_total(),
-            })
-            .collect();
+    /// Tries the page cache first, as [`crate::op::Read::cached_first`].
+    #[must_use]
+    pub const fn cached_first(mut self) -> Self {
+        self.cached_first = true;
+        self
+    }
+
+    /// Points `iov` at what is left to read: the buffers in order, minus the
+    /// first `done` bytes. Returns the offset to read at.
+    fn fill_iov(&mut self) -> u64 {
+        let mut skip = self.done as usize;
+        self.iov.clear();
+        for b in &mut self.bufs {
+            let len = b.bytes_total();
+            if skip > 0 && skip >= len {
+                skip -= len;
+                continue;
+            }
+            self.iov.push(libc::iovec {
+                iov_base: b.stable_mut_ptr().wrapping_add(skip).cast(),
+                iov_len: len - skip,
+            });
+            skip = 0;
+        }
+        if self.offset == u64::MAX {
+            u64::MAX
+        } else {
+            self.offset.saturating_add(u64::from(self.done))
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn total(&self) -> usize {
+        self.iov.iter().map(|v| v.iov_len).sum()
     }
 }
 
@@ -56,11 +88,11 @@ unsafe impl<B: IoBufMut> RawOp for Readv<B> {
 
     #[cfg(target_os = "linux")]
     fn sqe(&mut self) -> io_uring::squeue::Entry {
-        self.fill_iov();
+        let offset = self.fill_iov();
         let (fd, flags) = self.fd.sqe_fd();
         let n = u32::try_from(self.iov.len()).unwrap_or(u32::MAX);
         io_uring::opcode::Readv::new(fd, self.iov.as_ptr(), n)
-            .offset(self.offset)
+            .offset(offset)
             .build()
             .flags(flags)
     }
@@ -70,17 +102,33 @@ unsafe impl<B: IoBufMut> RawOp for Readv<B> {
     }
 
     fn attempt(&mut self) -> io::Result<u32> {
-        self.fill_iov();
+        let offset = self.fill_iov();
         let n = libc::c_int::try_from(self.iov.len()).unwrap_or(libc::c_int::MAX);
         let fd = self.fd.raw();
-        if self.offset == u64::MAX {
+        if offset == u64::MAX {
             // SAFETY: `iov` holds `n` entries pointing into owned buffers.
             cvt(unsafe { libc::readv(fd, self.iov.as_ptr(), n) } as libc::c_long)
         } else {
-            let off = libc::off_t::try_from(self.offset)
+            let off = libc::off_t::try_from(offset)
                 .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
             // SAFETY: as above.
             cvt(unsafe { libc::preadv(fd, self.iov.as_ptr(), n, off) } as libc::c_long)
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn cached(&mut self) -> Option<Completion> {
+        if !self.cached_first || self.done != 0 {
+            return None;
+        }
+        let offset = self.fill_iov();
+        match read_cached(self.fd.raw(), &self.iov, offset, self.total()) {
+            CachedRead::Done(c) => Some(c),
+            CachedRead::Partial(n) => {
+                self.done = n;
+                None
+            }
+            CachedRead::Miss => None,
         }
     }
 }
@@ -91,7 +139,7 @@ impl<B: IoBufMut> Op for Readv<B> {
     type Output = (io::Result<usize>, Vec<B>);
 
     fn complete(mut self, c: Completion) -> Self::Output {
-        match c.into_result() {
+        match c.after(self.done).into_result() {
             Ok(n) => {
                 let mut left = n as usize;
                 for b in &mut self.bufs {
