@@ -189,6 +189,8 @@ mod tasks {
             fixed.first().map_or(Target::Fd(fd), |&f| Target::Fixed(f))
         };
         let (bs, op, pattern) = (args.bs, args.op, args.pattern);
+        // The page-cache attempt would wait for the device on `O_DIRECT`.
+        let cached = !args.direct && !args.ring_only;
         let bs_len = usize::try_from(bs).context("--bs does not fit in memory")?;
         let mut bufs: Vec<Buf> = if args.fixed_bufs {
             let count = u16::try_from(args.qd).context("--qd too large for --fixed-bufs")?;
@@ -244,12 +246,15 @@ mod tasks {
                             let res;
                             (res, buf) = match (op, buf) {
                                 (FileOp::Read, Buf::Plain(b)) => {
-                                    let (r, b) = d.submit(Read::new(target, b).offset(off)).await;
+                                    let op = Read::new(target, b).offset(off);
+                                    let op = if cached { op.cached_first() } else { op };
+                                    let (r, b) = d.submit(op).await;
                                     (r, Buf::Plain(b))
                                 }
                                 (FileOp::Read, Buf::Fixed(b)) => {
-                                    let (r, b) =
-                                        d.submit(ReadFixed::new(target, b).offset(off)).await;
+                                    let op = ReadFixed::new(target, b).offset(off);
+                                    let op = if cached { op.cached_first() } else { op };
+                                    let (r, b) = d.submit(op).await;
                                     (r, Buf::Fixed(b))
                                 }
                                 (FileOp::Write, Buf::Plain(b)) => {

@@ -190,6 +190,12 @@ pub struct FileArgs {
     /// count per op; the fallback ignores registration).
     #[arg(long)]
     pub plain_fd: bool,
+    /// Queue every read on the ring. By default a buffered read first tries
+    /// the page cache with one `preadv2(RWF_NOWAIT)` and queues only what
+    /// that cannot serve, as ringwasm's WASI host does; `--direct` reads
+    /// always go to the ring. The fallback ignores this.
+    #[arg(long)]
+    pub ring_only: bool,
     /// Read into registered buffers (`IORING_OP_READ_FIXED`, fio's
     /// `--fixedbufs`); reads only.
     #[arg(long)]

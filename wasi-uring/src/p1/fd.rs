@@ -417,12 +417,25 @@ fn read_into(
         return read_direct(e, mem, iovs, at);
     }
     let op = Readv::new(e.io_target(&cx.inline), bufs);
+    let op = if cached_first(e) {
+        op.cached_first()
+    } else {
+        op
+    };
     let op = match at {
         None => op,
         Some(off) => op.offset(off),
     };
     let (res, _bufs) = cx.inline.run(op);
     Ok(res?)
+}
+
+/// Whether a read from `e` tries the page cache before the ring: for
+/// regular files, where a cached read then costs one `preadv2(RWF_NOWAIT)`
+/// instead of a trip through io_uring (see `docs/design/reactor.md`,
+/// "Cached reads"). Pipes, sockets and terminals wait on the ring as usual.
+fn cached_first(e: &FdEntry) -> bool {
+    e.kind == FdKind::File && e.filetype == filetype::REGULAR_FILE
 }
 
 /// The direct path for nonblocking fds: `readv`/`preadv`, one buffer at a
@@ -586,7 +599,13 @@ pub fn fd_read(
             rustix::io::read(e.fd(), mem.slice_mut("iovec buffer", v.addr, v.len)?)?
         } else {
             let buf = mem.lend(v)?;
-            let (res, _buf) = cx.inline.run(Read::new(e.io_target(&cx.inline), buf));
+            let op = Read::new(e.io_target(&cx.inline), buf);
+            let op = if cached_first(e) {
+                op.cached_first()
+            } else {
+                op
+            };
+            let (res, _buf) = cx.inline.run(op);
             res?
         };
         return mem.write_u32("nread", out, got as u32);
