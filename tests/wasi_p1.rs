@@ -280,6 +280,45 @@ fn sockets(io: IoChoice) {
     ));
 }
 
+/// A file the kernel dropped from its page cache, read in mixed chunk sizes:
+/// on io_uring the page-cache-first attempt then misses or comes back short
+/// and the ring reads the rest, and the guest must still see every byte once,
+/// at the right file position, with full-length reads.
+fn read_evicted(io: IoChoice) {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(wasm) = build_guest("read_evicted", tmp.path()) else {
+        return;
+    };
+    let len = 4usize << 20;
+    let sandbox = tempfile::tempdir_in(ringwasm_tests::workspace_root().join("target")).unwrap();
+    let path = sandbox.path().join("data.bin");
+    let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&path, &data).unwrap();
+    let evict = || {
+        let f = std::fs::File::open(&path).unwrap();
+        f.sync_all().unwrap();
+        rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed).unwrap();
+    };
+    let want = format!(
+        "read {len} bytes\nposition {len}\npread at 0: 20000\npread at 5000: 20000\n\
+         pread at 1048576: 20000\npread at 3145745: 20000\npread at 4194294: 10\n\
+         position after pread {len}\n"
+    );
+    evict();
+    let ours = run_ringwasm(&wasm, io, sandbox.path());
+    assert_eq!(
+        ours,
+        Outcome {
+            stdout: want.clone(),
+            status: 0
+        }
+    );
+    evict();
+    if let Some(theirs) = run_wasmtime(&wasm, sandbox.path()) {
+        assert_eq!(theirs.stdout, want, "wasmtime agrees");
+    }
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         $(
@@ -293,4 +332,12 @@ macro_rules! both {
     };
 }
 
-both!(args_env, files, clock_random, prestat, trap, sockets);
+both!(
+    args_env,
+    files,
+    clock_random,
+    prestat,
+    trap,
+    sockets,
+    read_evicted
+);
