@@ -38,7 +38,7 @@ It builds `benches/guests/*.c` with `clang-14` (wasm32-wasi and native), builds\
 uringbench http URL -t THREADS -c CONNS (-d 10s | -n N) [-R RATE] [-H 'K: V'] [-m METHOD]\n\
                 [--body FILE] [--warmup 1s] [--timeout 2s] [--insecure] [--io uring|epoll|auto] [--json]\n\
 uringbench file --path P [--size 1G] --bs 4k --qd 64 --pattern rand|seq --op read|write [--direct] -d 5s [--io ...] [--json]\n\
-                [--plain-fd] [--fixed-bufs] [--fallback-files direct|pool[:N]]\n\
+                [--plain-fd] [--fixed-bufs] [--ring-only] [--fallback-files direct|pool[:N]]\n\
 uringbench echo [--conns 64] [--size 16k] -d 5s [--addr A] [--io ...] [--json]\n\
 uringbench compare [-r RUNS] [-w WARMUP] [--name N]... [--json] 'CMD ARGS' 'CMD ARGS'...\n\
 ```\n\n\
@@ -451,7 +451,7 @@ const BACKEND_ROUNDS: usize = 3;
 /// [`BACKEND_ROUNDS`] rounds: the cases issue #4 names (4 KiB random reads
 /// at QD1 and QD64 from the page cache and with `O_DIRECT`, 1 MiB
 /// sequential reads, TCP echo) over the 1 GiB file of the file section.
-fn backend_section(env: &Env) -> anyhow::Result<Vec<BackendRow>> {
+fn backend_section(env: &Env) -> anyhow::Result<Backends> {
     let file = env.data.join("read-1g");
     data_file(&file, 1 << 30)?;
     let path = file.display().to_string();
@@ -475,6 +475,16 @@ fn backend_section(env: &Env) -> anyhow::Result<Vec<BackendRow>> {
         (
             "4k rand read, page cache, qd64",
             read("4k", "64", "rand", false),
+            true,
+        ),
+        (
+            "4k rand read, page cache, qd1, --ring-only",
+            ring_only(read("4k", "1", "rand", false)),
+            true,
+        ),
+        (
+            "4k rand read, page cache, qd64, --ring-only",
+            ring_only(read("4k", "64", "rand", false)),
             true,
         ),
         (
@@ -510,6 +520,7 @@ fn backend_section(env: &Env) -> anyhow::Result<Vec<BackendRow>> {
         }
     }
     let mut runs: Vec<Vec<serde_json::Value>> = vec![Vec::new(); rows.len()];
+    let mut fio_rates: Vec<Vec<f64>> = vec![Vec::new(); FIO_CASES.len()];
     for round in 0..BACKEND_ROUNDS {
         for (c, (label, args, warm)) in cases.iter().enumerate() {
             for (k, io) in ["uring", "epoll"].into_iter().enumerate() {
@@ -540,6 +551,15 @@ fn backend_section(env: &Env) -> anyhow::Result<Vec<BackendRow>> {
                 }
             }
         }
+        for (i, (label, extra)) in FIO_CASES.iter().enumerate() {
+            let mut f = std::fs::File::open(&file)?;
+            std::io::copy(&mut f, &mut std::io::sink())?;
+            println!("== fio {label} (round {})", round + 1);
+            if let Some(iops) = fio(&file, extra) {
+                println!("{iops:.0} IOPS");
+                fio_rates[i].push(iops);
+            }
+        }
     }
     for (row, mut js) in rows.iter_mut().zip(runs) {
         js.sort_by(|a, b| {
@@ -550,16 +570,93 @@ fn backend_section(env: &Env) -> anyhow::Result<Vec<BackendRow>> {
             row.median = js.swap_remove(js.len() / 2);
         }
     }
-    Ok(rows)
+    let fio = FIO_CASES
+        .iter()
+        .zip(fio_rates)
+        .map(|((label, _), rates)| (*label, rates))
+        .collect();
+    Ok(Backends { rows, fio })
+}
+
+/// The backends section: uringbench rows in io_uring/epoll pairs, and fio's
+/// rates per [`FIO_CASES`] entry (empty when fio is not installed).
+struct Backends {
+    rows: Vec<BackendRow>,
+    fio: Vec<(&'static str, Vec<f64>)>,
+}
+
+fn ring_only(mut v: Vec<String>) -> Vec<String> {
+    v.push("--ring-only".into());
+    v
+}
+
+/// fio on the backends section's file, for the reference figures issue #4
+/// names: (label, fio arguments after the common ones).
+const FIO_CASES: &[(&str, &[&str])] = &[
+    ("4k rand read, page cache, psync", &["--ioengine=psync"]),
+    (
+        "4k rand read, page cache, io_uring qd64",
+        &[
+            "--ioengine=io_uring",
+            "--iodepth=64",
+            "--iodepth_batch_submit=16",
+            "--iodepth_batch_complete_min=16",
+            "--fixedbufs",
+            "--registerfiles",
+        ],
+    ),
+    (
+        "4k rand read, O_DIRECT, psync",
+        &["--ioengine=psync", "--direct=1"],
+    ),
+    (
+        "4k rand read, O_DIRECT, io_uring qd64",
+        &[
+            "--ioengine=io_uring",
+            "--iodepth=64",
+            "--iodepth_batch_submit=16",
+            "--iodepth_batch_complete_min=16",
+            "--fixedbufs",
+            "--registerfiles",
+            "--direct=1",
+        ],
+    ),
+];
+
+/// One fio run of 3 s on `file`; its read IOPS, `None` when fio is missing
+/// or failed.
+fn fio(file: &Path, extra: &[&str]) -> Option<f64> {
+    let out = Command::new("fio")
+        .args([
+            "--name=r",
+            &format!("--filename={}", file.display()),
+            // Keep the page cache: fio drops it before a job by default.
+            "--invalidate=0",
+            "--rw=randread",
+            "--bs=4k",
+            "--size=1g",
+            "--time_based",
+            "--runtime=3",
+            "--output-format=json",
+        ])
+        .args(extra)
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    json["jobs"][0]["read"]["iops"].as_f64()
 }
 
 fn own(v: Vec<&str>) -> Vec<String> {
     v.into_iter().map(String::from).collect()
 }
 
-fn render_backends(rows: Option<Vec<BackendRow>>) -> String {
+fn render_backends(backends: Option<Backends>) -> String {
     let mut d = String::from("\n## `uringbench file` and `echo`: io_uring against epoll\n\n");
-    let Some(rows) = rows else {
+    let Some(Backends { rows, fio }) = backends else {
         d.push_str("Not run in this invocation.\n");
         return d;
     };
@@ -569,7 +666,10 @@ fn render_backends(rows: Option<Vec<BackendRow>>) -> String {
          medians (p50/p99 from the median round). One client on the reactor's `Driver`,\n\
          `qd` tasks on one thread, the file registered with the ring. On epoll a file\n\
          read is a direct `pread` (the fallback's default `FileMode::Direct`), so `qd`\n\
-         only interleaves tasks. `ratio` = io_uring / epoll ops/s.\n\n\
+         only interleaves tasks. `ratio` = io_uring / epoll ops/s. Page-cache reads\n\
+         on io_uring first try `preadv2(RWF_NOWAIT)` and queue only what the cache\n\
+         cannot serve (`docs/design/reactor.md`, \"Cached reads\"); the `--ring-only`\n\
+         rows queue every read on the ring.\n\n\
          | case | io | ops/s | MB/s | p50 us | p99 us | errors | ratio |\n\
          |---|---|---:|---:|---:|---:|---:|---:|\n",
     );
@@ -605,6 +705,37 @@ fn render_backends(rows: Option<Vec<BackendRow>>) -> String {
                 if n == 0 { ratio.as_str() } else { "" }
             );
         }
+    }
+    if fio.iter().all(|(_, r)| r.is_empty()) {
+        d.push_str("\nfio is not installed: no reference figures in this run.\n");
+        return d;
+    }
+    d.push_str(
+        "\nfio on the same file, in the same rounds (`--invalidate=0 --rw=randread --bs=4k\n\
+         --size=1g --time_based --runtime=3`, plus the engine options below; io_uring\n\
+         with `--iodepth=64 --iodepth_batch_submit=16 --iodepth_batch_complete_min=16\n\
+         --fixedbufs --registerfiles`), median IOPS:\n\n\
+         | fio case | IOPS | uringbench io_uring / fio |\n|---|---:|---:|\n",
+    );
+    // The uringbench io_uring row each fio case compares with.
+    let ours = |fio_label: &str| -> Option<f64> {
+        let label = match fio_label {
+            "4k rand read, page cache, psync" | "4k rand read, page cache, io_uring qd64" => {
+                "4k rand read, page cache, qd64"
+            }
+            _ => "4k rand read, O_DIRECT, qd64",
+        };
+        rows.iter()
+            .find(|r| r.label == label && r.io == "uring")
+            .and_then(|r| median(&r.rates))
+    };
+    for (label, rates) in &fio {
+        let Some(iops) = median(rates) else {
+            let _ = writeln!(d, "| {label} | failed | |");
+            continue;
+        };
+        let ratio = ours(label).map_or(String::new(), |o| format!("{:.2}", o / iops));
+        let _ = writeln!(d, "| {label} | {iops:.0} | {ratio} |");
     }
     d
 }
