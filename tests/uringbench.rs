@@ -360,12 +360,14 @@ fn file_reads_run_on_both_drivers() {
     use ringwasm_tools::uringbench::{FileArgs, file};
     let dir = tempfile::tempdir().expect("temp dir");
     for io in backends() {
-        // (plain fd, fixed buffers, fallback file mode)
-        for (plain_fd, fixed_bufs, mode) in [
-            (false, false, None),
-            (true, false, None),
-            (false, true, None),
-            (false, false, Some(FileMode::Pool(2))),
+        // (plain fd, fixed buffers, ring only, fallback file mode)
+        for (plain_fd, fixed_bufs, ring_only, mode) in [
+            (false, false, false, None),
+            (true, false, false, None),
+            (false, true, false, None),
+            (false, false, true, None),
+            (false, true, true, None),
+            (false, false, false, Some(FileMode::Pool(2))),
         ] {
             let args = FileArgs {
                 path: dir.path().join("data.bin"),
@@ -377,11 +379,14 @@ fn file_reads_run_on_both_drivers() {
                 direct: false,
                 plain_fd,
                 fixed_bufs,
+                ring_only,
                 fallback_files: mode,
                 duration: Duration::from_millis(100),
                 common: common(io),
             };
-            let what = format!("{io:?} plain_fd={plain_fd} fixed_bufs={fixed_bufs} {mode:?}");
+            let what = format!(
+                "{io:?} plain_fd={plain_fd} fixed_bufs={fixed_bufs} ring_only={ring_only} {mode:?}"
+            );
             let r = file::run(&args, io).unwrap_or_else(|e| panic!("file on {what}: {e:#}"));
             assert_eq!(r.io, io.to_string());
             assert!(r.ops > 0, "{what}: no read completed");
