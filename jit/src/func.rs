@@ -209,6 +209,8 @@ pub(crate) fn call_raw(
 }
 
 fn trap_from_record(store: &mut StoreOpaque, record: &crate::fiber::TrapRecord) -> Error {
+    // Taken first, so that no later trap of this thread sees it.
+    let fault = crate::signals::take_fault_address().and_then(|addr| store.wasm_fault(addr));
     let code_info = crate::compile::lookup_code(record.pc);
     let ir_code = code_info.as_ref().and_then(|c| c.trap_at(record.pc));
     let code = ir_code.and_then(crate::trap::from_ir);
@@ -239,7 +241,11 @@ fn trap_from_record(store: &mut StoreOpaque, record: &crate::fiber::TrapRecord) 
             });
         }
     }
-    Error::from(Trap { code, backtrace })
+    Error::from(Trap {
+        code,
+        backtrace,
+        fault: fault.map(Box::new),
+    })
 }
 
 /// A function handle.
