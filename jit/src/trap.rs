@@ -212,17 +212,23 @@ impl fmt::Display for Trap {
     }
 }
 
+/// Frames wasmtime keeps of a backtrace by default
+/// (`Config::wasm_backtrace_max_frames`), innermost first.
+pub const WASMTIME_BACKTRACE_MAX_FRAMES: usize = 20;
+
 /// A wasm backtrace in wasmtime's format (`error while executing at wasm
 /// backtrace:` then `  {i:>3}: {module offset:#8x} - {module}!{function}`
-/// per frame, innermost first), for reports that must read like
-/// `wasmtime run`'s. From [`Trap::wasm_backtrace`].
+/// per frame, innermost first, at most [`WASMTIME_BACKTRACE_MAX_FRAMES`]
+/// of them), for reports that must read like `wasmtime run`'s. From
+/// [`Trap::wasm_backtrace`].
 #[derive(Debug, Clone, Copy)]
 pub struct WasmBacktrace<'a>(&'a [FrameInfo]);
 
 impl fmt::Display for WasmBacktrace<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("error while executing at wasm backtrace:")?;
-        for (i, frame) in self.0.iter().enumerate() {
+        let frames = self.0.iter().take(WASMTIME_BACKTRACE_MAX_FRAMES);
+        for (i, frame) in frames.enumerate() {
             write!(f, "\n  {i:>3}: ")?;
             if let Some(offset) = frame.module_offset {
                 write!(f, "{offset:#8x} - ")?;
@@ -388,6 +394,17 @@ mod tests {
         assert_eq!(
             trap.to_string(),
             "unreachable\n  0: func[3] <foo(int)> +0x0\n  1: func[7] +0x0\n  2: func[8] <plain> +0x0"
+        );
+        let deep = Trap {
+            code: TrapCode::StackOverflow,
+            backtrace: vec![frame(0, None, Some(9), None); 64],
+            fault: None,
+        };
+        let text = deep.wasm_backtrace().to_string();
+        assert_eq!(text.lines().count(), 1 + WASMTIME_BACKTRACE_MAX_FRAMES);
+        assert!(
+            text.ends_with("   19:      0x9 - <unknown>!<wasm function 0>"),
+            "{text}"
         );
     }
 

@@ -32,7 +32,9 @@ pub(super) fn trap_report(file: &Path, what: &str, trap: &Trap, module_bytes: &[
         causes.push(fault.to_string());
     }
     causes.push(match &trap.code {
-        TrapCode::Host(_) | TrapCode::Exception(_) | TrapCode::Exit(_) => trap.code.to_string(),
+        // wasmtime names neither the tag nor the payload.
+        TrapCode::Exception(_) => "thrown Wasm exception".to_owned(),
+        TrapCode::Host(_) | TrapCode::Exit(_) => trap.code.to_string(),
         code => format!("wasm trap: {}", wasmtime_trap_message(code)),
     });
     let mut out = format!(

@@ -214,7 +214,8 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
         Err(Error::Trap(trap)) => {
             // A trap in the start function or a segment: reported as wasmtime
             // reports a trap in `_start`.
-            return Ok(report_trap(file, "failed to instantiate", &trap, &bytes));
+            let what = format!("failed to instantiate {:?}", file.display().to_string());
+            return Ok(report_trap(file, &what, &trap, &bytes));
         }
         Err(e @ Error::ResourceLimit(_)) => {
             // `-W max-memory-size` below the module's initial memory: status
@@ -238,6 +239,9 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
             ),
         })?;
     let params = if args.invoke.is_some() {
+        if !func.ty(&store).params().is_empty() {
+            eprintln!("{INVOKE_PARAMS_WARNING}");
+        }
         parse_args(&func, &store, &args.args)
             .with_context(|| format!("{}: `{name}`", file.display()))?
     } else {
@@ -257,6 +261,10 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
         Err(e) => return Err(anyhow!(e).context(format!("{}: `{name}`", file.display()))),
     }
     if args.invoke.is_some() {
+        // wasmtime warns once the call has returned (not after a trap).
+        if !results.is_empty() {
+            eprintln!("{INVOKE_RESULTS_WARNING}");
+        }
         for result in &results {
             println!("{}", show(result));
         }
@@ -301,6 +309,16 @@ fn link_host(linker: &mut Linker<Host>, module: &Module, file: &Path) -> Result<
     }
     Ok(())
 }
+
+/// What `wasmtime run --invoke` prints for a function with parameters,
+/// before parsing the arguments.
+const INVOKE_PARAMS_WARNING: &str = "warning: using `--invoke` with a function that takes \
+                                     arguments is experimental and may break in the future";
+
+/// What `wasmtime run --invoke` prints for a function with results, after
+/// it returned.
+const INVOKE_RESULTS_WARNING: &str = "warning: using `--invoke` with a function that returns \
+                                      values is experimental and may break in the future";
 
 /// The exit status of a guest that hit a wasm trap: 128 + SIGABRT, as
 /// `wasmtime run` on Unix. A host function's error (a bad guest pointer, say)
