@@ -408,7 +408,11 @@ unsafe extern "C" fn throw_impl(
         Some(thrown) => TrapCode::Exception(Box::new(thrown)),
         None => TrapCode::Host("uncaught exception of an unknown tag".into()),
     };
-    store.pending = Some(Pending::Trap(Trap { code, backtrace }));
+    store.pending = Some(Pending::Trap(Trap {
+        code,
+        backtrace,
+        fault: None,
+    }));
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -209,12 +209,21 @@ pub(crate) fn call_raw(
 }
 
 fn trap_from_record(store: &mut StoreOpaque, record: &crate::fiber::TrapRecord) -> Error {
+    // Taken first, so that no later trap of this thread sees it.
+    let fault = crate::signals::take_fault_address().and_then(|addr| store.wasm_fault(addr));
     let code_info = crate::compile::lookup_code(record.pc);
     let ir_code = code_info.as_ref().and_then(|c| c.trap_at(record.pc));
     let code = ir_code.and_then(crate::trap::from_ir);
     let code = match code {
         Some(TrapCode::Host(_)) => match store.pending.take() {
-            Some(Pending::Trap(t)) => return Error::from(t),
+            Some(Pending::Trap(mut trap)) => {
+                // A host function's error gets the wasm frames that called
+                // it, as in wasmtime (an exception brings its own).
+                if trap.backtrace.is_empty() && trap.exit_code().is_none() {
+                    trap.backtrace = backtrace_of(record, false);
+                }
+                return Error::from(trap);
+            }
             Some(Pending::Panic(p)) => resume_unwind(p),
             None => TrapCode::Host("host function failed".into()),
         },
@@ -222,6 +231,19 @@ fn trap_from_record(store: &mut StoreOpaque, record: &crate::fiber::TrapRecord) 
         // A fault without a trap record: a load or store in the guard.
         None => TrapCode::MemoryOutOfBounds,
     };
+    let backtrace = backtrace_of(record, code == TrapCode::StackOverflow);
+    Error::from(Trap {
+        code,
+        backtrace,
+        fault: fault.map(Box::new),
+    })
+}
+
+/// The wasm frames of a trap record, innermost first. `in_prologue`: the
+/// trap is the stack-limit check, which is prologue code belonging to no
+/// wasm operator, so the innermost frame has no module offset (wasmtime
+/// shows it without one).
+fn backtrace_of(record: &crate::fiber::TrapRecord, in_prologue: bool) -> Vec<FrameInfo> {
     let mut backtrace = Vec::new();
     let pcs =
         std::iter::once(record.pc).chain(record.frames[..record.nframes].iter().map(|r| r - 1));
@@ -230,16 +252,17 @@ fn trap_from_record(store: &mut StoreOpaque, record: &crate::fiber::TrapRecord) 
             continue;
         };
         if let Some((func_index, code_offset)) = info.func_at(pc) {
+            let offsetless = in_prologue && backtrace.is_empty();
             backtrace.push(FrameInfo {
                 func_index,
                 func_name: info.names.get(&func_index).cloned(),
                 code_offset,
-                module_offset: info.wasm_offset_at(pc),
+                module_offset: info.wasm_offset_at(pc).filter(|_| !offsetless),
                 module_name: info.module_name.clone(),
             });
         }
     }
-    Error::from(Trap { code, backtrace })
+    backtrace
 }
 
 /// A function handle.

@@ -77,7 +77,10 @@ pub use module::Module;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use table::Table;
 pub use tag::{Tag, TagType};
-pub use trap::{FrameInfo, Trap, TrapCode};
+pub use trap::{
+    FrameInfo, Trap, TrapCode, WASMTIME_BACKTRACE_MAX_FRAMES, WasmBacktrace, WasmFault,
+    demangle_function_name,
+};
 pub use types::{
     ExportType, ExternType, FuncType, FuncTypeId, GlobalType, HeapType, ImportType, MemoryType,
     Mutability, RefType, TableType, ValType,

@@ -30,6 +30,33 @@ pub(crate) const MEMORY64_RESERVATION: u64 = 64 << 30;
 /// Address space all live linear memories of the process may reserve.
 pub(crate) const ADDRESS_SPACE_LIMIT: u64 = 64 << 40;
 
+/// The guard after a 32-bit memory's 4 GiB in wasmtime's default
+/// configuration. wasmtime checks an access explicitly, against the 4 GiB
+/// reservation, when its static offset plus size exceeds this; our larger
+/// guard lets more accesses fault instead. See [`reported_wasm_address`].
+const WASMTIME_GUARD_SIZE: u64 = 32 << 20;
+
+/// The wasm address of a fault at host address `addr` in the memory whose
+/// reservation (accessible bytes, `PROT_NONE` rest and guard) is
+/// `[base, base + mapped)`, if `addr` lies in it, and if wasmtime would
+/// also have faulted there and so report the address (`memory fault at
+/// wasm address ...`).
+///
+/// wasmtime reserves 4 GiB plus a 32 MiB guard and checks explicitly, with
+/// its spectre guard redirecting a failed check to address 0 (which it does
+/// not report), any access whose static offset plus size exceeds 32 MiB.
+/// Such an access faults at its real address only when it ends within
+/// 4 GiB. Our guard is 2 GiB, so an access we let fault past
+/// `4 GiB + 32 MiB` is one wasmtime stopped at its check: no report. (The
+/// static offset is not known here, so an address in `[4 GiB, 4 GiB +
+/// 32 MiB)` reached with an offset over 32 MiB is still reported; wasmtime
+/// would not.) A memory64 memory is always checked explicitly by both and
+/// never faults.
+pub(crate) fn reported_wasm_address(base: usize, mapped: usize, addr: usize) -> Option<u64> {
+    let wasm_address = addr.checked_sub(base).filter(|a| *a < mapped)? as u64;
+    (wasm_address < RESERVATION as u64 + WASMTIME_GUARD_SIZE).then_some(wasm_address)
+}
+
 /// Bytes of address space currently reserved by linear memories.
 static RESERVED: AtomicU64 = AtomicU64::new(0);
 
@@ -193,6 +220,12 @@ impl LinearMemory {
         self.base
     }
 
+    /// Where a fault at host address `addr` lies in this memory, as
+    /// [`reported_wasm_address`] says.
+    pub(crate) fn fault_address(&self, addr: usize) -> Option<u64> {
+        reported_wasm_address(self.base as usize, self.mapped, addr)
+    }
+
     /// Accessible bytes.
     pub(crate) fn len(&self) -> usize {
         self.len
@@ -244,6 +277,42 @@ mod tests {
             LinearMemory::new(MEMORY64_RESERVATION / WASM_PAGE_SIZE + 1, u64::MAX, true),
             Err(Error::ResourceLimit(_))
         ));
+    }
+
+    #[test]
+    fn a_fault_is_reported_relative_to_the_base_of_its_reservation() {
+        let base = 0x7f00_0000_0000usize;
+        let mapped = RESERVATION + GUARD_SIZE;
+        let at = |wasm: u64| reported_wasm_address(base, mapped, base + wasm as usize);
+        // Just past a one-page memory, with an offset folded in, at 4 GiB.
+        assert_eq!(at(0x10000), Some(0x10000));
+        assert_eq!(at(0x11170), Some(0x11170));
+        assert_eq!(at(0xffff_ffff), Some(0xffff_ffff));
+        assert_eq!(at(0x1_0000_0000), Some(0x1_0000_0000));
+        // `i64.load offset=0x1fffff8 (i32.const -1)`: within wasmtime's
+        // 32 MiB guard, so it faults there too.
+        assert_eq!(at(0x1_01ff_fff7), Some(0x1_01ff_fff7));
+        // Past 4 GiB + 32 MiB only an offset over 32 MiB reaches, which
+        // wasmtime checks explicitly: no report.
+        assert_eq!(at(0x1_0200_0000), None);
+        assert_eq!(at(mapped as u64 - 1), None);
+        // Outside the reservation: another memory's, or none.
+        assert_eq!(reported_wasm_address(base, mapped, base - 1), None);
+        assert_eq!(reported_wasm_address(base, mapped, base + mapped), None);
+        assert_eq!(reported_wasm_address(base, mapped, 0), None);
+    }
+
+    #[test]
+    fn a_live_memory_maps_fault_addresses_into_itself() {
+        let m = LinearMemory::new(1, 4, false).expect("memory");
+        let base = m.base() as usize;
+        assert_eq!(m.fault_address(base + 70000), Some(70000));
+        assert_eq!(m.fault_address(base), Some(0));
+        assert_eq!(m.fault_address(base.wrapping_sub(8)), None);
+        let small = LinearMemory::new(0, 3, true).expect("memory64");
+        let base64 = small.base() as usize;
+        assert_eq!(small.fault_address(base64 + 2 * 65536), Some(2 * 65536));
+        assert_eq!(small.fault_address(base64 + 3 * 65536), None);
     }
 
     #[test]

@@ -29,6 +29,22 @@ static CODE_RANGES: [CodeSlot; SLOTS] = [const {
     }
 }; SLOTS];
 
+thread_local! {
+    /// The data address of the last fault this thread's handler turned into
+    /// a trap (`si_addr` of a SIGSEGV or SIGBUS), 0 for a trap raised by an
+    /// instruction (SIGILL, SIGFPE). Written only by the handler, on the
+    /// thread that faulted, and read back there once the trapped coroutine
+    /// has returned. A const-initialised `Cell<usize>` has no destructor and
+    /// no lazy state, so the handler's access is a plain TLS store.
+    static FAULT_ADDRESS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The data address whose access faulted for the trap this thread took
+/// last, or `None` when that trap was not a memory fault. Clears it.
+pub(crate) fn take_fault_address() -> Option<usize> {
+    Some(FAULT_ADDRESS.with(|a| a.replace(0))).filter(|a| *a != 0)
+}
+
 /// Make `[start, end)` known as guest code; returns the slot to release.
 pub(crate) fn register_code(start: usize, end: usize) -> Result<usize, Error> {
     for (i, slot) in CODE_RANGES.iter().enumerate() {
@@ -197,8 +213,16 @@ mod sys {
     }
 
     extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+        let fault_address = if sig == libc::SIGSEGV || sig == libc::SIGBUS {
+            // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO.
+            let info = unsafe { &*info };
+            // SAFETY: si_addr is the field defined for SIGSEGV and SIGBUS.
+            unsafe { info.si_addr() as usize }
+        } else {
+            0
+        };
         // SAFETY: the kernel passes a valid ucontext for SA_SIGINFO.
-        if unsafe { try_trap(ctx.cast()) } {
+        if unsafe { try_trap(ctx.cast(), fault_address) } {
             return;
         }
         let i = SIGNALS.iter().position(|s| *s == sig).unwrap_or(0);
@@ -227,8 +251,9 @@ mod sys {
 
     /// # Safety
     ///
-    /// `uc` is the ucontext the kernel passed to the handler.
-    unsafe fn try_trap(uc: *mut libc::ucontext_t) -> bool {
+    /// `uc` is the ucontext the kernel passed to the handler;
+    /// `fault_address` the data address of a SIGSEGV/SIGBUS, else 0.
+    unsafe fn try_trap(uc: *mut libc::ucontext_t, fault_address: usize) -> bool {
         // SAFETY: valid ucontext from the kernel.
         let gregs = unsafe { &mut (*uc).uc_mcontext.gregs };
         let pc = gregs[libc::REG_RIP as usize] as usize;
@@ -251,6 +276,7 @@ mod sys {
         };
         let (low, high) = entry.stack_bounds();
         walk_frames(fp, low, high, &mut record);
+        FAULT_ADDRESS.with(|a| a.set(fault_address));
         // SAFETY: signal handler of the owning thread, sp checked above, and
         // the registers are installed right below.
         let [rip, rsp, rbp, rdi, rsi] = unsafe { entry.redirect(record) };

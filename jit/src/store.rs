@@ -84,6 +84,21 @@ impl StoreOpaque {
         self.memories[index as usize].grow(delta)
     }
 
+    /// The memory fault a trap at host address `addr` reports: the memory
+    /// whose reservation holds `addr` (reservations are disjoint), the wasm
+    /// address in it and its current size. `None` when no memory of this
+    /// store holds `addr` (as wasmtime, which searches its store the same
+    /// way) or wasmtime would have stopped the access at an explicit check.
+    pub(crate) fn wasm_fault(&self, addr: usize) -> Option<crate::trap::WasmFault> {
+        self.memories.iter().find_map(|m| {
+            let wasm_address = m.mem.fault_address(addr)?;
+            Some(crate::trap::WasmFault {
+                memory_size: m.mem.len() as u64,
+                wasm_address,
+            })
+        })
+    }
+
     pub(crate) fn check(&self, store_id: u64) -> Result<(), Error> {
         if store_id == self.id {
             Ok(())

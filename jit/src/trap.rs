@@ -96,6 +96,31 @@ pub struct FrameInfo {
     pub module_name: Option<Box<str>>,
 }
 
+/// Where in which linear memory an out-of-bounds access faulted, as
+/// wasmtime reports it (`memory fault at wasm address 0x… in linear memory
+/// of size 0x…`). Only accesses that fault in a memory's reservation or
+/// guard carry one; explicitly checked accesses (memory64, bulk operations)
+/// do not, as in wasmtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WasmFault {
+    /// The memory's size in bytes when the access faulted.
+    pub memory_size: u64,
+    /// The faulting address relative to the memory's base: the effective
+    /// address (index plus static offset) of the access, or for an access
+    /// that straddles the end, its first inaccessible byte.
+    pub wasm_address: u64,
+}
+
+impl fmt::Display for WasmFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "memory fault at wasm address {:#x} in linear memory of size {:#x}",
+            self.wasm_address, self.memory_size
+        )
+    }
+}
+
 /// A guest trap: the code and the wasm backtrace, innermost frame first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trap {
@@ -103,6 +128,9 @@ pub struct Trap {
     pub code: TrapCode,
     /// Wasm frames, innermost first.
     pub backtrace: Vec<FrameInfo>,
+    /// For an access that faulted in linear memory, where (boxed: traps
+    /// travel in host functions' `Result`s and should stay small).
+    pub fault: Option<Box<WasmFault>>,
 }
 
 impl Trap {
@@ -111,6 +139,7 @@ impl Trap {
         Trap {
             code,
             backtrace: Vec::new(),
+            fault: None,
         }
     }
 
@@ -143,6 +172,18 @@ impl Trap {
         &self.code
     }
 
+    /// Where a memory access faulted, for an out-of-bounds access caught by
+    /// the guard pages.
+    pub fn fault(&self) -> Option<&WasmFault> {
+        self.fault.as_deref()
+    }
+
+    /// The wasm backtrace formatted as wasmtime formats its `WasmBacktrace`
+    /// (names demangled).
+    pub fn wasm_backtrace(&self) -> WasmBacktrace<'_> {
+        WasmBacktrace(&self.backtrace)
+    }
+
     /// The exit status when this is an exit request.
     pub fn exit_code(&self) -> Option<i32> {
         match self.code {
@@ -155,15 +196,72 @@ impl Trap {
 impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.code)?;
+        if let Some(fault) = &self.fault {
+            write!(f, " ({fault})")?;
+        }
         for (i, frame) in self.backtrace.iter().enumerate() {
             write!(f, "\n  {i}: func[{}]", frame.func_index)?;
             if let Some(name) = &frame.func_name {
-                write!(f, " <{name}>")?;
+                f.write_str(" <")?;
+                demangle_function_name(f, name)?;
+                f.write_str(">")?;
             }
             write!(f, " +{:#x}", frame.code_offset)?;
         }
         Ok(())
     }
+}
+
+/// Frames wasmtime keeps of a backtrace by default
+/// (`Config::wasm_backtrace_max_frames`), innermost first.
+pub const WASMTIME_BACKTRACE_MAX_FRAMES: usize = 20;
+
+/// A wasm backtrace in wasmtime's format (`error while executing at wasm
+/// backtrace:` then `  {i:>3}: {module offset:#8x} - {module}!{function}`
+/// per frame, innermost first, at most [`WASMTIME_BACKTRACE_MAX_FRAMES`]
+/// of them), for reports that must read like `wasmtime run`'s. From
+/// [`Trap::wasm_backtrace`].
+#[derive(Debug, Clone, Copy)]
+pub struct WasmBacktrace<'a>(&'a [FrameInfo]);
+
+impl fmt::Display for WasmBacktrace<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("error while executing at wasm backtrace:")?;
+        let frames = self.0.iter().take(WASMTIME_BACKTRACE_MAX_FRAMES);
+        for (i, frame) in frames.enumerate() {
+            write!(f, "\n  {i:>3}: ")?;
+            if let Some(offset) = frame.module_offset {
+                write!(f, "{offset:#8x} - ")?;
+            }
+            let module = frame.module_name.as_deref().unwrap_or("<unknown>");
+            write!(f, "{module}!")?;
+            match &frame.func_name {
+                Some(name) => demangle_function_name(f, name)?,
+                None => write!(f, "<wasm function {}>", frame.func_index)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes a name-section function name as wasmtime shows it: demangled as a
+/// Rust symbol (legacy or v0, hash kept), else as an Itanium C++ symbol,
+/// else as is. `cpp_demangle` accepts more than `_Z` names (`f` reads as
+/// the type `float`), and so does wasmtime's output: this mirrors it.
+///
+/// # Errors
+///
+/// Only those of `out`.
+pub fn demangle_function_name(out: &mut impl fmt::Write, name: &str) -> fmt::Result {
+    if let Ok(demangled) = rustc_demangle::try_demangle(name) {
+        return write!(out, "{demangled}");
+    }
+    if let Ok(symbol) = cpp_demangle::Symbol::new(name)
+        && let Ok(demangled) = symbol.demangle()
+    {
+        return out.write_str(&demangled);
+    }
+    out.write_str(name)
 }
 
 impl std::error::Error for Trap {}
@@ -230,6 +328,103 @@ mod tests {
             assert_eq!(Some(ours.message()), tc::message(code), "{code:?}");
         }
         assert!(matches!(from_ir(HOST_TRAP), Some(TrapCode::Host(_))));
+    }
+
+    fn demangled(name: &str) -> String {
+        let mut out = String::new();
+        demangle_function_name(&mut out, name).expect("writes to a String");
+        out
+    }
+
+    #[test]
+    fn names_are_demangled_as_wasmtime_shows_them() {
+        // Rust legacy and v0 symbols, hashes kept.
+        assert_eq!(
+            demangled("_ZN5panic4main17had55141b938908bdE"),
+            "panic::main::had55141b938908bd"
+        );
+        assert_eq!(
+            demangled("_RNvNtCset5xJoy1xWQ_3std7process5abort"),
+            "std[a88812da5ee6ad9e]::process::abort"
+        );
+        // Itanium C++.
+        assert_eq!(demangled("_Z3fooi"), "foo(int)");
+        assert_eq!(
+            demangled("_ZN5space3fooEibc"),
+            "space::foo(int, bool, char)"
+        );
+        // cpp_demangle reads a lone builtin-type letter as that type, and
+        // wasmtime prints what it returns.
+        assert_eq!(demangled("f"), "float");
+        assert_eq!(demangled("g"), "__float128");
+        // Anything else stays as it is.
+        for plain in ["_start", "abort", "__main_void", "main", "$weird name"] {
+            assert_eq!(demangled(plain), plain);
+        }
+    }
+
+    #[test]
+    fn the_wasm_backtrace_reads_like_wasmtimes() {
+        let frame = |func_index,
+                     func_name: Option<&str>,
+                     module_offset,
+                     module_name: Option<&str>| FrameInfo {
+            func_index,
+            func_name: func_name.map(Into::into),
+            code_offset: 0,
+            module_offset,
+            module_name: module_name.map(Into::into),
+        };
+        let trap = Trap {
+            code: TrapCode::Unreachable,
+            backtrace: vec![
+                frame(3, Some("_Z3fooi"), Some(0x2c), Some("m")),
+                frame(7, None, Some(0x1234), None),
+                frame(8, Some("plain"), None, None),
+            ],
+            fault: None,
+        };
+        assert_eq!(
+            trap.wasm_backtrace().to_string(),
+            "error while executing at wasm backtrace:\n    \
+             0:     0x2c - m!foo(int)\n    \
+             1:   0x1234 - <unknown>!<wasm function 7>\n    \
+             2: <unknown>!plain"
+        );
+        assert_eq!(
+            trap.to_string(),
+            "unreachable\n  0: func[3] <foo(int)> +0x0\n  1: func[7] +0x0\n  2: func[8] <plain> +0x0"
+        );
+        let deep = Trap {
+            code: TrapCode::StackOverflow,
+            backtrace: vec![frame(0, None, Some(9), None); 64],
+            fault: None,
+        };
+        let text = deep.wasm_backtrace().to_string();
+        assert_eq!(text.lines().count(), 1 + WASMTIME_BACKTRACE_MAX_FRAMES);
+        assert!(
+            text.ends_with("   19:      0x9 - <unknown>!<wasm function 0>"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_memory_fault_reads_like_wasmtimes() {
+        let fault = WasmFault {
+            memory_size: 0x10000,
+            wasm_address: 0x1_0000_0004,
+        };
+        assert_eq!(
+            fault.to_string(),
+            "memory fault at wasm address 0x100000004 in linear memory of size 0x10000"
+        );
+        let mut trap = Trap::new(TrapCode::MemoryOutOfBounds);
+        trap.fault = Some(Box::new(fault));
+        assert_eq!(trap.fault(), Some(&fault));
+        assert!(
+            trap.to_string()
+                .starts_with("out of bounds memory access (memory fault at")
+        );
     }
 
     #[test]

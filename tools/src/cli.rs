@@ -5,6 +5,7 @@
 //! `error: <context>: <cause>` and exits with status 1.
 
 mod compile;
+mod report;
 mod run;
 mod wast;
 

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 mod support;
-use support::{ringwasm, wasmtime_run, write};
+use support::{ringwasm, stderr, wasmtime_run, write};
 
 /// The status `wasmtime run` gives the same arguments, when it is installed.
 fn wasmtime_status(args: &[&str], dir: &Path) -> Option<i32> {
@@ -171,5 +171,280 @@ fn trap_reports_read_like_wasmtimes() {
             String::from_utf8_lossy(&theirs.stderr),
             "{args:?}: same report as wasmtime"
         );
+    }
+}
+
+/// Runs `args` under ringwasm in `dir`, checks the status and that stderr
+/// contains each of `want` (so the case means something without the peer),
+/// then, when wasmtime is installed, that its stderr and status are the
+/// same byte for byte. Returns our stderr.
+fn same_report(args: &[&str], dir: &Path, status: i32, want: &[&str]) -> String {
+    let ours = ringwasm(args, dir);
+    let err = stderr(&ours);
+    assert_eq!(ours.status.code(), Some(status), "{args:?}: {err}");
+    for w in want {
+        assert!(err.contains(w), "{args:?}: wanted {w:?} in:\n{err}");
+    }
+    if let Some(theirs) = wasmtime_run(args, dir) {
+        assert_eq!(err, stderr(&theirs), "{args:?}: same report as wasmtime");
+        assert_eq!(ours.status.code(), theirs.status.code(), "{args:?}: status");
+    }
+    err
+}
+
+#[test]
+fn out_of_bounds_accesses_report_the_faulting_address_as_wasmtime() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // (file, body of `_start`, extra module fields, expected fault or
+    // None where wasmtime checks explicitly and names no address)
+    let cases: [(&'static str, &str, &str, Option<&str>); 10] = [
+        (
+            "load.wat",
+            "(drop (i32.load (i32.const 70000)))",
+            "(memory 1)",
+            Some("wasm address 0x11170 in linear memory of size 0x10000"),
+        ),
+        (
+            "offset.wat",
+            "(drop (i32.load offset=100 (i32.const 65500)))",
+            "(memory 1)",
+            Some("wasm address 0x10040 in linear memory of size 0x10000"),
+        ),
+        // An i64 load straddling the end faults at its first byte past it.
+        (
+            "straddle.wat",
+            "(drop (i64.load (i32.const 65532)))",
+            "(memory 1)",
+            Some("wasm address 0x10000 in linear memory of size 0x10000"),
+        ),
+        (
+            "store.wat",
+            "(i32.store (i32.const 65536) (i32.const 1))",
+            "(memory 1)",
+            Some("wasm address 0x10000 in linear memory of size 0x10000"),
+        ),
+        // Index -1 plus an offset: past 4 GiB, in the guard.
+        (
+            "wrap.wat",
+            "(drop (i32.load offset=1 (i32.const -1)))",
+            "(memory 1)",
+            Some("wasm address 0x100000000 in linear memory of size 0x10000"),
+        ),
+        // The second memory's own address and size.
+        (
+            "multi.wat",
+            "(drop (i32.load $b (i32.const 200000)))",
+            "(memory 1) (memory $b 2)",
+            Some("wasm address 0x30d40 in linear memory of size 0x20000"),
+        ),
+        // The size when the access faulted, after a grow.
+        (
+            "grown.wat",
+            "(drop (memory.grow (i32.const 2))) (drop (i32.load (i32.const 300000)))",
+            "(memory 1)",
+            Some("wasm address 0x493e0 in linear memory of size 0x30000"),
+        ),
+        (
+            "empty.wat",
+            "(drop (i32.load8_u (i32.const 0)))",
+            "(memory 0)",
+            Some("wasm address 0x0 in linear memory of size 0x0"),
+        ),
+        // Bulk operations and memory64 accesses are checked explicitly.
+        (
+            "fill.wat",
+            "(memory.fill (i32.const 65000) (i32.const 0) (i32.const 1000))",
+            "(memory 1)",
+            None,
+        ),
+        (
+            "mem64.wat",
+            "(drop (i32.load (i64.const 70000)))",
+            "(memory i64 1)",
+            None,
+        ),
+    ];
+    for (file, body, fields, fault) in cases {
+        let wat = write(
+            dir.path(),
+            file,
+            &format!(r#"(module {fields} (func $oob (export "_start") {body}))"#),
+        );
+        let want = ["wasm trap: out of bounds memory access", " - <unknown>!oob"];
+        let err = same_report(&["run", wat], dir.path(), 134, &want);
+        match fault {
+            Some(f) => assert!(
+                err.contains(&format!("    2: memory fault at {f}\n    3: wasm trap")),
+                "{file}: {err}"
+            ),
+            None => assert!(!err.contains("memory fault"), "{file}: {err}"),
+        }
+    }
+}
+
+#[test]
+fn mangled_names_are_demangled_as_wasmtime_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A C++ name, and `f`, which cpp_demangle (and so wasmtime) reads as
+    // the type `float`.
+    let wat = write(
+        dir.path(),
+        "mangled.wat",
+        r#"(module
+            (func $_Z3fooi (param i32) unreachable)
+            (func $f (export "_start") (call $_Z3fooi (i32.const 1))))"#,
+    );
+    let err = same_report(
+        &["run", wat],
+        dir.path(),
+        134,
+        &["<unknown>!foo(int)\n", "<unknown>!float\n"],
+    );
+    assert!(!err.contains("_Z3fooi"), "{err}");
+}
+
+#[test]
+fn a_rust_panic_shows_a_demangled_backtrace_as_wasmtime() {
+    let Some(guests) = support::guests_dir() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(guests.join("panic.wasm"), dir.path().join("panic.wasm")).expect("copy guest");
+    let err = same_report(
+        &["run", "panic.wasm"],
+        dir.path(),
+        134,
+        &[
+            "panicked at",
+            // Legacy mangling, hash kept; v0 mangling with crate hashes.
+            "!panic::main::h",
+            "!std[",
+            "]::rt::lang_start_internal\n",
+            "wasm trap: wasm `unreachable` instruction executed",
+        ],
+    );
+    assert!(!err.contains("!_ZN") && !err.contains("!_R"), "{err}");
+}
+
+#[test]
+fn other_trap_kinds_read_like_wasmtimes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wat = write(
+        dir.path(),
+        "kinds.wat",
+        r#"(module $kinds
+            (type $t (func)) (type $t2 (func (param i32)))
+            (table 2 funcref) (elem (i32.const 1) $noop)
+            (memory (export "memory") 1)
+            (tag $oops (param i32))
+            (func $noop)
+            (func (export "ovf") (result i32)
+                (i32.div_s (i32.const 0x80000000) (i32.const -1)))
+            (func (export "remz") (result i64) (i64.rem_s (i64.const 1) (i64.const 0)))
+            (func (export "conv") (result i32) (i32.trunc_f32_s (f32.const nan)))
+            (func $rec (export "rec") (call $rec))
+            (func (export "ci_type") (call_indirect (type $t2) (i32.const 0) (i32.const 1)))
+            (func (export "tget") (drop (table.get (i32.const 5))))
+            (func (export "minit") (memory.init 0 (i32.const 65535) (i32.const 0) (i32.const 2)))
+            (data "ab")
+            (func (export "callref") (call_ref $t (ref.null $t)))
+            (func $throw (export "throw") (throw $oops (i32.const 3)))
+            (func (export "div") (param i32 i32) (result i32)
+                (i32.div_u (local.get 0) (local.get 1))))"#,
+    );
+    let cases: [(&[&str], i32, &str); 10] = [
+        (&["ovf"], 134, "wasm trap: integer overflow"),
+        (&["remz"], 134, "wasm trap: integer divide by zero"),
+        (&["conv"], 134, "wasm trap: invalid conversion to integer"),
+        // Frame 0 is the prologue's stack check: no offset; 20 frames.
+        (&["rec"], 134, "    0: kinds!rec\n    1:"),
+        (&["ci_type"], 134, "wasm trap: indirect call type mismatch"),
+        (&["tget"], 134, "out of bounds table access"),
+        (&["minit"], 134, "wasm trap: out of bounds memory access"),
+        (&["callref"], 134, "wasm trap: null reference"),
+        (&["throw"], 1, "    2: thrown Wasm exception"),
+        // Arguments: wasmtime's warning before the report.
+        (
+            &["div", "5", "0"],
+            134,
+            "warning: using `--invoke` with a function that takes arguments",
+        ),
+    ];
+    for (invoke, status, want) in cases {
+        let mut args = vec!["run", "--invoke", invoke[0], wat];
+        args.extend_from_slice(&invoke[1..]);
+        let err = same_report(&args, dir.path(), status, &[want]);
+        if invoke[0] == "rec" {
+            assert!(err.contains("   19: ") && !err.contains("   20: "), "{err}");
+        }
+    }
+    // A successful call with results: the second warning, after the call.
+    let ok = same_report(
+        &["run", "--invoke", "div", wat, "7", "2"],
+        dir.path(),
+        0,
+        &["that returns values is experimental"],
+    );
+    assert_eq!(ok.lines().count(), 2, "{ok}");
+}
+
+#[test]
+fn traps_while_instantiating_name_the_file_as_wasmtime() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (file, text, fault) in [
+        (
+            "start_oob.wat",
+            r#"(module (memory 1) (func $init (drop (i32.load (i32.const 65536))))
+                (start $init) (func (export "_start")))"#,
+            true,
+        ),
+        (
+            "data_oob.wat",
+            r#"(module (memory 1) (data (i32.const 65535) "ab") (func (export "_start")))"#,
+            false,
+        ),
+        (
+            "elem_oob.wat",
+            r#"(module (table 1 funcref) (elem (i32.const 1) 0) (func (export "_start")))"#,
+            false,
+        ),
+    ] {
+        let wat = write(dir.path(), file, text);
+        let err = same_report(
+            &["run", wat],
+            dir.path(),
+            134,
+            &[&format!("    0: failed to instantiate \"{file}\"\n")],
+        );
+        assert_eq!(err.contains("memory fault at"), fault, "{err}");
+    }
+}
+
+#[test]
+fn a_host_error_carries_the_wasm_frames_that_called_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wat = write(
+        dir.path(),
+        "hostbt.wat",
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_write"
+                (func $fd_write (param i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (func $writer (drop (call $fd_write (i32.const 1) (i32.const 0x7ffffff0)
+                                              (i32.const 1) (i32.const 0))))
+            (func (export "_start") (call $writer)))"#,
+    );
+    let out = ringwasm(&["run", wat], dir.path());
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    // The message is the WASI host's own; the frames are wasmtime's.
+    assert!(
+        err.contains("    1: error while executing at wasm backtrace:\n    0:     0x6b - <unknown>!writer\n    1:     0x71 - <unknown>!<wasm function 2>\n    2: "),
+        "{err}"
+    );
+    if let Some(theirs) = wasmtime_run(&["run", wat], dir.path()) {
+        let theirs = stderr(&theirs);
+        let frames = |s: &str| s.lines().take(7).collect::<Vec<_>>().join("\n");
+        assert_eq!(frames(&err), frames(&theirs), "same frames as wasmtime");
     }
 }

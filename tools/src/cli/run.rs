@@ -214,7 +214,8 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
         Err(Error::Trap(trap)) => {
             // A trap in the start function or a segment: reported as wasmtime
             // reports a trap in `_start`.
-            return Ok(report_trap(file, "failed to instantiate", &trap));
+            let what = format!("failed to instantiate {:?}", file.display().to_string());
+            return Ok(report_trap(file, &what, &trap, &bytes));
         }
         Err(e @ Error::ResourceLimit(_)) => {
             // `-W max-memory-size` below the module's initial memory: status
@@ -238,6 +239,9 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
             ),
         })?;
     let params = if args.invoke.is_some() {
+        if !func.ty(&store).params().is_empty() {
+            eprintln!("{INVOKE_PARAMS_WARNING}");
+        }
         parse_args(&func, &store, &args.args)
             .with_context(|| format!("{}: `{name}`", file.display()))?
     } else {
@@ -252,11 +256,15 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
                 Some(_) => format!("failed to invoke `{name}`"),
                 None => "failed to invoke command default".to_string(),
             };
-            return Ok(report_trap(file, &what, &trap));
+            return Ok(report_trap(file, &what, &trap, &bytes));
         }
         Err(e) => return Err(anyhow!(e).context(format!("{}: `{name}`", file.display()))),
     }
     if args.invoke.is_some() {
+        // wasmtime warns once the call has returned (not after a trap).
+        if !results.is_empty() {
+            eprintln!("{INVOKE_RESULTS_WARNING}");
+        }
         for result in &results {
             println!("{}", show(result));
         }
@@ -302,66 +310,33 @@ fn link_host(linker: &mut Linker<Host>, module: &Module, file: &Path) -> Result<
     Ok(())
 }
 
+/// What `wasmtime run --invoke` prints for a function with parameters,
+/// before parsing the arguments.
+const INVOKE_PARAMS_WARNING: &str = "warning: using `--invoke` with a function that takes \
+                                     arguments is experimental and may break in the future";
+
+/// What `wasmtime run --invoke` prints for a function with results, after
+/// it returned.
+const INVOKE_RESULTS_WARNING: &str = "warning: using `--invoke` with a function that returns \
+                                      values is experimental and may break in the future";
+
 /// The exit status of a guest that hit a wasm trap: 128 + SIGABRT, as
 /// `wasmtime run` on Unix. A host function's error (a bad guest pointer, say)
 /// is an ordinary failure, status 1, as there too.
 const TRAP_EXIT_STATUS: u8 = 134;
 
 /// Prints a trap and its wasm backtrace to stderr as `wasmtime run` does and
-/// returns the exit status to use.
-fn report_trap(file: &Path, what: &str, trap: &Trap) -> ExitCode {
+/// returns the exit status to use. `module_bytes` is the file as read.
+fn report_trap(file: &Path, what: &str, trap: &Trap, module_bytes: &[u8]) -> ExitCode {
     eprintln!(
-        // wasmtime ends the report with an empty line.
-        "Error: failed to run main module `{}`\n\nCaused by:\n    0: {what}\n{}\n",
-        file.display(),
-        wasmtime_style_causes(trap)
+        "{}",
+        super::report::trap_report(file, what, trap, module_bytes)
     );
     match trap.code {
         // An uncaught wasm exception is an error, not a trap: status 1, as
         // `wasmtime run`.
         TrapCode::Host(_) | TrapCode::Exception(_) => ExitCode::FAILURE,
         _ => ExitCode::from(TRAP_EXIT_STATUS),
-    }
-}
-
-/// The causes after "0: {what}" as `wasmtime run` prints them: the wasm
-/// backtrace (module offset, `module!function`), then `wasm trap: …` with
-/// wasmtime's wording of the trap.
-fn wasmtime_style_causes(trap: &Trap) -> String {
-    let reason = match &trap.code {
-        TrapCode::Host(_) | TrapCode::Exception(_) | TrapCode::Exit(_) => trap.code.to_string(),
-        code => format!("wasm trap: {}", wasmtime_trap_message(code)),
-    };
-    if trap.backtrace.is_empty() {
-        return format!("    1: {reason}");
-    }
-    let mut out = String::from("    1: error while executing at wasm backtrace:");
-    for (i, frame) in trap.backtrace.iter().enumerate() {
-        out.push_str(&format!("\n  {i:>3}: "));
-        if let Some(offset) = frame.module_offset {
-            out.push_str(&format!("{offset:#8x} - "));
-        }
-        out.push_str(frame.module_name.as_deref().unwrap_or("<unknown>"));
-        out.push('!');
-        match &frame.func_name {
-            Some(name) => out.push_str(name),
-            None => out.push_str(&format!("<wasm function {}>", frame.func_index)),
-        }
-    }
-    out.push_str(&format!("\n    2: {reason}"));
-    out
-}
-
-/// wasmtime's text for a trap (its `Trap` display), which differs from the
-/// spec's assertion messages in a few places.
-fn wasmtime_trap_message(code: &TrapCode) -> String {
-    match code {
-        TrapCode::Unreachable => "wasm `unreachable` instruction executed".into(),
-        TrapCode::TableOutOfBounds | TrapCode::UndefinedElement => {
-            "undefined element: out of bounds table access".into()
-        }
-        TrapCode::NullFunctionReference => "null reference".into(),
-        other => other.to_string(),
     }
 }
 

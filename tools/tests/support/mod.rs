@@ -1,5 +1,5 @@
 //! What the `ringwasm` command-line tests share: running our binary, finding
-//! the wasmtime peer, and writing guest files.
+//! the wasmtime peer, writing guest files and building the Rust guests.
 #![allow(
     dead_code,
     reason = "each test binary includes this module and uses part of it"
@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 /// Runs `ringwasm ARGS` in `dir`.
 pub fn ringwasm(args: &[&str], dir: &Path) -> Output {
@@ -62,4 +63,61 @@ pub fn write(dir: &Path, name: &'static str, text: &str) -> &'static str {
 /// A run's stderr as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tools/ sits in the workspace")
+        .to_path_buf()
+}
+
+fn has_wasip1_target() -> bool {
+    let Ok(out) = Command::new("rustc").args(["--print", "sysroot"]).output() else {
+        return false;
+    };
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    Path::new(&sysroot)
+        .join("lib/rustlib/wasm32-wasip1")
+        .exists()
+}
+
+/// Builds the Rust guests of `tests/guests/rust/` (once per test binary;
+/// cargo's lock serialises the test processes and a second build is a
+/// no-op) and returns the directory of their `.wasm` files; `None` (with
+/// the reason printed) when this machine cannot.
+pub fn guests_dir() -> Option<&'static Path> {
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if !has_wasip1_target() {
+            let added = Command::new("rustup")
+                .args(["target", "add", "wasm32-wasip1"])
+                .status();
+            if !matches!(added, Ok(s) if s.success()) || !has_wasip1_target() {
+                eprintln!(
+                    "skipping: the wasm32-wasip1 target is missing and `rustup target add` failed"
+                );
+                return None;
+            }
+        }
+        let root = workspace_root();
+        let target_dir = root.join("target/rust-guests");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--release", "--quiet", "--target", "wasm32-wasip1"])
+            .arg("--manifest-path")
+            .arg(root.join("tests/guests/rust/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target_dir)
+            // What the outer `cargo test` set is for the host build.
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("CARGO_BUILD_TARGET")
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building tests/guests/rust failed");
+        Some(target_dir.join("wasm32-wasip1/release"))
+    })
+    .as_deref()
 }
