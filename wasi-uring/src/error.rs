@@ -139,11 +139,10 @@ pub enum TrapReason {
     /// `proc_exit(code)`: the guest asked to exit.
     #[error("exit with status {0}")]
     Exit(i32),
-    /// A guest pointer or length left linear memory, or was misaligned
-    /// (the witx rule, and wasmtime's behaviour: these trap).
-    #[error(
-        "{what}: guest range {addr:#x}+{len} is out of bounds of linear memory ({mem_len} bytes)"
-    )]
+    /// A guest pointer or length left linear memory (the witx rule, and
+    /// wasmtime's behaviour: these trap). Displayed as wiggle displays its
+    /// `GuestError::PtrOutOfBounds`.
+    #[error("Pointer out of bounds: Region {{ start: {addr}, len: {len} }}")]
     OutOfBounds {
         /// Which argument.
         what: &'static str,
@@ -154,32 +153,103 @@ pub enum TrapReason {
         /// Current size of linear memory.
         mem_len: usize,
     },
-    /// A typed guest pointer was not naturally aligned.
-    #[error("{what}: guest pointer {addr:#x} is not {align}-byte aligned")]
+    /// A scalar guest value was not naturally aligned (wiggle's
+    /// `PtrNotAligned`).
+    #[error("Pointer not aligned to {align}: Region {{ start: {addr}, len: {len} }}")]
     Misaligned {
         /// Which argument.
         what: &'static str,
         /// Guest address.
         addr: u32,
+        /// Size of the value.
+        len: u32,
         /// Required alignment.
         align: u32,
     },
-    /// An enum argument had no valid value (wiggle's "Invalid enum value",
-    /// a trap in wasmtime).
-    #[error("invalid enum value {value} for {what}")]
-    InvalidEnum {
-        /// Which enum.
-        what: &'static str,
-        /// The value given.
-        value: u32,
+    /// An argument of a witx enum or flags type that does not convert
+    /// (wiggle's "Invalid enum value", "Invalid flag value" or integer
+    /// conversion error, a trap in wasmtime before the function runs).
+    #[error("{error}")]
+    Convert {
+        /// The witx type, as wiggle names it (`Whence`, `Fdflags`).
+        ty: &'static str,
+        /// What was wrong with the value.
+        error: ConvertError,
+    },
+    /// A trap while writing a function's result (`location`, as wiggle
+    /// names it: `write size`, `write filestat`); displayed as its source.
+    #[error("{source}")]
+    InResult {
+        /// Where, in wiggle's words.
+        location: &'static str,
+        /// The trap itself.
+        source: Box<TrapReason>,
     },
     /// The module exports no linear memory named `memory`.
-    #[error("the module does not export a memory named `memory`")]
+    #[error("missing required memory export")]
     NoMemory,
     /// `proc_exit` with a status of 126 or more: wasmtime refuses those
     /// (a shell reserves them) and fails the run with status 1.
     #[error("exit with invalid exit status outside of [0..126)")]
     InvalidExitStatus(u32),
+}
+
+/// Why an argument did not convert to its witx type, each displayed as
+/// wiggle displays it (with the type name from [`TrapReason::Convert`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvertError {
+    /// Bits outside the flags type.
+    InvalidFlag(&'static str),
+    /// No enum case has this value.
+    InvalidEnum(&'static str),
+    /// Negative for an unsigned type.
+    NegOverflow,
+    /// Too large for the type.
+    PosOverflow,
+}
+
+impl fmt::Display for ConvertError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidFlag(ty) => write!(f, "Invalid flag value {ty}"),
+            Self::InvalidEnum(ty) => write!(f, "Invalid enum value {ty}"),
+            Self::NegOverflow => f.write_str("Int conversion error: TryFromIntError(NegOverflow)"),
+            Self::PosOverflow => f.write_str("Int conversion error: TryFromIntError(PosOverflow)"),
+        }
+    }
+}
+
+impl TrapReason {
+    /// An enum argument with no case for its value.
+    pub(crate) fn invalid_enum(ty: &'static str) -> Self {
+        Self::Convert {
+            ty,
+            error: ConvertError::InvalidEnum(ty),
+        }
+    }
+
+    /// Where wiggle's generated glue (rather than the function itself)
+    /// would have hit this trap: `convert Whence`, `write size`. wasmtime
+    /// then reports an extra cause naming the function and that place.
+    pub fn glue_location(&self) -> Option<String> {
+        match self {
+            Self::Convert { ty, .. } => Some(format!("convert {ty}")),
+            Self::InResult { location, .. } => Some((*location).to_owned()),
+            _ => None,
+        }
+    }
+}
+
+/// Wraps a trap from writing a result (see [`TrapReason::InResult`]);
+/// errnos pass through.
+pub(crate) fn in_result(location: &'static str) -> impl FnOnce(HostError) -> HostError {
+    move |e| match e {
+        HostError::Trap(t) => HostError::Trap(Box::new(TrapReason::InResult {
+            location,
+            source: t,
+        })),
+        errno => errno,
+    }
 }
 
 /// The error of a host function: an errno returned to the guest, or a trap.

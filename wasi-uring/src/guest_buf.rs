@@ -96,10 +96,18 @@ impl<'a> GuestMem<'a> {
         align: u32,
         len: u64,
     ) -> Result<std::ops::Range<usize>, HostError> {
+        // Bounds first, then alignment, in wiggle's order.
+        let r = self.range(what, addr, len)?;
         if !addr.is_multiple_of(align) {
-            return Err(TrapReason::Misaligned { what, addr, align }.into());
+            return Err(TrapReason::Misaligned {
+                what,
+                addr,
+                len: u32::try_from(len).unwrap_or(u32::MAX),
+                align,
+            }
+            .into());
         }
-        self.range(what, addr, len)
+        Ok(r)
     }
 
     /// The `len` bytes at `addr`.
@@ -167,6 +175,44 @@ impl<'a> GuestMem<'a> {
     ) -> Result<(), HostError> {
         let r = self.aligned(what, addr, align, data.len() as u64)?;
         self.bytes[r].copy_from_slice(data);
+        Ok(())
+    }
+
+    /// Writes the struct encoded in `data` to `addr` field by field, as
+    /// wiggle does: each `(offset, size)` field in order must be naturally
+    /// aligned and inside linear memory (the first that is not is the
+    /// trap, and nothing is written then); padding bytes are left as they
+    /// were.
+    ///
+    /// # Errors
+    ///
+    /// A trap when a field is out of bounds or misaligned.
+    pub fn write_fields(
+        &mut self,
+        what: &'static str,
+        addr: u32,
+        fields: &[(u32, u32)],
+        data: &[u8],
+    ) -> Result<(), HostError> {
+        let mut ranges = Vec::with_capacity(fields.len());
+        for &(off, size) in fields {
+            let at = addr.wrapping_add(off);
+            let r = self.aligned(what, at, size, u64::from(size))?;
+            let src = off as usize..(off + size) as usize;
+            if addr.checked_add(off).is_none() || src.end > data.len() {
+                return Err(TrapReason::OutOfBounds {
+                    what,
+                    addr: at,
+                    len: u64::from(size),
+                    mem_len: self.bytes.len(),
+                }
+                .into());
+            }
+            ranges.push((r, src));
+        }
+        for (dst, src) in ranges {
+            self.bytes[dst].copy_from_slice(&data[src]);
+        }
         Ok(())
     }
 
@@ -425,11 +471,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn structs_are_written_and_checked_field_by_field() {
+        use crate::p1::types::fields;
+        let mut m = vec![0xeeu8; 64];
+        let mut g = GuestMem::new(&mut m);
+        // prestat at 58: the tag (58) fits, `pr_name_len` at 62 does not.
+        let err = g
+            .write_fields("prestat", 58, fields::PRESTAT, &[1, 0, 0, 0, 5, 0, 0, 0])
+            .expect_err("second field out of bounds");
+        assert!(matches!(
+            err,
+            HostError::Trap(t) if *t == TrapReason::OutOfBounds { what: "prestat", addr: 62, len: 4, mem_len: 64 }
+        ));
+        assert_eq!(m[58], 0xee, "nothing is written when a field traps");
+        let mut g = GuestMem::new(&mut m);
+        g.write_fields("prestat", 8, fields::PRESTAT, &[1, 2, 3, 4, 5, 0, 0, 0])
+            .expect("in bounds");
+        assert_eq!(
+            &m[8..16],
+            &[1, 0xee, 0xee, 0xee, 5, 0, 0, 0],
+            "padding untouched"
+        );
+        let mut g = GuestMem::new(&mut m);
+        // fdstat at 4: filetype and flags fit, the u64 rights at 12 are
+        // misaligned.
+        let err = g
+            .write_fields("fdstat", 4, fields::FDSTAT, &[0; 24])
+            .expect_err("misaligned rights");
+        assert!(matches!(
+            err,
+            HostError::Trap(t) if matches!(*t, TrapReason::Misaligned { addr: 12, len: 8, align: 8, .. })
+        ));
+    }
+
+    #[test]
     fn out_of_bounds_and_misaligned_pointers_trap() {
         let mut m = vec![0u8; 64];
         let mut g = GuestMem::new(&mut m);
         assert!(
-            matches!(g.read_u32("x", 62), Err(HostError::Trap(t)) if matches!(*t, TrapReason::Misaligned { .. }))
+            matches!(g.read_u32("x", 58), Err(HostError::Trap(t)) if matches!(*t, TrapReason::Misaligned { .. }))
+        );
+        // Out of bounds and misaligned: bounds are checked first (wiggle).
+        assert!(
+            matches!(g.read_u32("x", 62), Err(HostError::Trap(t)) if matches!(*t, TrapReason::OutOfBounds { .. }))
         );
         assert!(
             matches!(g.read_u32("x", 64), Err(HostError::Trap(t)) if matches!(*t, TrapReason::OutOfBounds { .. }))

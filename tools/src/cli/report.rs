@@ -31,12 +31,15 @@ pub(super) fn trap_report(file: &Path, what: &str, trap: &Trap, module_bytes: &[
     if let Some(fault) = trap.fault() {
         causes.push(fault.to_string());
     }
-    causes.push(match &trap.code {
+    match &trap.code {
         // wasmtime names neither the tag nor the payload.
-        TrapCode::Exception(_) => "thrown Wasm exception".to_owned(),
-        TrapCode::Host(_) | TrapCode::Exit(_) => trap.code.to_string(),
-        code => format!("wasm trap: {}", wasmtime_trap_message(code)),
-    });
+        TrapCode::Exception(_) => causes.push("thrown Wasm exception".to_owned()),
+        // A host error may carry a chain of causes, one per line (the WASI
+        // host's "In func … at convert Whence", then the error itself).
+        TrapCode::Host(message) => causes.extend(message.lines().map(str::to_owned)),
+        TrapCode::Exit(_) => causes.push(trap.code.to_string()),
+        code => causes.push(format!("wasm trap: {}", wasmtime_trap_message(code))),
+    }
     let mut out = format!(
         "Error: failed to run main module `{}`\n\nCaused by:",
         file.display()

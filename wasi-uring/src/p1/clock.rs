@@ -3,7 +3,7 @@
 use rustix::time::ClockId;
 
 use crate::ctx::WasiCtx;
-use crate::error::{Errno, HostError, TrapReason};
+use crate::error::{Errno, HostError, TrapReason, in_result};
 use crate::guest_buf::GuestMem;
 use crate::p1::types::clockid;
 
@@ -19,11 +19,7 @@ pub fn host_clock(id: u32) -> Result<ClockId, HostError> {
         clockid::PROCESS_CPUTIME_ID => ClockId::ProcessCPUTime,
         clockid::THREAD_CPUTIME_ID => ClockId::ThreadCPUTime,
         _ => {
-            return Err(TrapReason::InvalidEnum {
-                what: "clockid",
-                value: id,
-            }
-            .into());
+            return Err(TrapReason::invalid_enum("Clockid").into());
         }
     })
 }
@@ -68,6 +64,7 @@ pub fn clock_res_get(
     let ns = u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000
         + u64::try_from(t.tv_nsec).unwrap_or(0);
     mem.write_u64("resolution", out, ns.max(1))
+        .map_err(in_result("write timestamp"))
 }
 
 /// `clock_time_get`.
@@ -85,4 +82,5 @@ pub fn clock_time_get(
 ) -> Result<(), HostError> {
     guest_visible(id)?;
     mem.write_u64("time", out, now(id)?)
+        .map_err(in_result("write timestamp"))
 }

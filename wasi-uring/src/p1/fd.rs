@@ -20,7 +20,7 @@ use rustix::fs::{FileType, OFlags, SeekFrom, Timespec, Timestamps};
 use rustix::io::ReadWriteFlags;
 
 use crate::ctx::WasiCtx;
-use crate::error::{Errno, HostError, TrapReason};
+use crate::error::{Errno, HostError, TrapReason, in_result};
 use crate::fd_table::{FdEntry, FdKind};
 use crate::guest_buf::{GuestIoVec, GuestMem, GuestSlice};
 use crate::p1::types::{
@@ -165,11 +165,7 @@ pub fn fd_advise(
         4 => Advice::DontNeed,
         5 => Advice::NoReuse,
         _ => {
-            return Err(TrapReason::InvalidEnum {
-                what: "advice",
-                value: u32::from(advice),
-            }
-            .into());
+            return Err(TrapReason::invalid_enum("Advice").into());
         }
     };
     // A directory or stdio has nothing to advise about: EBADF, as wasmtime
@@ -273,7 +269,13 @@ pub fn fd_fdstat_get(
         rights_base: e.rights_base,
         rights_inheriting: e.rights_inheriting,
     };
-    mem.aligned_write("fdstat", out, 8, &st.encode())
+    mem.write_fields(
+        "fdstat",
+        out,
+        crate::p1::types::fields::FDSTAT,
+        &st.encode(),
+    )
+    .map_err(in_result("write fdstat"))
 }
 
 /// `fd_fdstat_set_flags`: `append` and `nonblock` may change; the sync
@@ -340,7 +342,13 @@ pub fn fd_filestat_get(
         let st = cx.inline.run(Statx::fd(e.fd().as_raw_fd()))?;
         filestat_of_statx(&st)
     };
-    mem.aligned_write("filestat", out, 8, &fs.encode())
+    mem.write_fields(
+        "filestat",
+        out,
+        crate::p1::types::fields::FILESTAT,
+        &fs.encode(),
+    )
+    .map_err(in_result("write filestat"))
 }
 
 /// `fd_filestat_set_size`.
@@ -595,6 +603,9 @@ pub fn fd_read(
     if n == 1 {
         // The common case (`read(2)` in wasi-libc): no iovec list at all.
         let v = mem.iovec(iovs)?;
+        if v.len == 0 {
+            empty_read(e)?;
+        }
         let got = if nonblocking(e) {
             rustix::io::read(e.fd(), mem.slice_mut("iovec buffer", v.addr, v.len)?)?
         } else {
@@ -608,11 +619,27 @@ pub fn fd_read(
             let (res, _buf) = cx.inline.run(op);
             res?
         };
-        return mem.write_u32("nread", out, got as u32);
+        return mem
+            .write_u32("nread", out, got as u32)
+            .map_err(in_result("write size"));
     }
     let iovs = mem.iovecs(iovs, n)?;
+    if iovs.iter().all(|v| v.len == 0) {
+        empty_read(e)?;
+    }
     let got = read_into(cx, e, mem, &iovs, None)?;
     mem.write_u32("nread", out, got as u32)
+        .map_err(in_result("write size"))
+}
+
+/// A read of zero bytes from stdin is `EINTR` in wasmtime (its stdin
+/// stream reports nothing read as an interruption); elsewhere it reads
+/// nothing, successfully.
+fn empty_read(e: &FdEntry) -> Result<(), HostError> {
+    if e.kind == FdKind::Stdio {
+        return Err(Errno::Intr.into());
+    }
+    Ok(())
 }
 
 /// `fd_pread`: one `preadv` straight into the guest's buffers.
@@ -636,6 +663,7 @@ pub fn fd_pread(
     let iovs = mem.iovecs(iovs, n)?;
     let got = read_into(cx, e, mem, &iovs, Some(offset))?;
     mem.write_u32("nread", out, got as u32)
+        .map_err(in_result("write size"))
 }
 
 /// `fd_write`: one `writev` straight from the guest's buffers.
@@ -666,11 +694,14 @@ pub fn fd_write(
             let (res, _buf) = cx.inline.run(Write::new(e.io_target(&cx.inline), buf));
             res?
         };
-        return mem.write_u32("nwritten", out, put as u32);
+        return mem
+            .write_u32("nwritten", out, put as u32)
+            .map_err(in_result("write size"));
     }
     let iovs = mem.iovecs(iovs, n)?;
     let put = write_from(cx, e, mem, &iovs, None)?;
     mem.write_u32("nwritten", out, put as u32)
+        .map_err(in_result("write size"))
 }
 
 /// `fd_pwrite`: one `pwritev` straight from the guest's buffers.
@@ -694,6 +725,7 @@ pub fn fd_pwrite(
     let iovs = mem.iovecs(iovs, n)?;
     let put = write_from(cx, e, mem, &iovs, Some(offset))?;
     mem.write_u32("nwritten", out, put as u32)
+        .map_err(in_result("write size"))
 }
 
 /// `fd_prestat_get`.
@@ -716,7 +748,8 @@ pub fn fd_prestat_get(
     };
     let mut b = [0u8; size::PRESTAT as usize];
     b[4..8].copy_from_slice(&(name.len() as u32).to_le_bytes());
-    mem.aligned_write("prestat", out, 4, &b)
+    mem.write_fields("prestat", out, crate::p1::types::fields::PRESTAT, &b)
+        .map_err(in_result("write prestat"))
 }
 
 /// `fd_prestat_dir_name`.
@@ -810,6 +843,7 @@ pub fn fd_readdir(
         }
     }
     mem.write_u32("bufused", out, used)
+        .map_err(in_result("write size"))
 }
 
 /// `fd_renumber`.
@@ -854,11 +888,7 @@ pub fn fd_seek(
         whence::CUR => SeekFrom::Current(offset),
         whence::END => SeekFrom::End(offset),
         _ => {
-            return Err(TrapReason::InvalidEnum {
-                what: "whence",
-                value: u32::from(wh),
-            }
-            .into());
+            return Err(TrapReason::invalid_enum("Whence").into());
         }
     };
     let need = if wh == whence::CUR && offset == 0 {
@@ -869,6 +899,7 @@ pub fn fd_seek(
     e.require(need)?;
     let at = rustix::fs::seek(e.fd(), pos)?;
     mem.write_u64("newoffset", out, at)
+        .map_err(in_result("write filesize"))
 }
 
 /// `fd_tell`: a direct `lseek(fd, 0, SEEK_CUR)`, as [`fd_seek`].
@@ -892,6 +923,7 @@ pub fn fd_tell(
     e.require(rights::FD_TELL)?;
     let at = rustix::fs::seek(e.fd(), SeekFrom::Current(0))?;
     mem.write_u64("offset", out, at)
+        .map_err(in_result("write filesize"))
 }
 
 #[cfg(test)]

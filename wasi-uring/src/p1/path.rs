@@ -9,7 +9,7 @@ use ringwasm_reactor::op::{LinkAt, MkDirAt, RenameAt, Statx, SymlinkAt, UnlinkAt
 use rustix::fs::{AtFlags, Mode, OFlags};
 
 use crate::ctx::WasiCtx;
-use crate::error::{Errno, HostError};
+use crate::error::{Errno, HostError, in_result};
 use crate::fd_table::{FdEntry, FdKind};
 use crate::guest_buf::GuestMem;
 use crate::p1::fd::{filestat_of, filestat_of_statx, filetype_of_fd, timestamps};
@@ -93,7 +93,9 @@ pub fn path_filestat_get(
         let op = Statx::new(p.dir().as_raw_fd(), p.name.as_str())?.flags(libc::AT_SYMLINK_NOFOLLOW);
         cx.inline.run(op)?
     };
-    mem.aligned_write("filestat", out, 8, &filestat_of_statx(&st).encode())
+    let fs = filestat_of_statx(&st).encode();
+    mem.write_fields("filestat", out, crate::p1::types::fields::FILESTAT, &fs)
+        .map_err(in_result("write filestat"))
 }
 
 /// Resolves `path` (ending in `.` or `..`) beneath `dir` as a directory:
@@ -240,8 +242,6 @@ pub fn path_open(
     if fdf & (fdflags::DSYNC | fdflags::RSYNC | fdflags::SYNC) != 0 {
         return Err(Errno::Notsup.into());
     }
-    // Check the result pointer before opening anything.
-    mem.write_u32("fd", out, 0)?;
     let path = path_arg(mem, path, len)?;
     // Creating `name/` is the kernel's EISDIR; the checked walk of the
     // fallback would say ENOENT, so say it here for both.
@@ -327,7 +327,7 @@ pub fn path_open(
     };
     e.flags = fdf & (fdflags::APPEND | fdflags::NONBLOCK);
     let new = cx.table.push(e)?;
-    mem.write_u32("fd", out, new)
+    mem.write_u32("fd", out, new).map_err(in_result("write fd"))
 }
 
 /// `path_readlink`: the target, truncated to the buffer (as wasmtime).
@@ -362,6 +362,7 @@ pub fn path_readlink(
     let n = bytes.len().min(buf_len as usize);
     mem.write_bytes("buf", buf, &bytes[..n])?;
     mem.write_u32("bufused", out, n as u32)
+        .map_err(in_result("write size"))
 }
 
 /// `path_remove_directory`.

@@ -13,7 +13,7 @@ use ringwasm_reactor::Submit;
 use ringwasm_reactor::op::{PollAdd, Timeout};
 
 use crate::ctx::WasiCtx;
-use crate::error::{Errno, HostError, TrapReason};
+use crate::error::{Errno, HostError, in_result};
 use crate::fd_table::FdKind;
 use crate::guest_buf::GuestMem;
 use crate::p1::clock;
@@ -58,16 +58,13 @@ pub fn poll_oneoff(
     if n == 0 {
         return Err(Errno::Inval.into());
     }
-    mem.slice(
-        "in",
-        input,
-        n.checked_mul(size::SUBSCRIPTION).ok_or(Errno::Inval)?,
-    )?;
-    mem.slice("out", output, n * size::EVENT)?;
+    // Subscriptions are read and events written one field at a time, so
+    // a bad pointer traps at the first field that is out of bounds or
+    // misaligned, as in wasmtime.
     let mut subs: Vec<(u64, Sub)> = Vec::with_capacity(n as usize);
     let mut ready: Vec<Event> = Vec::new();
     for i in 0..n {
-        let at = input + i * size::SUBSCRIPTION;
+        let at = input.wrapping_add(i.wrapping_mul(size::SUBSCRIPTION));
         let userdata = mem.read_u64("subscription", at)?;
         let tag = mem.read_u8("subscription.tag", at + 8)?;
         match tag {
@@ -104,13 +101,9 @@ pub fn poll_oneoff(
                     },
                 ));
             }
-            _ => {
-                return Err(TrapReason::InvalidEnum {
-                    what: "eventtype",
-                    value: u32::from(tag),
-                }
-                .into());
-            }
+            // wasmtime reads subscriptions in the function, not in the
+            // glue: an unknown event type is `EINVAL`, not a trap.
+            _ => return Err(Errno::Inval.into()),
         }
     }
 
@@ -118,9 +111,11 @@ pub fn poll_oneoff(
         wait(cx, &subs, &mut ready)?;
     }
     for (i, ev) in ready.iter().enumerate() {
-        mem.aligned_write("event", output + i as u32 * size::EVENT, 8, &encode(ev))?;
+        let at = output.wrapping_add(i as u32 * size::EVENT);
+        mem.write_fields("event", at, crate::p1::types::fields::EVENT, &encode(ev))?;
     }
     mem.write_u32("nevents", out_n, ready.len() as u32)
+        .map_err(in_result("write size"))
 }
 
 /// One subscription in flight on the reactor.

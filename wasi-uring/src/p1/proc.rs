@@ -1,7 +1,7 @@
 //! `args_*`, `environ_*`, `proc_exit`, `proc_raise`, `sched_yield`.
 
 use crate::ctx::WasiCtx;
-use crate::error::{Errno, HostError, TrapReason};
+use crate::error::{Errno, HostError, TrapReason, in_result};
 use crate::guest_buf::GuestMem;
 
 fn write_strings(
@@ -27,12 +27,11 @@ fn write_sizes(
     size: u32,
 ) -> Result<(), HostError> {
     let total: usize = items.iter().map(|s| s.len() + 1).sum();
-    mem.write_u32("count", count, items.len() as u32)?;
-    mem.write_u32(
-        "buf_size",
-        size,
-        u32::try_from(total).map_err(|_| Errno::Overflow)?,
-    )
+    mem.write_u32("count", count, items.len() as u32)
+        .map_err(in_result("write size"))?;
+    let total = u32::try_from(total).map_err(|_| Errno::Overflow)?;
+    mem.write_u32("buf_size", size, total)
+        .map_err(in_result("write size"))
 }
 
 /// `args_get`.

@@ -19,7 +19,7 @@ use rustix::net::SocketFlags;
 use rustix::net::{RecvAncillaryBuffer, RecvFlags, ReturnFlags, SendAncillaryBuffer, SendFlags};
 
 use crate::ctx::WasiCtx;
-use crate::error::{Errno, HostError};
+use crate::error::{Errno, HostError, in_result};
 use crate::fd_table::{FdEntry, FdKind};
 use crate::guest_buf::GuestMem;
 use crate::p1::types::{fdflags, filetype, rights};
@@ -113,7 +113,7 @@ pub fn sock_accept(
     ne.rights_base = rights::STREAM & !rights::SOCK_ACCEPT;
     ne.flags = flags;
     let new = cx.table.push(ne)?;
-    mem.write_u32("fd", out, new)
+    mem.write_u32("fd", out, new).map_err(in_result("write fd"))
 }
 
 /// `sock_recv`: one `recvmsg` straight into the guest's buffers.
@@ -165,8 +165,11 @@ pub fn sock_recv(
         };
         if let Some(got) = got {
             // A stream socket never truncates a message.
-            mem.write_u32("ro_datalen", out_len, got as u32)?;
-            return mem.write_u16("ro_flags", out_flags, 0);
+            mem.write_u32("ro_datalen", out_len, got as u32)
+                .map_err(in_result("write size"))?;
+            return mem
+                .write_u16("ro_flags", out_flags, 0)
+                .map_err(in_result("write roflags"));
         }
     }
     // Direct `recvmsg`: a nonblocking socket, or several buffers with flags.
@@ -188,8 +191,10 @@ pub fn sock_recv(
             (r.bytes, r.flags.contains(ReturnFlags::TRUNC))
         }
     };
-    mem.write_u32("ro_datalen", out_len, got as u32)?;
+    mem.write_u32("ro_datalen", out_len, got as u32)
+        .map_err(in_result("write size"))?;
     mem.write_u16("ro_flags", out_flags, u16::from(trunc))
+        .map_err(in_result("write roflags"))
 }
 
 /// `sock_send`: one `sendmsg` straight from the guest's buffers.
@@ -219,7 +224,9 @@ pub fn sock_send(
                 cx.inline.run(op).0?
             }
         };
-        return mem.write_u32("so_datalen", out, put as u32);
+        return mem
+            .write_u32("so_datalen", out, put as u32)
+            .map_err(in_result("write size"));
     }
     // Direct `sendmsg`: a nonblocking socket, or several buffers.
     for v in &live {
@@ -234,6 +241,7 @@ pub fn sock_send(
     )?;
     drop(bufs);
     mem.write_u32("so_datalen", out, put as u32)
+        .map_err(in_result("write size"))
 }
 
 /// `sock_shutdown`.

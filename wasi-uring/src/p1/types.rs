@@ -199,6 +199,30 @@ pub mod size {
     pub const EVENT: u32 = 32;
 }
 
+/// The scalar fields of each struct the host writes, `(offset, size)` in
+/// declaration order: wiggle writes (and checks) a struct field by field,
+/// so the first field that is misaligned or out of bounds is the trap, and
+/// padding is never written.
+pub mod fields {
+    /// `fdstat`: filetype, flags, rights base, rights inheriting.
+    pub const FDSTAT: &[(u32, u32)] = &[(0, 1), (2, 2), (8, 8), (16, 8)];
+    /// `filestat`: dev, ino, filetype, nlink, size, atim, mtim, ctim.
+    pub const FILESTAT: &[(u32, u32)] = &[
+        (0, 8),
+        (8, 8),
+        (16, 1),
+        (24, 8),
+        (32, 8),
+        (40, 8),
+        (48, 8),
+        (56, 8),
+    ];
+    /// `prestat`: the union's tag, then `prestat_dir.pr_name_len`.
+    pub const PRESTAT: &[(u32, u32)] = &[(0, 1), (4, 4)];
+    /// `event`: userdata, error, type, `fd_readwrite` (nbytes, flags).
+    pub const EVENT: &[(u32, u32)] = &[(0, 8), (8, 2), (10, 1), (16, 8), (24, 2)];
+}
+
 /// A `filestat`, host side.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Filestat {
