@@ -448,3 +448,48 @@ fn a_host_error_carries_the_wasm_frames_that_called_it() {
         assert_eq!(frames(&err), frames(&theirs), "same frames as wasmtime");
     }
 }
+
+#[test]
+fn invoke_arguments_parse_and_fail_as_in_wasmtime() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wat = write(
+        dir.path(),
+        "invoke.wat",
+        r#"(module
+            (func (export "f") (param i32) (result i32) (local.get 0))
+            (func (export "d") (param f32 f64) (result f64) (local.get 1))
+            (func (export "l") (param i64) (result i64) (local.get 0)))"#,
+    );
+    // (arguments after the file, status, a line ringwasm must print)
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["f", "0x10"], 0, "16\n"),
+        (&["f", "+5", "ignored"], 0, "5\n"),
+        (
+            &["f", "4294967295"],
+            1,
+            "number too large to fit in target type",
+        ),
+        (&["f", "-0x5"], 1, "invalid digit found in string"),
+        (&["f"], 1, "not enough arguments for `f`"),
+        (&["d", "abc", "1"], 1, "invalid float literal"),
+        (&["d", "1", "1e3"], 0, "1000\n"),
+        (&["l", "-9223372036854775808"], 0, "-9223372036854775808\n"),
+        (&["h"], 1, "no func export named `h` found"),
+    ];
+    for &(rest, status, want) in cases {
+        let mut args = vec!["run", "--invoke", rest[0], wat];
+        args.extend(&rest[1..]);
+        let ours = ringwasm(&args, dir.path());
+        let all = format!("{}{}", String::from_utf8_lossy(&ours.stdout), stderr(&ours));
+        assert_eq!(ours.status.code(), Some(status), "{args:?}: {all}");
+        assert!(all.contains(want), "{args:?}: wanted {want:?} in {all}");
+        if let Some(theirs) = wasmtime_run(&args, dir.path()) {
+            assert_eq!(ours.stdout, theirs.stdout, "{args:?}: stdout");
+            assert_eq!(stderr(&ours), stderr(&theirs), "{args:?}: stderr");
+            assert_eq!(ours.status.code(), theirs.status.code(), "{args:?}");
+        }
+    }
+    // No `_start` and no `--invoke`: instantiated, nothing run, success.
+    let out = ringwasm(&["run", wat], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

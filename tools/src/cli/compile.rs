@@ -86,8 +86,15 @@ pub(super) fn compile(args: &CompileArgs) -> Result<()> {
     for opt in &args.wasm {
         match *opt {
             super::run::WasmOpt::EpochInterruption(on) => config.epoch_interruption(on),
+            super::run::WasmOpt::Feature(bits, on) => {
+                let mut features = config.features();
+                features.set(bits, on);
+                config.wasm_features(features)
+            }
             // Limits apply when the artefact runs; they don't shape its code.
-            super::run::WasmOpt::MaxMemorySize(_) | super::run::WasmOpt::Timeout(_) => &mut config,
+            super::run::WasmOpt::MaxMemorySize(_)
+            | super::run::WasmOpt::Timeout(_)
+            | super::run::WasmOpt::MaxWasmStack(_) => &mut config,
         };
     }
     apply_codegen_opts(&mut config, &args.codegen, false);

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use ringwasm_jit::{
-    Config, Engine, Error, Func, Linker, Module, Store, Trap, TrapCode, Val, ValType,
+    Config, Engine, Error, Func, Linker, Module, Store, Trap, TrapCode, Val, ValType, WasmFeatures,
 };
 
 use super::IoChoice;
@@ -47,6 +47,12 @@ pub struct RunArgs {
     /// returns -1; a module whose initial memory exceeds it fails to
     /// instantiate). `timeout=DURATION` (`10s`, `500ms`, `2m`; a bare number
     /// is seconds) interrupts wasm code after that much wall-clock time.
+    /// `max-wasm-stack=BYTES` limits the native stack wasm code may use.
+    /// Proposals, all on by default, by wasmtime's names: `bulk-memory`,
+    /// `multi-value`, `reference-types`, `simd`, `relaxed-simd`, `tail-call`,
+    /// `multi-memory`, `memory64`, `extended-const`, `exceptions`,
+    /// `function-references` (`=n` turns one off); `threads`, `gc` and
+    /// `component-model` are not implemented.
     #[arg(short = 'W', value_name = "OPT=VAL", value_parser = parse_wasm_opt)]
     pub wasm: Vec<WasmOpt>,
 
@@ -78,6 +84,11 @@ pub enum WasmOpt {
     MaxMemorySize(u64),
     /// `timeout=DURATION`: wall-clock limit on running wasm code.
     Timeout(Duration),
+    /// `max-wasm-stack=BYTES`: the most native stack wasm code may use.
+    MaxWasmStack(usize),
+    /// `PROPOSAL=y|n`, by wasmtime's name (`simd`, `tail-call`, …): turns a
+    /// wasm feature the engine implements on or off.
+    Feature(WasmFeatures, bool),
 }
 
 /// Parses `-W OPT=VAL`.
@@ -87,14 +98,7 @@ pub(super) fn parse_wasm_opt(s: &str) -> Result<WasmOpt, String> {
         None => (s, None),
     };
     match key {
-        "epoch-interruption" => {
-            let on = match value.unwrap_or("y") {
-                "y" | "yes" | "true" => true,
-                "n" | "no" | "false" => false,
-                _ => return Err(format!("`{s}`: expected `{key}=y` or `{key}=n`")),
-            };
-            Ok(WasmOpt::EpochInterruption(on))
-        }
+        "epoch-interruption" => Ok(WasmOpt::EpochInterruption(yes_no(s, key, value)?)),
         "max-memory-size" => {
             let v = value.ok_or_else(|| format!("`{key}` needs a value: `{key}=BYTES`"))?;
             v.parse()
@@ -107,11 +111,99 @@ pub(super) fn parse_wasm_opt(s: &str) -> Result<WasmOpt, String> {
                 .map(WasmOpt::Timeout)
                 .ok_or_else(|| format!("`{s}`: expected a duration such as `10s` or `500ms`"))
         }
-        _ => Err(format!(
-            "`{key}`: unknown option (known: epoch-interruption, max-memory-size, timeout)"
-        )),
+        "max-wasm-stack" => {
+            let v = value.ok_or_else(|| format!("`{key}` needs a value: `{key}=BYTES`"))?;
+            v.parse()
+                .map(WasmOpt::MaxWasmStack)
+                .map_err(|_| format!("`{s}`: `{v}` is not a number of bytes"))
+        }
+        _ => {
+            if let Some(&(_, bits)) = PROPOSALS.iter().find(|(name, _)| *name == key) {
+                return Ok(WasmOpt::Feature(bits, yes_no(s, key, value)?));
+            }
+            if UNIMPLEMENTED_PROPOSALS.contains(&key) {
+                // Turning off what we do not have is fine.
+                return match yes_no(s, key, value)? {
+                    false => Ok(WasmOpt::Feature(WasmFeatures::empty(), false)),
+                    true => Err(format!(
+                        "`{key}`: this proposal is not implemented by ringwasm"
+                    )),
+                };
+            }
+            if WASMTIME_ONLY.contains(&key) {
+                return Err(format!("`{key}`: a wasmtime option ringwasm does not have"));
+            }
+            Err(format!(
+                "`{key}`: unknown option (known: epoch-interruption, max-memory-size, \
+                 max-wasm-stack, timeout, and the proposals {})",
+                PROPOSALS
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
     }
 }
+
+/// `y`/`n` as wasmtime takes them (a bare key means `y`).
+fn yes_no(s: &str, key: &str, value: Option<&str>) -> Result<bool, String> {
+    match value.unwrap_or("y") {
+        "y" | "yes" | "true" => Ok(true),
+        "n" | "no" | "false" => Ok(false),
+        _ => Err(format!("`{s}`: expected `{key}=y` or `{key}=n`")),
+    }
+}
+
+/// The wasm proposals the engine implements, by `wasmtime run -W` name;
+/// all are on by default.
+const PROPOSALS: &[(&str, WasmFeatures)] = &[
+    ("bulk-memory", WasmFeatures::BULK_MEMORY),
+    ("multi-value", WasmFeatures::MULTI_VALUE),
+    ("reference-types", WasmFeatures::REFERENCE_TYPES),
+    ("simd", WasmFeatures::SIMD),
+    ("relaxed-simd", WasmFeatures::RELAXED_SIMD),
+    ("tail-call", WasmFeatures::TAIL_CALL),
+    ("multi-memory", WasmFeatures::MULTI_MEMORY),
+    ("memory64", WasmFeatures::MEMORY64),
+    ("extended-const", WasmFeatures::EXTENDED_CONST),
+    (
+        "exceptions",
+        WasmFeatures::EXCEPTIONS.union(WasmFeatures::LEGACY_EXCEPTIONS),
+    ),
+    ("function-references", WasmFeatures::FUNCTION_REFERENCES),
+];
+
+/// `wasmtime run -W` proposals ringwasm does not implement: `=n` is
+/// accepted, `=y` refused with that reason.
+const UNIMPLEMENTED_PROPOSALS: &[&str] = &[
+    "threads",
+    "shared-everything-threads",
+    "gc",
+    "component-model",
+    "component-model-async",
+    "stack-switching",
+    "custom-page-sizes",
+    "wide-arithmetic",
+];
+
+/// Other `wasmtime run -W` options, refused as such rather than unknown.
+const WASMTIME_ONLY: &[&str] = &[
+    "nan-canonicalization",
+    "fuel",
+    "async-stack-size",
+    "unknown-exports-allow",
+    "unknown-imports-trap",
+    "unknown-imports-default",
+    "max-memories",
+    "max-tables",
+    "max-instances",
+    "max-table-elements",
+    "trap-on-grow-failure",
+    "all-proposals",
+    "relaxed-simd-deterministic",
+    "pooling-allocator",
+];
 
 /// A duration as `wasmtime run -W timeout=` takes it: a number with an
 /// optional unit (`ns`, `us`, `ms`, `s`, `m`, `h`); no unit means seconds.
@@ -188,6 +280,14 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
                 config.max_memory_size(bytes);
             }
             WasmOpt::Timeout(d) => timeout = Some(d),
+            WasmOpt::MaxWasmStack(bytes) => {
+                config.max_wasm_stack(bytes);
+            }
+            WasmOpt::Feature(bits, on) => {
+                let mut features = config.features();
+                features.set(bits, on);
+                config.wasm_features(features);
+            }
         }
     }
     if timeout.is_some() {
@@ -229,21 +329,22 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
         Err(e) => return Err(anyhow!(e).context(format!("{}: cannot instantiate", file.display()))),
     };
     let name = args.invoke.as_deref().unwrap_or("_start");
-    let func = instance
-        .get_func(&mut store, name)
-        .ok_or_else(|| match &args.invoke {
-            Some(_) => anyhow!("{}: no exported function `{name}`", file.display()),
-            None => anyhow!(
-                "{}: no `_start` export; name a function with --invoke",
-                file.display()
-            ),
-        })?;
+    let Some(func) = instance.get_func(&mut store, name) else {
+        return Ok(match &args.invoke {
+            Some(_) => run_failure(file, &format!("no func export named `{name}` found")),
+            // A module without `_start` is instantiated and that is all
+            // (its start function ran), as `wasmtime run` does.
+            None => ExitCode::SUCCESS,
+        });
+    };
     let params = if args.invoke.is_some() {
         if !func.ty(&store).params().is_empty() {
             eprintln!("{INVOKE_PARAMS_WARNING}");
         }
-        parse_args(&func, &store, &args.args)
-            .with_context(|| format!("{}: `{name}`", file.display()))?
+        match parse_args(&func, &store, name, &args.args) {
+            Ok(params) => params,
+            Err(e) => return Ok(run_failure(file, &format!("{e:#}"))),
+        }
     } else {
         Vec::new()
     };
@@ -344,55 +445,49 @@ fn exit_code(code: i32) -> ExitCode {
     ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1))
 }
 
-/// Parses ARGS by the parameter types of `func`, as `wasmtime run --invoke`.
-fn parse_args(func: &Func, store: &Store<Host>, args: &[String]) -> Result<Vec<Val>> {
+/// `wasmtime run`'s report of a failure before the guest runs, with one
+/// cause (the trailing empty line included).
+fn run_failure(file: &Path, cause: &str) -> ExitCode {
+    eprintln!(
+        "Error: failed to run main module `{}`\n\nCaused by:\n    {cause}\n",
+        file.display()
+    );
+    ExitCode::FAILURE
+}
+
+/// Parses ARGS by the parameter types of `func`, as `wasmtime run --invoke`
+/// does: one argument per parameter (extra ones are ignored), integers as
+/// signed decimal or `0x` hex of the parameter's width, floats as Rust
+/// parses them (`1e3`, `inf`, `nan`).
+fn parse_args(func: &Func, store: &Store<Host>, name: &str, args: &[String]) -> Result<Vec<Val>> {
     let ty = func.ty(store);
-    let params: Vec<ValType> = ty.params().to_vec();
-    if params.len() != args.len() {
-        bail!("expects {} arguments, got {}", params.len(), args.len());
-    }
-    params
+    let mut args = args.iter();
+    ty.params()
         .iter()
-        .zip(args)
-        .enumerate()
-        .map(|(i, (ty, arg))| parse_val(ty, arg).with_context(|| format!("argument {}", i + 1)))
+        .map(|ty| {
+            let arg = args
+                .next()
+                .ok_or_else(|| anyhow!("not enough arguments for `{name}`"))?;
+            parse_val(ty, arg)
+        })
         .collect()
 }
 
 fn parse_val(ty: &ValType, arg: &str) -> Result<Val> {
+    let hex = arg.strip_prefix("0x").or_else(|| arg.strip_prefix("0X"));
     Ok(match ty {
-        ValType::I32 => Val::I32(parse_int(arg, 32)? as i32),
-        ValType::I64 => Val::I64(parse_int(arg, 64)?),
-        ValType::F32 => Val::F32(
-            arg.parse::<f32>()
-                .with_context(|| format!("`{arg}` is not an f32"))?
-                .to_bits(),
-        ),
-        ValType::F64 => Val::F64(
-            arg.parse::<f64>()
-                .with_context(|| format!("`{arg}` is not an f64"))?
-                .to_bits(),
-        ),
-        other => bail!("parameters of type {other:?} cannot be given on the command line"),
+        ValType::I32 => Val::I32(match hex {
+            Some(h) => i32::from_str_radix(h, 16)?,
+            None => arg.parse()?,
+        }),
+        ValType::I64 => Val::I64(match hex {
+            Some(h) => i64::from_str_radix(h, 16)?,
+            None => arg.parse()?,
+        }),
+        ValType::F32 => Val::F32(arg.parse::<f32>()?.to_bits()),
+        ValType::F64 => Val::F64(arg.parse::<f64>()?.to_bits()),
+        other => bail!("unsupported argument type {other:?}"),
     })
-}
-
-/// Parses a signed or unsigned decimal, or `0x` hex, of `bits` width: the
-/// two's-complement value, so `4294967295` is an `i32` of `-1`.
-fn parse_int(arg: &str, bits: u32) -> Result<i64> {
-    let unsigned_max = u64::MAX >> (64 - bits);
-    let signed_min = -(1i128 << (bits - 1));
-    let parsed = match arg.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16).ok().map(i128::from),
-        None => arg.parse::<i128>().ok(),
-    };
-    match parsed {
-        Some(v) if v >= signed_min && v <= i128::from(unsigned_max) => {
-            // Wrap into the width: truncation is the point.
-            Ok(v as i64)
-        }
-        _ => bail!("`{arg}` is not a {bits}-bit integer"),
-    }
 }
 
 /// Formats a result as `wasmtime run --invoke` does.
@@ -414,13 +509,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn integers_parse_signed_unsigned_and_hex() {
+    fn integers_parse_signed_and_hex_as_wasmtime_does() {
         assert!(matches!(parse_val(&ValType::I32, "-3"), Ok(Val::I32(-3))));
-        assert!(matches!(
-            parse_val(&ValType::I32, "4294967295"),
-            Ok(Val::I32(-1))
-        ));
+        // Signed only, as wasmtime: no unsigned wrap-around.
+        assert!(parse_val(&ValType::I32, "4294967295").is_err());
+        assert!(parse_val(&ValType::I32, "0xffffffff").is_err());
         assert!(matches!(parse_val(&ValType::I32, "0x10"), Ok(Val::I32(16))));
+        assert!(matches!(
+            parse_val(&ValType::I32, "0X7fffffff"),
+            Ok(Val::I32(i32::MAX))
+        ));
         assert!(matches!(parse_val(&ValType::I64, "-9"), Ok(Val::I64(-9))));
         assert!(parse_val(&ValType::I32, "4294967296").is_err());
         assert!(parse_val(&ValType::I32, "two").is_err());
@@ -446,6 +544,26 @@ mod tests {
         );
         assert!(parse_wasm_opt("timeout=soon").is_err());
         assert!(parse_wasm_opt("timeout").is_err());
+        assert_eq!(
+            parse_wasm_opt("simd=n"),
+            Ok(WasmOpt::Feature(WasmFeatures::SIMD, false))
+        );
+        assert_eq!(
+            parse_wasm_opt("tail-call"),
+            Ok(WasmOpt::Feature(WasmFeatures::TAIL_CALL, true))
+        );
+        assert_eq!(
+            parse_wasm_opt("max-wasm-stack=65536"),
+            Ok(WasmOpt::MaxWasmStack(65536))
+        );
+        assert!(matches!(
+            parse_wasm_opt("threads=n"),
+            Ok(WasmOpt::Feature(_, false))
+        ));
+        let e = parse_wasm_opt("threads=y").expect_err("not implemented");
+        assert!(e.contains("not implemented"), "{e}");
+        let e = parse_wasm_opt("fuel=10").expect_err("wasmtime only");
+        assert!(e.contains("wasmtime option"), "{e}");
         assert!(parse_wasm_opt("max-memory-size=lots").is_err());
         assert_eq!(
             parse_wasm_opt("epoch-interruption"),
