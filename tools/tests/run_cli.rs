@@ -493,3 +493,47 @@ fn invoke_arguments_parse_and_fail_as_in_wasmtime() {
     let out = ringwasm(&["run", wat], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+#[test]
+fn inherit_env_passes_the_host_environment_before_env_flags() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Exits with the number of environment variables the guest sees.
+    let wat = write(
+        dir.path(),
+        "envcount.wat",
+        r#"(module
+            (import "wasi_snapshot_preview1" "environ_sizes_get"
+                (func $sizes (param i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+            (memory (export "memory") 1)
+            (func (export "_start")
+                (drop (call $sizes (i32.const 0) (i32.const 4)))
+                (call $exit (i32.load (i32.const 0)))))"#,
+    );
+    let count = |flags: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ringwasm"))
+            .arg("run")
+            .args(flags)
+            .arg(wat)
+            .current_dir(dir.path())
+            .env_clear()
+            .env("A", "1")
+            .env("B", "2")
+            .output()
+            .expect("ringwasm runs");
+        out.status.code()
+    };
+    assert_eq!(count(&[]), Some(0));
+    assert_eq!(count(&["-S", "inherit-env"]), Some(2));
+    assert_eq!(count(&["-S", "inherit-env", "--env", "C=3"]), Some(3));
+    assert_eq!(
+        count(&["-S", "inherit-env=y", "-S", "inherit-env=n"]),
+        Some(0)
+    );
+    assert_eq!(count(&["-S", "cli", "-S", "tcp=n"]), Some(0));
+    assert_eq!(
+        count(&["-S", "tcplisten=127.0.0.1:0"]),
+        Some(2),
+        "usage error"
+    );
+}

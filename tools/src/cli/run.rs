@@ -56,6 +56,14 @@ pub struct RunArgs {
     #[arg(short = 'W', value_name = "OPT=VAL", value_parser = parse_wasm_opt)]
     pub wasm: Vec<WasmOpt>,
 
+    /// WASI options, as `wasmtime run -S`: `inherit-env=y|n` (default `n`)
+    /// passes the whole host environment (before any `--env`). Accepted and
+    /// without effect on a Preview 1 program, as in wasmtime: `cli`,
+    /// `preview2`, `common`, `inherit-network`, `allow-ip-name-lookup`,
+    /// `tcp`, `udp`.
+    #[arg(short = 'S', value_name = "OPT=VAL", value_parser = parse_wasi_opt)]
+    pub wasi: Vec<WasiOpt>,
+
     /// Codegen options, as `wasmtime run -C`: `cache=y|n` (default `y`)
     /// keeps compiled code in `$RINGWASM_CACHE_DIR`, else
     /// `$XDG_CACHE_HOME/ringwasm`, else `~/.cache/ringwasm`.
@@ -143,6 +151,44 @@ pub(super) fn parse_wasm_opt(s: &str) -> Result<WasmOpt, String> {
                     .join(", ")
             ))
         }
+    }
+}
+
+/// One `-S OPT=VAL` WASI option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WasiOpt {
+    /// `inherit-env=y|n`.
+    InheritEnv(bool),
+    /// An option that changes nothing for a Preview 1 program.
+    NoEffect,
+}
+
+/// Parses `-S OPT=VAL`.
+pub(super) fn parse_wasi_opt(s: &str) -> Result<WasiOpt, String> {
+    let (key, value) = match s.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (s, None),
+    };
+    match key {
+        "inherit-env" => Ok(WasiOpt::InheritEnv(yes_no(s, key, value)?)),
+        "cli"
+        | "preview2"
+        | "common"
+        | "inherit-network"
+        | "allow-ip-name-lookup"
+        | "tcp"
+        | "udp" => {
+            yes_no(s, key, value)?;
+            Ok(WasiOpt::NoEffect)
+        }
+        "http" | "nn" | "threads" | "config" | "keyvalue" | "listenfd" | "tcplisten"
+        | "max-resources" | "network-error-code" | "cli-exit-with-code" | "p3" => {
+            Err(format!("`{key}`: a wasmtime option ringwasm does not have"))
+        }
+        _ => Err(format!(
+            "`{key}`: unknown option (known: inherit-env, and the no-ops cli, preview2, \
+             common, inherit-network, allow-ip-name-lookup, tcp, udp)"
+        )),
     }
 }
 
@@ -246,6 +292,15 @@ fn wasi_ctx(args: &RunArgs, io: IoChoice) -> Result<ringwasm_wasi::WasiCtx> {
     b.arg(args.argv0.clone().unwrap_or(file_name));
     if args.invoke.is_none() {
         b.args(args.args.iter().cloned());
+    }
+    let inherit_env = args.wasi.iter().rev().find_map(|o| match o {
+        WasiOpt::InheritEnv(on) => Some(*on),
+        WasiOpt::NoEffect => None,
+    });
+    if inherit_env == Some(true) {
+        for (k, v) in std::env::vars() {
+            b.env(k, v);
+        }
     }
     for env in &args.envs {
         match env.split_once('=') {
