@@ -40,5 +40,19 @@ pub fn main() !void {
     var one: [1]u8 = undefined;
     try out.print("read after EOF: {d}\n", .{try std.io.getStdIn().read(&one)});
 
+    // What the standard streams are (pipes, under the tests).
+    const streams = [_]struct { []const u8, std.fs.File }{
+        .{ "stdin", std.io.getStdIn() },
+        .{ "stdout", std.io.getStdOut() },
+        .{ "stderr", std.io.getStdErr() },
+    };
+    for (streams) |stream| {
+        const name, const file = stream;
+        const kind = if (file.stat()) |st| @tagName(st.kind) else |e| @errorName(e);
+        const pos = if (file.getPos()) |p| p else |e| @as(u64, @intFromError(e)) + 1_000_000;
+        try out.print("{s}: tty {} kind {s} getPos {s}\n", .{
+            name, file.isTty(), kind, if (pos < 1_000_000) "ok" else "fails",
+        });
+    }
     try err.print("stderr: {d} args, {d} env\n", .{ args.len, names.items.len });
 }

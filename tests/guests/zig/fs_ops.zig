@@ -119,6 +119,43 @@ pub fn main() !void {
         check("read from write-only file", f.read(&buf));
     }
 
+    // Vectored and raw calls std wraps thinly or not at all.
+    {
+        const wasi = std.os.wasi;
+        const f = try cwd.createFile("sub/v.txt", .{ .read = true });
+        defer f.close();
+        var parts = [_]std.posix.iovec_const{
+            .{ .base = "one ", .len = 4 },
+            .{ .base = "", .len = 0 },
+            .{ .base = "two ", .len = 4 },
+            .{ .base = "three\n", .len = 6 },
+        };
+        try f.writevAll(&parts);
+        var a: [5]u8 = undefined;
+        var b: [9]u8 = undefined;
+        var into = [_]std.posix.iovec{ .{ .base = &a, .len = a.len }, .{ .base = &b, .len = b.len } };
+        const n = try f.preadvAll(&into, 0);
+        line("writev/preadv: {d} \"{s}|{s}\"", .{ n, a[0..], b[0 .. n - a.len] });
+        line("fd_allocate: {s}", .{@tagName(wasi.fd_allocate(f.handle, 0, 100))});
+        line("fd_advise: {s}", .{@tagName(wasi.fd_advise(f.handle, 0, 10, .SEQUENTIAL))});
+        line("fd_fdstat_set_flags APPEND: {s}", .{@tagName(wasi.fd_fdstat_set_flags(f.handle, .{ .APPEND = true }))});
+        try f.seekTo(0);
+        try f.writeAll("appended\n");
+        line("after APPEND write: pos {d} size {d}", .{ try f.getPos(), (try f.stat()).size });
+        var stat: wasi.fdstat_t = undefined;
+        line("fd_fdstat_get: {s} append {}", .{ @tagName(wasi.fd_fdstat_get(f.handle, &stat)), stat.fs_flags.APPEND });
+        check("linkat v.txt -> hard.txt", std.posix.linkat(cwd.fd, "sub/v.txt", cwd.fd, "sub/hard.txt", 0));
+        const hard = try cwd.statFile("sub/hard.txt");
+        line("hard link: size {d}, same as v.txt {}", .{ hard.size, hard.size == (try f.stat()).size });
+        check("linkat existing", std.posix.linkat(cwd.fd, "sub/v.txt", cwd.fd, "sub/hard.txt", 0));
+        const g = try cwd.openFile("sub/hard.txt", .{});
+        line("fd_renumber: {s}", .{@tagName(wasi.fd_renumber(g.handle, 50))});
+        line("fd_renumber onto an open fd: {s}", .{@tagName(wasi.fd_renumber(g.handle, f.handle))});
+        var c: [3]u8 = undefined;
+        line("read from renumbered-over fd: {s}", .{if ((std.fs.File{ .handle = f.handle }).preadAll(&c, 0)) |k| c[0..k] else |e| @errorName(e)});
+        try cwd.deleteFile("sub/hard.txt");
+    }
+
     // Whole-file helpers and a larger file.
     try cwd.writeFile(.{ .sub_path = "sub/c.txt", .data = "third\n" });
     const big = try arena.alloc(u8, 3 << 20);
