@@ -6,9 +6,9 @@
 //! Zig is the `ziglang` wheel from PyPI, pinned to 0.14.1 because the
 //! guests use that release's std API (`scripts/test` installs it and exports
 //! `RINGWASM_ZIG`); without it, or with another version, the tests say why
-//! they skip, unless `RINGWASM_REQUIRE_PEERS` is set, when they fail. The
-//! guests are built once per test process into `target/zig-guests/`
-//! (`-O ReleaseSafe`, so safety checks panic), through Zig's cache there.
+//! they skip, unless `RINGWASM_REQUIRE_PEERS` is set, when they fail. Each
+//! guest is built when its source is newer than its binary, into
+//! `target/zig-guests/` (`-O ReleaseSafe`, so safety checks panic).
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
@@ -22,16 +22,6 @@ use guest_diff::{Case, Compare, failure_parts, skip, text};
 
 /// The Zig release the guests are written for.
 const ZIG_VERSION: &str = "0.14.1";
-
-/// The guests, one `tests/guests/zig/NAME.zig` each.
-const GUESTS: &[&str] = &[
-    "args_env",
-    "clock_random",
-    "exit_code",
-    "fs_ops",
-    "trap",
-    "zero_len",
-];
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -65,69 +55,82 @@ fn zig(cmd: &[OsString]) -> Command {
     c
 }
 
-/// Builds every guest; `Err` says why this machine cannot.
-fn build_guests() -> Result<PathBuf, String> {
-    let cmd = zig_command()?;
-    let version = zig(&cmd)
-        .arg("version")
-        .output()
-        .map_err(|e| format!("running {cmd:?} version: {e}"))?;
-    let version = String::from_utf8_lossy(&version.stdout).trim().to_owned();
-    if version != ZIG_VERSION {
-        return Err(format!(
-            "Zig {version:?} found, the guests need {ZIG_VERSION} (`pip install ziglang=={ZIG_VERSION}`)"
-        ));
-    }
-    let root = workspace_root();
-    let out_dir = root.join("target/zig-guests");
-    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
-    for name in GUESTS {
-        let src = root.join(format!("tests/guests/zig/{name}.zig"));
-        // Test processes may build at once (nextest runs one per test):
-        // each writes its own file, then renames it into place.
-        let tmp = out_dir.join(format!("{name}.{}.tmp.wasm", std::process::id()));
-        let out = zig(&cmd)
-            .args(["build-exe", "-target", "wasm32-wasi", "-O", "ReleaseSafe"])
-            .arg("--cache-dir")
-            .arg(out_dir.join("cache"))
-            .arg("--global-cache-dir")
-            .arg(out_dir.join("global-cache"))
-            .arg(format!("-femit-bin={}", tmp.display()))
-            .arg(&src)
-            .current_dir(&out_dir)
+/// A usable Zig: its command, or why there is none.
+fn zig_ready() -> Result<&'static [OsString], &'static str> {
+    static ZIG: OnceLock<Result<Vec<OsString>, String>> = OnceLock::new();
+    let found = ZIG.get_or_init(|| {
+        let cmd = zig_command()?;
+        let version = zig(&cmd)
+            .arg("version")
             .output()
-            .map_err(|e| format!("running zig: {e}"))?;
-        assert!(
-            out.status.success(),
-            "zig build-exe {} failed:\n{}",
-            src.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let wasm = out_dir.join(format!("{name}.wasm"));
-        std::fs::rename(&tmp, &wasm).expect("move the guest into place");
-        // Zig leaves the object file beside the binary.
-        let _ = std::fs::remove_file(tmp.with_extension("wasm.o"));
-    }
-    Ok(out_dir)
+            .map_err(|e| format!("running {cmd:?} version: {e}"))?;
+        let version = String::from_utf8_lossy(&version.stdout).trim().to_owned();
+        if version != ZIG_VERSION {
+            return Err(format!(
+                "Zig {version:?} found, the guests need {ZIG_VERSION} (`pip install ziglang=={ZIG_VERSION}`)"
+            ));
+        }
+        Ok(cmd)
+    });
+    found.as_deref().map_err(String::as_str)
 }
 
-/// Runs `case` (see `guest_diff::differential`) on the built guest, or
-/// says why not and returns `None`.
-fn differential(case: &Case<'_>) -> Option<Output> {
-    let wasm = guests_dir()?.join(format!("{}.wasm", case.guest));
-    Some(guest_diff::differential(case, &wasm))
+/// Whether `wasm` was built after `src` last changed.
+fn up_to_date(wasm: &Path, src: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    matches!((modified(wasm), modified(src)), (Some(w), Some(s)) if w >= s)
 }
 
-/// The directory of built guests, or `None` after saying why not.
-fn guests_dir() -> Option<&'static Path> {
-    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match DIR.get_or_init(build_guests) {
-        Ok(dir) => Some(dir),
+/// `target/zig-guests/NAME.wasm`, built from `tests/guests/zig/NAME.zig`
+/// unless it is newer than its source (`zig build-exe` caches no final
+/// binary: each build takes seconds); `None` after saying why not.
+fn guest(name: &str) -> Option<PathBuf> {
+    let cmd = match zig_ready() {
+        Ok(cmd) => cmd,
         Err(why) => {
             skip(why);
-            None
+            return None;
         }
+    };
+    let root = workspace_root();
+    let out_dir = root.join("target/zig-guests").join(ZIG_VERSION);
+    let src = root.join(format!("tests/guests/zig/{name}.zig"));
+    let wasm = out_dir.join(format!("{name}.wasm"));
+    if up_to_date(&wasm, &src) {
+        return Some(wasm);
     }
+    std::fs::create_dir_all(&out_dir).expect("create target/zig-guests");
+    // Test processes may build at once (nextest runs one per test): each
+    // writes its own file, then renames it into place.
+    let tmp = out_dir.join(format!("{name}.{}.tmp.wasm", std::process::id()));
+    let out = zig(cmd)
+        .args(["build-exe", "-target", "wasm32-wasi", "-O", "ReleaseSafe"])
+        .arg("--cache-dir")
+        .arg(out_dir.join("cache"))
+        .arg("--global-cache-dir")
+        .arg(out_dir.join("global-cache"))
+        .arg(format!("-femit-bin={}", tmp.display()))
+        .arg(&src)
+        .current_dir(&out_dir)
+        .output()
+        .expect("zig runs");
+    assert!(
+        out.status.success(),
+        "zig build-exe {} failed:\n{}",
+        src.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::rename(&tmp, &wasm).expect("move the guest into place");
+    // Zig leaves the object file beside the binary.
+    let _ = std::fs::remove_file(tmp.with_extension("wasm.o"));
+    Some(wasm)
+}
+
+/// Runs `case` (see `guest_diff::differential`) on its guest, or says why
+/// not and returns `None`.
+fn differential(case: &Case<'_>) -> Option<Output> {
+    let wasm = guest(case.guest)?;
+    Some(guest_diff::differential(case, &wasm))
 }
 
 #[test]
