@@ -351,3 +351,20 @@ fn zero_length_buffers_at_wild_addresses_match_wasmtime() {
         assert_eq!(out.status.code(), Some(0), "{mode}");
     }
 }
+
+#[test]
+#[ignore = "wasi-uring's path_open opens for writing on FD_ALLOCATE or \
+            FD_FILESTAT_SET_SIZE too; wasmtime only on FD_WRITE"]
+fn rights_that_open_for_writing_match_wasmtime() {
+    let Some(out) = differential(&Case {
+        dir: Some("."),
+        ..Case::new("open_rights")
+    }) else {
+        return;
+    };
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("READ|FILESTAT_SET_SIZE: write BADF read SUCCESS set_size INVAL"),
+        "{stdout}"
+    );
+}
