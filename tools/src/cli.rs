@@ -4,6 +4,24 @@
 //! returns `anyhow::Result`; [`main`] prints any error as
 //! `error: <context>: <cause>` and exits with status 1.
 
+/// `eprintln!` that shrugs off a closed or broken stderr: under
+/// `ringwasm run … 2>&1 | head -1` a trap report must still end in the
+/// trap's exit status, not in a panic about printing (wasmtime's 134).
+macro_rules! say_err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `println!` that shrugs off a closed or broken stdout, as [`say_err!`].
+macro_rules! say_out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod compile;
 mod report;
 mod run;
@@ -96,7 +114,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say_err!("error: {e:#}");
             ExitCode::FAILURE
         }
     }

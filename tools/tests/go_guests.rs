@@ -199,8 +199,6 @@ fn files_without_a_preopen_fail_as_in_wasmtime() {
 }
 
 #[test]
-#[ignore = "wasi-uring's path_open counts FD_FILESTAT_SET_SIZE as a write \
-            right, so Go's read-only open is writable; wasmtime's is not"]
 fn write_to_a_read_only_file_fails_as_in_wasmtime() {
     let Some(out) = differential(&Case {
         args: &["readonly"],

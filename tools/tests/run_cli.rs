@@ -537,3 +537,24 @@ fn inherit_env_passes_the_host_environment_before_env_flags() {
         "usage error"
     );
 }
+
+#[test]
+fn a_closed_stderr_keeps_the_trap_status() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wat = write(
+        dir.path(),
+        "unreachable.wat",
+        r#"(module (func (export "_start") unreachable))"#,
+    );
+    // A pipe whose reader is gone: every write to it fails with EPIPE, as
+    // under `ringwasm run … 2>&1 | head -1` once `head` has exited.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_ringwasm"))
+        .args(["run", wat])
+        .current_dir(dir.path())
+        .stderr(writer)
+        .status()
+        .expect("ringwasm runs");
+    assert_eq!(status.code(), Some(134), "the trap's status, not a panic's");
+}

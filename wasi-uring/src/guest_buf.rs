@@ -77,6 +77,11 @@ impl<'a> GuestMem<'a> {
     ) -> Result<std::ops::Range<usize>, HostError> {
         let start = addr as usize;
         let end = u64::from(addr) + len;
+        // An empty range is fine anywhere, even past the end (wasmtime
+        // accepts a zero-length buffer at any address).
+        if len == 0 {
+            return Ok(0..0);
+        }
         if end > self.bytes.len() as u64 {
             return Err(TrapReason::OutOfBounds {
                 what,

@@ -375,7 +375,7 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
         Err(e @ Error::ResourceLimit(_)) => {
             // `-W max-memory-size` below the module's initial memory: status
             // 1 and the message shape of `wasmtime run`.
-            eprintln!(
+            say_err!(
                 "Error: failed to run main module `{f}`\n\nCaused by:\n    0: failed to instantiate \"{f}\"\n    1: {e}",
                 f = file.display()
             );
@@ -394,7 +394,7 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
     };
     let params = if args.invoke.is_some() {
         if !func.ty(&store).params().is_empty() {
-            eprintln!("{INVOKE_PARAMS_WARNING}");
+            say_err!("{INVOKE_PARAMS_WARNING}");
         }
         match parse_args(&func, &store, name, &args.args) {
             Ok(params) => params,
@@ -419,10 +419,10 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
     if args.invoke.is_some() {
         // wasmtime warns once the call has returned (not after a trap).
         if !results.is_empty() {
-            eprintln!("{INVOKE_RESULTS_WARNING}");
+            say_err!("{INVOKE_RESULTS_WARNING}");
         }
         for result in &results {
-            println!("{}", show(result));
+            say_out!("{}", show(result));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -446,7 +446,7 @@ fn start_timer(engine: &Engine, after: Duration) {
             engine.increment_epoch();
         })
         .map(drop)
-        .unwrap_or_else(|e| eprintln!("warning: no timeout thread: {e}"));
+        .unwrap_or_else(|e| say_err!("warning: no timeout thread: {e}"));
 }
 
 /// Defines the host's imports: WASI Preview 1. Any other import is refused
@@ -484,7 +484,7 @@ const TRAP_EXIT_STATUS: u8 = 134;
 /// Prints a trap and its wasm backtrace to stderr as `wasmtime run` does and
 /// returns the exit status to use. `module_bytes` is the file as read.
 fn report_trap(file: &Path, what: &str, trap: &Trap, module_bytes: &[u8]) -> ExitCode {
-    eprintln!(
+    say_err!(
         "{}",
         super::report::trap_report(file, what, trap, module_bytes)
     );
@@ -503,7 +503,7 @@ fn exit_code(code: i32) -> ExitCode {
 /// `wasmtime run`'s report of a failure before the guest runs, with one
 /// cause (the trailing empty line included).
 fn run_failure(file: &Path, cause: &str) -> ExitCode {
-    eprintln!(
+    say_err!(
         "Error: failed to run main module `{}`\n\nCaused by:\n    {cause}\n",
         file.display()
     );

@@ -251,8 +251,10 @@ pub fn path_open(
     // The open mode, as wasmtime picks it: creating or truncating opens for
     // writing whatever the rights say, and a guest asking for neither
     // reading nor writing gets a readable file.
-    let write_rights =
-        base & (rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE) != 0;
+    // Only `FD_WRITE` asks for writing: `FD_ALLOCATE` or
+    // `FD_FILESTAT_SET_SIZE` alone leave the file read-only (Go's
+    // `os.Open` asks for both), as in wasmtime.
+    let write_rights = base & rights::FD_WRITE != 0;
     let read = base & (rights::FD_READ | rights::FD_READDIR) != 0 || !write_rights;
     let write = write_rights || of & (oflags::CREAT | oflags::TRUNC) != 0;
     let want_dir = of & oflags::DIRECTORY != 0;
