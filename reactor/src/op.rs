@@ -454,6 +454,33 @@ pub(crate) enum CachedRead {
     Miss,
 }
 
+#[cfg(target_os = "linux")]
+impl CachedRead {
+    /// What [`RawOp::cached`] returns for this outcome: the completion of a
+    /// hit; `None` for a miss, and for a short hit after recording its
+    /// bytes in `done` (the SQE then reads the rest).
+    pub(crate) fn finish(self, done: &mut u32) -> Option<Completion> {
+        match self {
+            Self::Done(c) => Some(c),
+            Self::Partial(n) => {
+                *done = n;
+                None
+            }
+            Self::Miss => None,
+        }
+    }
+}
+
+/// [`read_cached`] of one buffer: `len` bytes at `ptr`, at `offset`.
+#[cfg(target_os = "linux")]
+pub(crate) fn read_cached_one(fd: RawFd, ptr: *mut u8, len: usize, offset: u64) -> CachedRead {
+    let iov = [libc::iovec {
+        iov_base: ptr.cast(),
+        iov_len: len,
+    }];
+    read_cached(fd, &iov, offset, len)
+}
+
 /// One `preadv2(fd, iov, offset, RWF_NOWAIT)` (`offset` `u64::MAX`: at the
 /// file position, as io_uring spells it) of `total` bytes.
 #[cfg(target_os = "linux")]

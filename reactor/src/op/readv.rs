@@ -4,7 +4,7 @@ use std::io;
 
 use crate::buf::IoBufMut;
 #[cfg(target_os = "linux")]
-use crate::op::{CachedRead, read_cached};
+use crate::op::read_cached;
 use crate::op::{Completion, Op, RawOp, Readiness, Target, cvt, sealed};
 
 /// Equivalent to `preadv(2)` (`readv(2)` at the file position when
@@ -122,14 +122,7 @@ unsafe impl<B: IoBufMut> RawOp for Readv<B> {
             return None;
         }
         let offset = self.fill_iov();
-        match read_cached(self.fd.raw(), &self.iov, offset, self.total()) {
-            CachedRead::Done(c) => Some(c),
-            CachedRead::Partial(n) => {
-                self.done = n;
-                None
-            }
-            CachedRead::Miss => None,
-        }
+        read_cached(self.fd.raw(), &self.iov, offset, self.total()).finish(&mut self.done)
     }
 }
 

@@ -1,5 +1,5 @@
-//! What the guest-language differential tests (`zig_guests.rs`,
-//! `go_guests.rs`) share: running one built guest under `ringwasm run` on
+//! What the guest-language differential tests (`rust_guests.rs`,
+//! `zig_guests.rs`, `go_guests.rs`) share: running one built guest under `ringwasm run` on
 //! both backends and under `wasmtime run` in fresh directories, and
 //! comparing what they print and how they exit.
 #![allow(
@@ -28,22 +28,10 @@ pub fn skip(why: &str) {
     eprintln!("skipping: {why}");
 }
 
-/// How much of two runs must agree.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Compare {
-    /// Exit status, stdout and stderr, byte for byte.
-    Everything,
-    /// Exit status, stdout, what the guest wrote to stderr, the first line
-    /// of the runtime's failure report and its `wasm trap:` line. The rest of
-    /// the report is the wasm backtrace, whose function names differ while
-    /// ringwasm's demangling is being fixed (branch `trapout`), and
-    /// wasmtime adds a `note:` line ours does not.
-    Failure,
-}
-
 /// One program run: which guest (for messages), its arguments, `--env`
-/// pairs, stdin, the `--dir` that preopens the (fresh, empty) working
-/// directory, if any, and how much must agree.
+/// pairs, stdin, and the `--dir` that preopens the (fresh, empty) working
+/// directory, if any. Runs must agree byte for byte: status, stdout and
+/// stderr, the runtime's own failure report included.
 pub struct Case<'a> {
     /// The guest's name.
     pub guest: &'a str,
@@ -55,8 +43,6 @@ pub struct Case<'a> {
     pub stdin: &'a [u8],
     /// `--dir` value: `.` or `.::/`, say.
     pub dir: Option<&'a str>,
-    /// How much of the runs must agree.
-    pub compare: Compare,
 }
 
 impl Case<'_> {
@@ -67,7 +53,6 @@ impl Case<'_> {
             env: &[],
             stdin: b"",
             dir: None,
-            compare: Compare::Everything,
         }
     }
 
@@ -104,8 +89,9 @@ impl Case<'_> {
     }
 }
 
-/// The parts of stderr that `Compare::Failure` compares: the guest's own
-/// text, the report's first line, its `wasm trap:` line.
+/// A failed run's stderr in parts, for tests that check what a report
+/// says: the guest's own text, the report's first line, its `wasm trap:`
+/// line.
 pub fn failure_parts(stderr: &[u8]) -> (String, Option<String>, Option<String>) {
     let text = String::from_utf8_lossy(stderr).into_owned();
     let Some(i) = text.find("Error: ") else {
@@ -171,17 +157,10 @@ pub fn differential(case: &Case<'_>, wasm: &Path) -> Output {
         text(&theirs.stdout),
         "stdout differs from wasmtime: {context}"
     );
-    match case.compare {
-        Compare::Everything => assert_eq!(
-            text(&uring.stderr),
-            text(&theirs.stderr),
-            "stderr differs from wasmtime: {context}"
-        ),
-        Compare::Failure => assert_eq!(
-            failure_parts(&uring.stderr),
-            failure_parts(&theirs.stderr),
-            "stderr differs from wasmtime: {context}"
-        ),
-    }
+    assert_eq!(
+        text(&uring.stderr),
+        text(&theirs.stderr),
+        "stderr differs from wasmtime: {context}"
+    );
     uring
 }
