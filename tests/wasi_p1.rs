@@ -341,3 +341,48 @@ both!(
     sockets,
     read_evicted
 );
+
+/// Two instances in one store share a `WasiCtx`: each host call must use
+/// the memory of the instance that made it (the ctx caches the `memory`
+/// export per instance).
+#[test]
+fn each_instance_writes_from_its_own_memory() {
+    let engine = Engine::default();
+    let mut stdout = tempfile::tempfile().expect("tempfile");
+    let out_fd: OwnedFd = stdout.try_clone().expect("dup").into();
+    let mut b = WasiCtxBuilder::new();
+    b.stdio(1, out_fd);
+    let mut store = Store::new(&engine, b.build().expect("ctx"));
+    let mut linker = Linker::new(&engine);
+    ringwasm_wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c).expect("link");
+    let module = |text: &str| {
+        let wat = format!(
+            r#"(module
+                (import "wasi_snapshot_preview1" "fd_write"
+                    (func $w (param i32 i32 i32 i32) (result i32)))
+                (memory (export "memory") 1)
+                (data (i32.const 100) "{text}\n")
+                (func (export "say")
+                    (i32.store (i32.const 0) (i32.const 100))
+                    (i32.store (i32.const 4) (i32.const {len}))
+                    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
+            len = text.len() + 1
+        );
+        Module::new(&engine, wat.as_bytes()).expect("module")
+    };
+    let a = linker.instantiate(&mut store, &module("first")).expect("a");
+    let b = linker
+        .instantiate(&mut store, &module("second"))
+        .expect("b");
+    for inst in [a, b, a] {
+        let say = inst
+            .get_typed_func::<(), ()>(&mut store, "say")
+            .expect("say");
+        say.call(&mut store, ()).expect("say runs");
+    }
+    drop(store);
+    stdout.rewind().unwrap();
+    let mut s = String::new();
+    stdout.read_to_string(&mut s).unwrap();
+    assert_eq!(s, "first\nsecond\nfirst\n");
+}

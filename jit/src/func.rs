@@ -452,6 +452,17 @@ impl<T> Caller<'_, T> {
         let instance = self.instance?;
         crate::instance::export_of(&mut self.inner.opaque, instance, name)
     }
+
+    /// The instance whose code called this host function (`None` when the
+    /// host called it directly): a key for caching what
+    /// [`Caller::get_export`] finds, since an instance's exports never
+    /// change.
+    pub fn instance(&self) -> Option<crate::Instance> {
+        self.instance.map(|index| crate::Instance {
+            store: self.inner.opaque.id,
+            index,
+        })
+    }
 }
 
 impl<T> AsContext for Caller<'_, T> {

@@ -49,6 +49,9 @@ pub struct WasiCtx {
     /// Runs the one op a blocked host call waits for (see
     /// [`ringwasm_reactor::inline`]): every other guest I/O op.
     pub(crate) inline: Inline,
+    /// The `memory` export of the instance that called last: host calls
+    /// look it up once per instance instead of by name on every call.
+    pub(crate) memory: Option<(ringwasm_jit::Instance, ringwasm_jit::Memory)>,
 }
 
 impl WasiCtx {
@@ -264,6 +267,7 @@ impl WasiCtxBuilder {
             io: self.io,
             reactor,
             inline,
+            memory: None,
         })
     }
 }

@@ -111,7 +111,21 @@ fn with_mem<T, G>(
 where
     G: Fn(&mut T) -> &mut WasiCtx,
 {
-    let m = memory(caller)?;
+    let instance = caller.instance();
+    let cached = get(caller.data_mut())
+        .memory
+        .filter(|&(i, _)| Some(i) == instance)
+        .map(|(_, m)| m);
+    let m = match cached {
+        Some(m) => m,
+        None => {
+            let m = memory(caller)?;
+            if let Some(i) = instance {
+                get(caller.data_mut()).memory = Some((i, m));
+            }
+            m
+        }
+    };
     finish(
         func,
         lend::with_memory(caller, m, |data, mem| f(get(data), mem)),
