@@ -38,7 +38,7 @@ It builds `benches/guests/*.c` with `clang-14` (wasm32-wasi and native), builds\
 uringbench http URL -t THREADS -c CONNS (-d 10s | -n N) [-R RATE] [-H 'K: V'] [-m METHOD]\n\
                 [--body FILE] [--warmup 1s] [--timeout 2s] [--insecure] [--io uring|epoll|auto] [--json]\n\
 uringbench file --path P [--size 1G] --bs 4k --qd 64 --pattern rand|seq --op read|write [--direct] -d 5s [--io ...] [--json]\n\
-                [--plain-fd] [--fixed-bufs] [--ring-only] [--fallback-files direct|pool[:N]]\n\
+                [--plain-fd] [--fixed-bufs] [--ring-only] [--fallback-files direct|pool[:N]] [--bare pread|nowait|uring]\n\
 uringbench echo [--conns 64] [--size 16k] -d 5s [--addr A] [--io ...] [--json]\n\
 uringbench compare [-r RUNS] [-w WARMUP] [--name N]... [--json] 'CMD ARGS' 'CMD ARGS'...\n\
 ```\n\n\
@@ -526,6 +526,7 @@ fn backend_section(env: &Env) -> anyhow::Result<Backends> {
     }
     let mut runs: Vec<Vec<serde_json::Value>> = vec![Vec::new(); rows.len()];
     let mut fio_rates: Vec<Vec<f64>> = vec![Vec::new(); FIO_CASES.len()];
+    let mut floor_rates: Vec<Vec<f64>> = vec![Vec::new(); FLOORS.len()];
     for round in 0..BACKEND_ROUNDS {
         for (c, (label, args, warm)) in cases.iter().enumerate() {
             for (k, io) in ["uring", "epoll"].into_iter().enumerate() {
@@ -556,6 +557,28 @@ fn backend_section(env: &Env) -> anyhow::Result<Backends> {
                 }
             }
         }
+        for (i, &(label, bare)) in FLOORS.iter().enumerate() {
+            let mut f = std::fs::File::open(&file)?;
+            std::io::copy(&mut f, &mut std::io::sink())?;
+            println!("== floor {label} (round {})", round + 1);
+            let mut args = read("4k", "64", "rand", false);
+            args.extend(["--bare".to_string(), bare.to_string(), "--json".to_string()]);
+            let out = Command::new(&env.uringbench)
+                .args(&args)
+                .stderr(Stdio::inherit())
+                .output()
+                .context("running uringbench --bare")?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            print!("{text}");
+            let rate = text
+                .lines()
+                .last()
+                .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .and_then(|j| j["ops_per_sec"].as_f64());
+            if let Some(r) = rate {
+                floor_rates[i].push(r);
+            }
+        }
         for (i, &(label, engine, direct)) in FIO_CASES.iter().enumerate() {
             let mut f = std::fs::File::open(&file)?;
             std::io::copy(&mut f, &mut std::io::sink())?;
@@ -580,7 +603,12 @@ fn backend_section(env: &Env) -> anyhow::Result<Backends> {
         .zip(fio_rates)
         .map(|(&(label, _, _), rates)| (label, rates))
         .collect();
-    Ok(Backends { rows, fio })
+    let floors = FLOORS
+        .iter()
+        .zip(floor_rates)
+        .map(|(&(label, _), rates)| (label, rates))
+        .collect();
+    Ok(Backends { rows, fio, floors })
 }
 
 /// The backends section: uringbench rows in io_uring/epoll pairs, and fio's
@@ -588,7 +616,20 @@ fn backend_section(env: &Env) -> anyhow::Result<Backends> {
 struct Backends {
     rows: Vec<BackendRow>,
     fio: Vec<(&'static str, Vec<f64>)>,
+    /// Median-able rates per [`FLOORS`] entry.
+    floors: Vec<(&'static str, Vec<f64>)>,
 }
+
+/// The kernel floors (`uringbench file --bare`) of the page-cache QD64
+/// case: (label, `--bare` value). The first is what the others divide by.
+const FLOORS: &[(&str, &str)] = &[
+    ("pread loop (what the fallback does)", "pread"),
+    (
+        "preadv2(RWF_NOWAIT) loop (io_uring's page-cache attempt)",
+        "nowait",
+    ),
+    ("io_uring, 64 in flight, batched", "uring"),
+];
 
 fn with_flag(mut v: Vec<String>, flag: &str) -> Vec<String> {
     v.push(flag.into());
@@ -649,7 +690,7 @@ fn own(v: Vec<&str>) -> Vec<String> {
 
 fn render_backends(backends: Option<Backends>) -> String {
     let mut d = String::from("\n## `uringbench file` and `echo`: io_uring against epoll\n\n");
-    let Some(Backends { rows, fio }) = backends else {
+    let Some(Backends { rows, fio, floors }) = backends else {
         d.push_str("Not run in this invocation.\n");
         return d;
     };
@@ -699,6 +740,7 @@ fn render_backends(backends: Option<Backends>) -> String {
             );
         }
     }
+    render_floors(&mut d, &rows, &floors);
     if fio.iter().all(|(_, r)| r.is_empty()) {
         d.push_str("\nfio is not installed: no reference figures in this run.\n");
         return d;
@@ -735,6 +777,49 @@ fn render_backends(backends: Option<Backends>) -> String {
         let _ = writeln!(d, "| {label} | {iops:.0} | {ratio} |");
     }
     d
+}
+
+/// The kernel-floor table: each bare loop's median rate and its ratio to
+/// the bare `pread` loop, next to the backends' own ratio in this run.
+fn render_floors(d: &mut String, rows: &[BackendRow], floors: &[(&'static str, Vec<f64>)]) {
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied()
+    };
+    let Some(base) = floors.first().and_then(|(_, r)| median(r)) else {
+        d.push_str("\nThe kernel floors (`uringbench file --bare`) did not run.\n");
+        return;
+    };
+    d.push_str(
+        "\nThe kernel's floor for the page-cache QD64 case, in the same rounds:\n\
+         `uringbench file --bare pread|nowait|uring` makes the same random 4 KiB\n\
+         reads with no runtime around them (no executor, futures or per-op timing),\n\
+         so the ratios show what the kernel itself charges for each way of reading.\n\n\
+         | bare loop | ops/s | / pread loop |\n|---|---:|---:|\n",
+    );
+    for (label, rates) in floors {
+        match median(rates) {
+            Some(r) => {
+                let _ = writeln!(d, "| {label} | {r:.0} | {:.2} |", r / base);
+            }
+            None => {
+                let _ = writeln!(d, "| {label} | failed | |");
+            }
+        }
+    }
+    let ours = |io: &str| {
+        rows.iter()
+            .find(|r| r.label == "4k rand read, page cache, qd64" && r.io == io)
+            .and_then(|r| median(&r.rates))
+    };
+    if let (Some(u), Some(e)) = (ours("uring"), ours("epoll")) {
+        let _ = writeln!(
+            d,
+            "| for comparison: ringwasm io_uring / epoll, page cache qd64 | | {:.2} |",
+            u / e
+        );
+    }
 }
 
 fn sh(cmd: &str, args: &[&str]) -> String {

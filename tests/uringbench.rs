@@ -381,6 +381,7 @@ fn file_reads_run_on_both_drivers() {
                 fixed_bufs,
                 ring_only,
                 fallback_files: mode,
+                bare: None,
                 duration: Duration::from_millis(100),
                 common: common(io),
             };
@@ -394,4 +395,50 @@ fn file_reads_run_on_both_drivers() {
             assert_eq!(r.bytes, r.ops * 4096, "{what}");
         }
     }
+}
+
+#[test]
+fn bare_floors_read_whole_blocks_and_refuse_what_they_do_not_measure() {
+    use ringwasm_tools::uringbench::{FileArgs, file};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let args = |bare, op| FileArgs {
+        path: dir.path().join("data.bin"),
+        size: 256 * 1024,
+        bs: 4096,
+        qd: 8,
+        pattern: file::Pattern::Rand,
+        op,
+        direct: false,
+        plain_fd: false,
+        fixed_bufs: false,
+        ring_only: false,
+        fallback_files: None,
+        bare: Some(bare),
+        duration: Duration::from_millis(100),
+        common: common(BackendKind::Epoll),
+    };
+    let floors = [
+        (file::Bare::Pread, "bare pread"),
+        (file::Bare::Nowait, "bare preadv2(RWF_NOWAIT)"),
+        (file::Bare::Uring, "bare io_uring"),
+    ];
+    for (bare, name) in floors {
+        if bare == file::Bare::Uring
+            && let Err(e) = ringwasm_tools::uringbench::uring_available()
+        {
+            eprintln!("skipping the bare io_uring floor: {e:#}");
+            continue;
+        }
+        let r = file::run_bare(&args(bare, file::FileOp::Read))
+            .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        assert_eq!(r.io, name);
+        assert!(r.ops > 0, "{name}: no read completed");
+        // The file was just written, so every block is in the page cache:
+        // even the RWF_NOWAIT loop never misses.
+        assert_eq!(r.errors.total(), 0, "{name}: {:?}", r.errors);
+        assert_eq!(r.bytes, r.ops * 4096, "{name}");
+        assert!(r.latencies.is_empty(), "{name}: a floor times no op");
+    }
+    let e = file::run_bare(&args(file::Bare::Pread, file::FileOp::Write)).unwrap_err();
+    assert!(e.to_string().contains("random reads only"), "{e:#}");
 }

@@ -27,6 +27,8 @@ mod backend;
 mod buf;
 mod error;
 mod exec;
+#[cfg(target_os = "linux")]
+pub mod floor;
 pub mod inline;
 #[cfg(target_os = "linux")]
 mod lifecycle;

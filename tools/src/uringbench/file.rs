@@ -40,6 +40,64 @@ pub enum FileOp {
     Write,
 }
 
+/// A kernel floor (`--bare`): see [`ringwasm_reactor::floor`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Bare {
+    /// `pread(2)` in a loop, what the fallback does.
+    Pread,
+    /// `preadv2(RWF_NOWAIT)` in a loop, the io_uring backend's page-cache
+    /// attempt; a miss counts as an error.
+    Nowait,
+    /// io_uring reads, `--qd` in flight, batched.
+    Uring,
+}
+
+/// Runs a kernel floor (`--bare`): the same random reads with no runtime.
+///
+/// # Errors
+///
+/// When the parameters are inconsistent, or the file cannot be created,
+/// sized or opened, or the ring cannot be set up.
+pub fn run_bare(args: &FileArgs) -> anyhow::Result<Report> {
+    use ringwasm_reactor::floor::{self, Floor};
+    let Some(bare) = args.bare else {
+        bail!("run_bare needs --bare");
+    };
+    if args.op != FileOp::Read || args.pattern != Pattern::Rand {
+        bail!("--bare measures random reads only (--op read --pattern rand)");
+    }
+    if args.bs == 0 || args.size < args.bs || args.qd == 0 {
+        bail!(
+            "--bs {} must be non-zero and at most --size {}, and --qd at least 1",
+            args.bs,
+            args.size
+        );
+    }
+    prepare(args)?;
+    let file = std::fs::File::open(&args.path)
+        .with_context(|| format!("opening {}", args.path.display()))?;
+    let bs = usize::try_from(args.bs).context("--bs does not fit in memory")?;
+    let (kind, io) = match bare {
+        Bare::Pread => (Floor::Pread, "bare pread"),
+        Bare::Nowait => (Floor::Nowait, "bare preadv2(RWF_NOWAIT)"),
+        Bare::Uring => (Floor::Uring, "bare io_uring"),
+    };
+    let r = floor::run(kind, &file, bs, args.size / args.bs, args.qd, args.duration)
+        .with_context(|| format!("running the {io} floor"))?;
+    Ok(Report {
+        mode: "file",
+        io,
+        ops: r.ops,
+        bytes: r.ops * args.bs,
+        elapsed: r.elapsed,
+        errors: Errors {
+            read: r.errors,
+            ..Errors::default()
+        },
+        latencies: Latencies::new(),
+    })
+}
+
 /// Runs the file benchmark.
 ///
 /// # Errors

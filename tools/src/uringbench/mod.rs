@@ -200,6 +200,14 @@ pub struct FileArgs {
     /// `--fixedbufs`); reads only.
     #[arg(long)]
     pub fixed_bufs: bool,
+    /// Measure the kernel's floor instead of a backend: a bare loop of
+    /// `pread`, of `preadv2(RWF_NOWAIT)`, or of io_uring reads (`--qd` in
+    /// flight, reaped and resubmitted in batches, the file registered) on
+    /// this thread, with no reactor, executor or per-op timing (so no
+    /// latencies). Random reads only; `--io` is ignored. Shows how much of
+    /// a gap between the backends is the kernel's own.
+    #[arg(long, value_enum, conflicts_with_all = ["direct", "plain_fd", "ring_only", "fixed_bufs", "fallback_files"])]
+    pub bare: Option<file::Bare>,
     /// How the epoll fallback runs file reads and writes: `direct` syscalls
     /// on the calling thread, or `pool[:N]` (N blocking threads, default 4).
     /// Default: `RINGWASM_FALLBACK_FILES`, else `direct`.
@@ -278,6 +286,17 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
             );
             let report = http::run(&opts, io)?;
             emit(&report, "request", a.common.json);
+        }
+        Command::File(a) if a.bare.is_some() => {
+            let report = file::run_bare(&a)?;
+            println!(
+                "uringbench file {}: {}, kernel {}, cpu {}",
+                a.path.display(),
+                report.io,
+                kernel_release(),
+                cpu_model()
+            );
+            emit(&report, "op", a.common.json);
         }
         Command::File(a) => {
             let io = choose_io(a.common.io)?;

@@ -206,6 +206,17 @@ impl Report {
             self.elapsed.as_secs_f64(),
             super::units::format_bytes(self.bytes as f64)
         );
+        if self.latencies.is_empty() {
+            // No op finished, or a `--bare` floor, which times none.
+            let _ = writeln!(out, "  Latency (us)   none recorded");
+        } else {
+            self.latency_lines(&mut out, &s);
+        }
+        self.error_lines(&mut out, op_name);
+        out
+    }
+
+    fn latency_lines(&self, out: &mut String, s: &LatencySummary) {
         let _ = writeln!(out, "  Latency (us)   p50 {:>10.1}", s.p50);
         let _ = writeln!(out, "                 p90 {:>10.1}", s.p90);
         let _ = writeln!(out, "                 p99 {:>10.1}", s.p99);
@@ -216,6 +227,9 @@ impl Report {
             "                mean {:>10.1}",
             self.latencies.mean_us()
         );
+    }
+
+    fn error_lines(&self, out: &mut String, op_name: &str) {
         let e = &self.errors;
         let _ = writeln!(
             out,
@@ -233,7 +247,6 @@ impl Report {
             "Transfer/sec: {}",
             super::units::format_bytes(self.bytes_per_sec())
         );
-        out
     }
 }
 
