@@ -60,13 +60,23 @@ impl<P> Default for Slab<P> {
 impl<P> Slab<P> {
     /// Takes a free slot for a newly submitted op.
     pub(crate) fn insert(&mut self) -> usize {
+        self.insert_as(Lifecycle::Submitted)
+    }
+
+    /// Takes a free slot for a newly submitted op whose task already waits
+    /// for it (saves the poll that would record the waker).
+    pub(crate) fn insert_waiting(&mut self, waker: Waker) -> usize {
+        self.insert_as(Lifecycle::Waiting(waker))
+    }
+
+    fn insert_as(&mut self, state: Lifecycle<P>) -> usize {
         self.live += 1;
         if let Some(i) = self.free.pop() {
-            self.slots[i] = Some(Lifecycle::Submitted);
+            self.slots[i] = Some(state);
             self.first[i] = None;
             i
         } else {
-            self.slots.push(Some(Lifecycle::Submitted));
+            self.slots.push(Some(state));
             self.first.push(None);
             self.slots.len() - 1
         }
@@ -145,10 +155,19 @@ impl<P> Slab<P> {
         c: Completion,
         mut on_ignored: impl FnMut(&mut P, Completion),
     ) -> Option<P> {
-        if !self.contains(i) {
+        let slot = self.slots.get_mut(i)?;
+        // The common case first: a task waits for a single-shot op's only
+        // completion.
+        if !c.more()
+            && matches!(slot, Some(Lifecycle::Waiting(_)))
+            && self.first[i].is_none()
+            && let Some(Lifecycle::Waiting(w)) = slot.replace(Lifecycle::Completed(c))
+        {
+            w.wake();
             return None;
         }
-        match &mut self.slots[i] {
+        match slot {
+            None => return None,
             Some(Lifecycle::Stream { queue, waker }) => {
                 queue.push_back(c);
                 if let Some(w) = waker.take() {
@@ -274,6 +293,42 @@ mod tests {
         assert_eq!(s.len(), 0);
         assert!(!s.contains(i));
         assert_eq!(s.insert(), i, "freed slots are reused");
+    }
+
+    #[test]
+    fn a_slot_inserted_waiting_is_woken_without_a_first_poll() {
+        let mut s = S::default();
+        let (count, w) = waker();
+        let i = s.insert_waiting(w.clone());
+        let c = Completion {
+            result: 4096,
+            flags: 0,
+        };
+        assert!(s.complete(i, c, done).is_none());
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(s.poll(i, &w), Poll::Ready(c));
+        assert_eq!(s.len(), 0);
+        // A two-CQE op inserted waiting still completes on its last CQE.
+        let i = s.insert_waiting(w.clone());
+        let more = Completion {
+            result: 9,
+            flags: crate::op::CQE_F_MORE,
+        };
+        assert!(s.complete(i, more, done).is_none());
+        assert_eq!(count.0.load(Ordering::SeqCst), 1, "not before the last CQE");
+        s.complete(
+            i,
+            Completion {
+                result: 0,
+                flags: 0,
+            },
+            done,
+        );
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert!(matches!(
+            s.poll(i, &w),
+            Poll::Ready(Completion { result: 9, .. })
+        ));
     }
 
     #[test]

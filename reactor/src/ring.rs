@@ -213,10 +213,13 @@ impl Backend for Ring {
             return Started::Done(c);
         }
         let mut inner = self.inner.borrow_mut();
-        let i = if op.multishot() {
+        let multishot = op.multishot();
+        // A single-shot op's slot holds the waker from the start: nothing can
+        // complete it before the next park, so there is nothing to poll yet.
+        let i = if multishot {
             inner.slab.insert_stream()
         } else {
-            inner.slab.insert()
+            inner.slab.insert_waiting(cx.waker().clone())
         };
         let mut sqe = op.sqe().user_data(i as u64);
         if timeout.is_some() {
@@ -265,7 +268,9 @@ impl Backend for Ring {
                 inner.link_free.push(ti);
             }
         }
-        let _ = inner.slab.poll(i, cx.waker());
+        if multishot {
+            let _ = inner.slab.poll(i, cx.waker());
+        }
         Started::Pending(Token(i))
     }
 
