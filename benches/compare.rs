@@ -537,19 +537,7 @@ fn backend_section(env: &Env) -> anyhow::Result<Backends> {
                     std::io::copy(&mut f, &mut std::io::sink())?;
                 }
                 println!("== {label} --io {io} (round {})", round + 1);
-                let out = Command::new(&env.uringbench)
-                    .args(args)
-                    .args(["--io", io, "--json"])
-                    .stderr(Stdio::inherit())
-                    .output()
-                    .context("running uringbench")?;
-                let text = String::from_utf8_lossy(&out.stdout);
-                print!("{text}");
-                let json = text
-                    .lines()
-                    .last()
-                    .and_then(|l| serde_json::from_str(l).ok())
-                    .unwrap_or(serde_json::Value::Null);
+                let json = uringbench_json(env, args, &["--io", io, "--json"])?;
                 let i = c * 2 + k;
                 if let Some(r) = json["ops_per_sec"].as_f64() {
                     rows[i].rates.push(r);
@@ -561,21 +549,9 @@ fn backend_section(env: &Env) -> anyhow::Result<Backends> {
             let mut f = std::fs::File::open(&file)?;
             std::io::copy(&mut f, &mut std::io::sink())?;
             println!("== floor {label} (round {})", round + 1);
-            let mut args = read("4k", "64", "rand", false);
-            args.extend(["--bare".to_string(), bare.to_string(), "--json".to_string()]);
-            let out = Command::new(&env.uringbench)
-                .args(&args)
-                .stderr(Stdio::inherit())
-                .output()
-                .context("running uringbench --bare")?;
-            let text = String::from_utf8_lossy(&out.stdout);
-            print!("{text}");
-            let rate = text
-                .lines()
-                .last()
-                .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                .and_then(|j| j["ops_per_sec"].as_f64());
-            if let Some(r) = rate {
+            let args = read("4k", "64", "rand", false);
+            let json = uringbench_json(env, &args, &["--bare", bare, "--json"])?;
+            if let Some(r) = json["ops_per_sec"].as_f64() {
                 floor_rates[i].push(r);
             }
         }
@@ -609,6 +585,28 @@ fn backend_section(env: &Env) -> anyhow::Result<Backends> {
         .map(|(&(label, _), rates)| (label, rates))
         .collect();
     Ok(Backends { rows, fio, floors })
+}
+
+/// Runs `uringbench ARGS EXTRA`, echoes its output and returns the JSON of
+/// its last line (`Null` when the run failed to print one).
+fn uringbench_json(
+    env: &Env,
+    args: &[String],
+    extra: &[&str],
+) -> anyhow::Result<serde_json::Value> {
+    let out = Command::new(&env.uringbench)
+        .args(args)
+        .args(extra)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running uringbench")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    Ok(text
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or(serde_json::Value::Null))
 }
 
 /// The backends section: uringbench rows in io_uring/epoll pairs, and fio's
