@@ -53,6 +53,12 @@ pub(crate) struct PendingFunc {
     pub body_offset: usize,
 }
 
+/// Whether `binary` has a component's preamble: `\0asm`, version 0xd,
+/// layer 1 (a core module's is version 1, layer 0).
+fn is_component(binary: &[u8]) -> bool {
+    binary.get(..8) == Some(b"\0asm\x0d\x00\x01\x00".as_slice())
+}
+
 impl Module {
     /// Compile a module from binary or WAT text.
     ///
@@ -96,6 +102,14 @@ impl Module {
             })?;
             parse_wat(text)?.into()
         };
+        if is_component(&binary) {
+            return Err(Error::Unsupported(
+                "this is a WebAssembly component (binary version 0xd, layer 1), \
+                 and ringwasm runs core modules only: the component model is not \
+                 implemented yet"
+                    .into(),
+            ));
+        }
         let Some(dir) = engine.cache_dir() else {
             return Module::compile(engine, binary);
         };

@@ -224,3 +224,21 @@ fn host_function_borrows_memory_and_data_together() {
     let mem = inst.get_memory(&mut store, "memory").expect("memory");
     assert_eq!(&mem.data(&store)[16..21], b"Guest");
 }
+
+#[test]
+fn a_component_is_refused_as_unsupported_with_what_it_is() {
+    let engine = Engine::default();
+    for bytes in [
+        b"\0asm\x0d\x00\x01\x00".to_vec(),
+        b"(component (core module))".to_vec(),
+    ] {
+        let err = Module::new(&engine, &bytes).expect_err("a component is not a core module");
+        assert!(
+            matches!(err, ringwasm_jit::Error::Unsupported(_)),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("WebAssembly component"), "{err}");
+    }
+    // A core module's preamble still compiles.
+    Module::new(&engine, b"\0asm\x01\x00\x00\x00").expect("empty core module");
+}
