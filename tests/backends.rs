@@ -62,6 +62,7 @@ test_both![
     cancel_10000_reads_no_write_after_cancel,
     dropped_reads_park_buffers_until_completion,
     many_concurrent_reads,
+    cached_reads_leave_room_for_other_tasks,
     dropped_file_reads_leave_other_reads_intact,
 ];
 
@@ -887,6 +888,43 @@ fn many_concurrent_reads(d: &Driver) -> Result<()> {
         for h in handles {
             h.await?;
         }
+        Ok(())
+    })
+}
+
+/// A task whose reads all finish at once (page-cache hits: direct syscalls
+/// on the fallback, the `RWF_NOWAIT` attempt on io_uring) still yields to
+/// the other tasks of the thread: the executor's per-poll budget. Without
+/// it the reader below would never let the second task set `stop`.
+fn cached_reads_leave_room_for_other_tasks(d: &Driver) -> Result<()> {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let t = tmpdir()?;
+    std::fs::write(t.path().join("small"), pattern(4096))?;
+    let f = std::fs::File::open(t.path().join("small"))?;
+    let fd = f.as_raw_fd();
+    let stop = Rc::new(Cell::new(false));
+    d.block_on(async {
+        let (d2, stop2) = (d.clone(), stop.clone());
+        let reader = spawn(async move {
+            let mut buf = Vec::with_capacity(4096);
+            let mut reads = 0u32;
+            while !stop2.get() {
+                let (r, b) = d2.submit(Read::new(fd, buf).offset(0).cached_first()).await;
+                ensure!(r? == 4096, "read {reads}");
+                buf = b;
+                buf.clear();
+                reads += 1;
+                ensure!(reads < 100_000, "the reader never yielded");
+            }
+            anyhow::Ok(reads)
+        });
+        let stop3 = stop.clone();
+        let other = spawn(async move { stop3.set(true) });
+        other.await;
+        let reads = reader.await?;
+        // One poll's budget (128 ops), give or take the poll that sees `stop`.
+        ensure!(reads <= 256, "{reads} reads before the other task ran");
         Ok(())
     })
 }

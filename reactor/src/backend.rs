@@ -317,6 +317,12 @@ impl<O: Op> Future for Submit<O> {
         let this = &mut *self;
         match this.state {
             State::Idle => {
+                if !crate::exec::take_budget() {
+                    // The task has started its share of ops in this poll:
+                    // let the others run first.
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 let op = this
                     .op
                     .as_deref_mut()
@@ -395,6 +401,12 @@ impl<O: MultiOp> Multi<O> {
         let Some(op) = self.op.as_deref_mut() else {
             return Poll::Ready(None);
         };
+        if !crate::exec::take_budget() {
+            // Items queued up (a burst of accepted connections) would
+            // otherwise keep the task running: as for `Submit`.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         let c = match self.state {
             State::Idle => match self.driver.backend.start(op, None, cx) {
                 Started::Done(c) => c,

@@ -120,6 +120,37 @@ struct Executor {
 
 thread_local! {
     static EXEC: Rc<Executor> = Rc::new(Executor::default());
+    /// Ops the task being polled may still start in this poll; `None`
+    /// outside this executor's polls (no limit).
+    static BUDGET: Cell<Option<u32>> = const { Cell::new(None) };
+}
+
+/// Ops one poll of a task may start before it has to yield (tokio's
+/// figure). An op that finishes at once (a fallback syscall, a page-cache
+/// hit) never returns `Pending`, so without a budget a task reading a
+/// cached file would hold the thread until it stopped reading.
+pub(crate) const BUDGET_PER_POLL: u32 = 128;
+
+/// Takes one unit of the polled task's budget: `false` when it is spent,
+/// and the caller should wake its task and return `Pending`.
+pub(crate) fn take_budget() -> bool {
+    BUDGET.with(|b| match b.get() {
+        None => true,
+        Some(0) => false,
+        Some(n) => {
+            b.set(Some(n - 1));
+            true
+        }
+    })
+}
+
+/// Runs `poll` with a fresh budget, restoring the enclosing one after (a
+/// nested `block_on` inside a task).
+fn with_budget<R>(poll: impl FnOnce() -> R) -> R {
+    let outer = BUDGET.with(|b| b.replace(Some(BUDGET_PER_POLL)));
+    let r = poll();
+    BUDGET.with(|b| b.set(outer));
+    r
 }
 
 impl Executor {
@@ -156,7 +187,7 @@ impl Executor {
             };
             polled += 1;
             let mut cx = Context::from_waker(&waker);
-            match task.as_mut().poll(&mut cx) {
+            match with_budget(|| task.as_mut().poll(&mut cx)) {
                 Poll::Pending => self.tasks.borrow_mut()[id] = Some((task, waker)),
                 Poll::Ready(()) => {
                     self.free.borrow_mut().push(id);
@@ -254,7 +285,7 @@ pub(crate) fn block_on<F: Future>(driver: &Driver, fut: F) -> F::Output {
     let mut scratch = Vec::new();
     loop {
         if flag.0.swap(false, Ordering::AcqRel)
-            && let Poll::Ready(v) = fut.as_mut().poll(&mut cx)
+            && let Poll::Ready(v) = with_budget(|| fut.as_mut().poll(&mut cx))
         {
             return v;
         }
