@@ -43,6 +43,8 @@ pub(crate) const NUM_BUILTINS: usize = 12;
 /// What the wait builtins return besides the wasm results 0, 1 and 2: the
 /// wait would never end (an infinite timeout that no thread can notify).
 pub(crate) const WAIT_FOREVER: u32 = 3;
+/// ... and: the store's epoch deadline passed while the wait slept.
+pub(crate) const WAIT_INTERRUPTED: u32 = 4;
 
 /// One function's environment over one module.
 pub(crate) struct ModuleFuncEnv<'a> {
@@ -554,6 +556,10 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
             .ins()
             .icmp_imm_u(IntCC::Equal, result, i64::from(WAIT_FOREVER));
         b.ins().trapnz(forever, tc::ATOMIC_WAIT_FOREVER);
+        let interrupted = b
+            .ins()
+            .icmp_imm_u(IntCC::Equal, result, i64::from(WAIT_INTERRUPTED));
+        b.ins().trapnz(interrupted, tc::INTERRUPT);
         Ok(result)
     }
 

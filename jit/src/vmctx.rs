@@ -365,19 +365,35 @@ unsafe extern "C" fn elem_drop(vmctx: *mut u8, seg: u32) -> u32 {
     0
 }
 
+/// The longest uninterrupted sleep of a wait under epoch interruption: how
+/// late a passed deadline may end it.
+const WAIT_SLICE: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// The end of `memory.atomic.wait32`/`wait64` once the value matched:
 /// nothing can notify (one thread per store), so a finite timeout sleeps
-/// and times out (2), an infinite one would never return and traps instead
-/// (`func_env::WAIT_FOREVER`).
-fn wait_for_timeout(timeout: i64) -> u32 {
-    match u64::try_from(timeout) {
-        Ok(nanos) => {
-            if nanos > 0 {
-                std::thread::sleep(std::time::Duration::from_nanos(nanos));
-            }
-            2
+/// and times out (2), and an infinite one would never return and traps
+/// instead (`func_env::WAIT_FOREVER`). With epoch interruption on, the
+/// sleep ends early when the store's deadline passes
+/// (`func_env::WAIT_INTERRUPTED`), so `-W timeout` bounds a long wait too.
+fn wait_for_timeout(store: &StoreOpaque, timeout: i64) -> u32 {
+    let Ok(nanos) = u64::try_from(timeout) else {
+        return crate::func_env::WAIT_FOREVER;
+    };
+    let total = std::time::Duration::from_nanos(nanos);
+    if !store.engine.epoch_interruption() {
+        std::thread::sleep(total);
+        return 2;
+    }
+    let start = std::time::Instant::now();
+    loop {
+        if store.engine.current_epoch() >= store.ctx.epoch_deadline {
+            return crate::func_env::WAIT_INTERRUPTED;
         }
-        Err(_) => crate::func_env::WAIT_FOREVER,
+        let elapsed = start.elapsed();
+        if elapsed >= total {
+            return 2;
+        }
+        std::thread::sleep((total - elapsed).min(WAIT_SLICE));
     }
 }
 
@@ -385,7 +401,7 @@ fn wait_for_timeout(timeout: i64) -> u32 {
 /// value at `addr` is not `expected`, else see [`wait_for_timeout`].
 /// Compiled code checked `addr`'s alignment and bounds before the call.
 unsafe extern "C" fn memory_atomic_wait32(
-    _vmctx: *mut u8,
+    vmctx: *mut u8,
     addr: *const u8,
     expected: u32,
     timeout: i64,
@@ -397,12 +413,14 @@ unsafe extern "C" fn memory_atomic_wait32(
     if value.load(std::sync::atomic::Ordering::SeqCst) != expected {
         return 1;
     }
-    wait_for_timeout(timeout)
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, _) = unsafe { store_of(vmctx) };
+    wait_for_timeout(store, timeout)
 }
 
 /// `memory.atomic.wait64`: as [`memory_atomic_wait32`] for an 8-byte value.
 unsafe extern "C" fn memory_atomic_wait64(
-    _vmctx: *mut u8,
+    vmctx: *mut u8,
     addr: *const u8,
     expected: u64,
     timeout: i64,
@@ -412,7 +430,9 @@ unsafe extern "C" fn memory_atomic_wait64(
     if value.load(std::sync::atomic::Ordering::SeqCst) != expected {
         return 1;
     }
-    wait_for_timeout(timeout)
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, _) = unsafe { store_of(vmctx) };
+    wait_for_timeout(store, timeout)
 }
 
 // The offsets `func_env` compiles into code match the structures.

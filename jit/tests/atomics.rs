@@ -491,3 +491,45 @@ fn shared_memories_need_a_maximum_and_the_threads_feature() {
     }
     assert!(Config::default().features().contains(WasmFeatures::THREADS));
 }
+
+#[test]
+fn an_epoch_deadline_ends_a_long_wait() {
+    let mut config = Config::default();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config).expect("engine");
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "host" "tick" (func $tick))
+            (memory 1 1 shared)
+            (func (export "wait") (param i64) (result i32)
+                ;; The entry's epoch check passes; the tick then reaches
+                ;; the deadline while the wait sleeps.
+                (call $tick)
+                (memory.atomic.wait32 (i32.const 0) (i32.const 0) (local.get 0))))"#,
+    )
+    .expect("compiles");
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("host", "tick", |caller: ringwasm_jit::Caller<'_, ()>| {
+            caller.engine().increment_epoch();
+        })
+        .expect("defines");
+    let inst = linker
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let wait = inst
+        .get_typed_func::<i64, i32>(&mut store, "wait")
+        .expect("wait");
+    // Without a deadline the wait times out as usual.
+    assert_eq!(wait.call(&mut store, 1_000).expect("times out"), 2);
+    store.set_epoch_deadline(1);
+    let start = Instant::now();
+    let an_hour = 3_600_000_000_000;
+    assert_eq!(
+        trap_code(wait.call(&mut store, an_hour)),
+        TrapCode::Interrupt
+    );
+    assert!(start.elapsed() < Duration::from_secs(60), "slept on");
+}
