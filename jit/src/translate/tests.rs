@@ -999,3 +999,56 @@ fn every_memory_instruction_of_an_rmw_loop_has_a_trap_record() {
         }
     }
 }
+
+#[test]
+fn generated_threads_modules_translate_verify_and_compile() {
+    let mut atomics = 0;
+    for seed in 0..60 {
+        let bytes = pseudo_random_bytes(seed ^ 0x7468_7265_6164, 32 * 1024);
+        let mut u = arbitrary::Unstructured::new(&bytes);
+        let config = wasm_smith::Config {
+            simd_enabled: false,
+            relaxed_simd_enabled: false,
+            exceptions_enabled: false,
+            gc_enabled: false,
+            memory64_enabled: false,
+            tail_call_enabled: false,
+            threads_enabled: true,
+            shared_everything_threads_enabled: false,
+            wide_arithmetic_enabled: false,
+            compact_imports_enabled: false,
+            custom_page_sizes_enabled: false,
+            max_memories: 1,
+            max_tables: 4,
+            min_funcs: 2,
+            max_funcs: 8,
+            ..wasm_smith::Config::default()
+        };
+        let Ok(module) = wasm_smith::Module::new(config, &mut u) else {
+            continue;
+        };
+        let wasm = module.to_bytes();
+        let features = THREADS | WasmFeatures::EXTENDED_CONST;
+        // Count the atomic operators, so the test knows it exercised them.
+        let mut validator = Validator::new_with_features(features);
+        validator
+            .validate_all(&wasm)
+            .expect("wasm-smith modules are valid");
+        for payload in Parser::new(0).parse_all(&wasm) {
+            if let Ok(Payload::CodeSectionEntry(body)) = payload {
+                let mut ops = body.get_operators_reader().expect("reader");
+                while !ops.eof() {
+                    let op = ops.read().expect("valid body");
+                    atomics += usize::from(format!("{op:?}").contains("Atomic"));
+                }
+            }
+        }
+        if let Err(e) = translate_wasm_with_features(&wasm, DEFAULT_PLAN, true, features) {
+            panic!("seed {seed}: {e}");
+        }
+    }
+    assert!(
+        atomics >= 100,
+        "generator produced too few atomics: {atomics}"
+    );
+}
