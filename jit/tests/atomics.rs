@@ -533,3 +533,68 @@ fn an_epoch_deadline_ends_a_long_wait() {
     );
     assert!(start.elapsed() < Duration::from_secs(60), "slept on");
 }
+
+/// Builds `jit/tests/guests/<name>.c` as the C file's comment says, or
+/// says why it cannot.
+fn build_c_guest(name: &str, out: &std::path::Path) -> Option<std::path::PathBuf> {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/guests")
+        .join(format!("{name}.c"));
+    let wasm = out.join(format!("{name}.wasm"));
+    let status = std::process::Command::new("clang-14")
+        .args([
+            "--target=wasm32",
+            "-O2",
+            "-nostdlib",
+            "-matomics",
+            "-mbulk-memory",
+            "-Wl,--no-entry",
+            "-Wl,--shared-memory",
+            "-Wl,--max-memory=131072",
+            "-o",
+        ])
+        .arg(&wasm)
+        .arg(&src)
+        .status();
+    match status {
+        Ok(s) if s.success() => Some(wasm),
+        Ok(s) => panic!("clang-14 failed on {} ({s})", src.display()),
+        Err(e) => {
+            eprintln!("skipping {name}: clang-14 is not runnable ({e}); scripts/test installs it");
+            None
+        }
+    }
+}
+
+#[test]
+fn c11_atomics_from_clang_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(wasm) = build_c_guest("c11_atomics", dir.path()) else {
+        return;
+    };
+    let engine = Engine::default();
+    let module = Module::from_file(&engine, &wasm).expect("clang's module compiles");
+    let memory = module
+        .exports()
+        .find_map(|e| match e.ty() {
+            ringwasm_jit::ExternType::Memory(m) => Some(m),
+            _ => None,
+        })
+        .expect("the module exports its memory");
+    assert!(memory.is_shared(), "-Wl,--shared-memory makes it shared");
+    let mut store = Store::new(&engine, ());
+    let inst = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let run = inst
+        .get_typed_func::<u32, u64>(&mut store, "run")
+        .expect("run");
+    let n = 1000u32;
+    let counter = u64::from(3 * n);
+    let wide = (0..u64::from(n)).fold(0u64, |acc, i| acc ^ (i << 32));
+    let half = u64::from(0xffffu16.wrapping_sub(n as u16)) << 48;
+    assert_eq!(
+        run.call(&mut store, n).expect("runs"),
+        counter.wrapping_add(wide).wrapping_add(half)
+    );
+}
