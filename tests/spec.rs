@@ -112,6 +112,16 @@ fn main() {
             features: FeatureSet::Memory64,
         },
         Suite {
+            files: data::proposal(Proposal::Threads).collect(),
+            prefix: "proposals/threads",
+            config: "memory64",
+            // The threads scripts are wasm 1.0 plus threads: they expect a
+            // second memory to be invalid, so multi-memory is off (the
+            // `Memory64` set is everything but multi-memory). A second
+            // table they expect invalid too: those assertions are listed.
+            features: FeatureSet::Memory64,
+        },
+        Suite {
             // Every file: what needs the GC proposal's runtime (`ref_null`,
             // `type-rec`) is listed in the expectation file with why.
             files: data::spec(SpecVersion::V3).collect(),

@@ -30,13 +30,16 @@ pub struct Config {
 impl Default for Config {
     /// Everything the engine implements: wasm 2.0 (with SIMD), plus
     /// extended-const, relaxed SIMD, tail calls, multi-memory, memory64,
-    /// exception handling (final and legacy forms) and typed function
-    /// references.
+    /// exception handling (final and legacy forms), typed function
+    /// references and threads (atomics and shared memories, within one
+    /// store).
     fn default() -> Self {
         let mut c = Config::wasm_v2();
         c.features |= WasmFeatures::EXTENDED_CONST | WasmFeatures::RELAXED_SIMD;
         c.features |= WasmFeatures::TAIL_CALL | WasmFeatures::MULTI_MEMORY | WasmFeatures::MEMORY64;
         c.features |= WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS;
+        // Atomics and shared memories; on by default in wasmtime 49 too.
+        c.features |= WasmFeatures::THREADS;
         // GC only for its types: recursion groups validate and are
         // canonicalised iso-recursively; GC heap types, struct/array types
         // and GC instructions are rejected when the module is compiled.

@@ -33,10 +33,18 @@ pub(crate) enum Builtin {
     TableCopy,
     TableInit,
     ElemDrop,
+    MemoryAtomicWait32,
+    MemoryAtomicWait64,
 }
 
 /// Number of builtins.
-pub(crate) const NUM_BUILTINS: usize = 10;
+pub(crate) const NUM_BUILTINS: usize = 12;
+
+/// What the wait builtins return besides the wasm results 0, 1 and 2: the
+/// wait would never end (an infinite timeout that no thread can notify).
+pub(crate) const WAIT_FOREVER: u32 = 3;
+/// ... and: the store's epoch deadline passed while the wait slept.
+pub(crate) const WAIT_INTERRUPTED: u32 = 4;
 
 /// One function's environment over one module.
 pub(crate) struct ModuleFuncEnv<'a> {
@@ -257,6 +265,14 @@ impl<'a> ModuleFuncEnv<'a> {
             .memories
             .get(index.as_u32() as usize)
             .is_some_and(|m| m.memory64)
+    }
+
+    /// Whether memory `index` is shared.
+    fn is_shared(&self, index: MemoryIndex) -> bool {
+        self.info
+            .memories
+            .get(index.as_u32() as usize)
+            .is_some_and(|m| m.shared)
     }
 
     /// A memory address or length widened to the builtins' `i64`.
@@ -511,6 +527,56 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         }
         // u64::MAX (failure) truncates to the 32-bit -1.
         Ok(b.ins().ireduce(types::I32, old))
+    }
+
+    fn atomic_wait(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        index: MemoryIndex,
+        addr: ir::Value,
+        expected: ir::Value,
+        timeout: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        if !self.is_shared(index) {
+            // Import matching keeps shared and unshared apart, so the
+            // module's type is the memory's. A conditional trap on a
+            // constant keeps the block open for the unused result.
+            let always = b.ins().iconst(types::I8, 1);
+            b.ins().trapnz(always, tc::ATOMIC_WAIT_NON_SHARED_MEMORY);
+            return Ok(b.ins().iconst(types::I32, 0));
+        }
+        let which = if b.func.dfg.value_type(expected) == types::I64 {
+            Builtin::MemoryAtomicWait64
+        } else {
+            Builtin::MemoryAtomicWait32
+        };
+        let result = self.builtin(b, vmctx, which, &[addr, expected, timeout]);
+        let forever = b
+            .ins()
+            .icmp_imm_u(IntCC::Equal, result, i64::from(WAIT_FOREVER));
+        b.ins().trapnz(forever, tc::ATOMIC_WAIT_FOREVER);
+        let interrupted = b
+            .ins()
+            .icmp_imm_u(IntCC::Equal, result, i64::from(WAIT_INTERRUPTED));
+        b.ins().trapnz(interrupted, tc::INTERRUPT);
+        Ok(result)
+    }
+
+    fn atomic_notify(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        _vmctx: ir::Value,
+        _index: MemoryIndex,
+        _addr: ir::Value,
+        _count: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        // A store's code runs on one thread, and while a wait sleeps
+        // nothing else of its store runs, so no waiter exists when notify
+        // runs: it wakes 0. Cross-thread shared memories (wasi-threads)
+        // will route this through a builtin with a parking lot keyed by
+        // address.
+        Ok(b.ins().iconst(types::I32, 0))
     }
 
     fn memory_fill(

@@ -119,7 +119,10 @@ fn check_import(
                 && limits_match(a.minimum, a.maximum, e.minimum, e.maximum)
         }
         (ExternType::Memory(e), ExternType::Memory(a)) => {
-            e.memory64 == a.memory64 && limits_match(a.minimum, a.maximum, e.minimum, e.maximum)
+            // Shared and unshared memories are incompatible both ways.
+            e.memory64 == a.memory64
+                && e.shared == a.shared
+                && limits_match(a.minimum, a.maximum, e.minimum, e.maximum)
         }
         // An immutable global is covariant (`(ref $t)` satisfies
         // `funcref`); a mutable one is read and written, so invariant.

@@ -1,5 +1,6 @@
 //! The public handle to a linear memory.
 
+use crate::engine::WasmFeatures;
 use crate::error::Error;
 use crate::memory::WASM_PAGE_SIZE;
 use crate::store::{AsContextMut, StoreContext, StoreContextMut, StoreOpaque};
@@ -18,9 +19,22 @@ impl Memory {
     ///
     /// # Errors
     ///
-    /// `Error::ResourceLimit` when the reservation fails or exceeds limits.
+    /// `Error::ResourceLimit` when the reservation fails or exceeds limits;
+    /// `Error::Type` for a shared memory without a maximum;
+    /// `Error::Unsupported` for a shared memory when the engine's features
+    /// lack `WasmFeatures::THREADS`.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory, Error> {
         let store = &mut store.as_context_mut().0.opaque;
+        if ty.shared {
+            if ty.maximum.is_none() {
+                return Err(Error::Type("a shared memory must have a maximum".into()));
+            }
+            if !store.engine.features().contains(WasmFeatures::THREADS) {
+                return Err(Error::Unsupported(
+                    "shared memories need the threads proposal (WasmFeatures::THREADS)".into(),
+                ));
+            }
+        }
         let index = store.new_memory(ty)?;
         Ok(Memory {
             store: store.id,

@@ -290,14 +290,14 @@ fn table_type(t: &wasmparser::TableType, offset: usize, types: &[u32]) -> Result
 }
 
 fn memory_type(m: &wasmparser::MemoryType, offset: usize) -> Result<MemoryType, Error> {
-    if m.shared || m.page_size_log2.is_some() {
-        return Err(unsupported_at(offset, "shared or custom-page memories"));
+    if m.page_size_log2.is_some() {
+        return Err(unsupported_at(offset, "custom-page memories"));
     }
     Ok(MemoryType {
         minimum: m.initial,
         maximum: m.maximum,
         memory64: m.memory64,
-        shared: false,
+        shared: m.shared,
     })
 }
 

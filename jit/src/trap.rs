@@ -34,6 +34,17 @@ pub enum TrapCode {
     NullReference,
     /// `call_ref` or `return_call_ref` of a null function reference.
     NullFunctionReference,
+    /// An atomic access whose effective address is not a multiple of its
+    /// size ("unaligned atomic").
+    HeapMisaligned,
+    /// `memory.atomic.wait32`/`wait64` on a memory that is not shared
+    /// ("expected shared memory"; wasmtime says "atomic wait on non-shared
+    /// memory").
+    AtomicWaitNonSharedMemory,
+    /// `memory.atomic.wait32`/`wait64` with an infinite timeout on a value
+    /// that matches. A store runs one thread, so nothing could ever notify
+    /// the waiter: the engine traps instead of hanging.
+    AtomicWaitForever,
     /// A host function trapped with this message.
     Host(Box<str>),
     /// A host function asked to exit with this status (WASI `proc_exit`).
@@ -60,6 +71,11 @@ impl TrapCode {
             TrapCode::Interrupt => "interrupt",
             TrapCode::NullReference => "null reference",
             TrapCode::NullFunctionReference => "null function reference",
+            TrapCode::HeapMisaligned => "unaligned atomic",
+            TrapCode::AtomicWaitNonSharedMemory => "expected shared memory",
+            TrapCode::AtomicWaitForever => {
+                crate::translate::trap_codes::ATOMIC_WAIT_FOREVER_MESSAGE
+            }
             TrapCode::Host(m) => m,
             TrapCode::Exit(_) => "exit",
             TrapCode::Exception(_) => "uncaught exception",
@@ -289,6 +305,9 @@ pub(crate) fn from_ir(code: cranelift_codegen::ir::TrapCode) -> Option<TrapCode>
         tc::INTERRUPT => TrapCode::Interrupt,
         tc::NULL_REFERENCE => TrapCode::NullReference,
         tc::NULL_FUNCTION_REFERENCE => TrapCode::NullFunctionReference,
+        tc::HEAP_MISALIGNED => TrapCode::HeapMisaligned,
+        tc::ATOMIC_WAIT_NON_SHARED_MEMORY => TrapCode::AtomicWaitNonSharedMemory,
+        tc::ATOMIC_WAIT_FOREVER => TrapCode::AtomicWaitForever,
         HOST_TRAP => TrapCode::Host("host function trapped".into()),
         _ => return None,
     })

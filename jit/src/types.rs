@@ -404,7 +404,10 @@ pub struct MemoryType {
     pub maximum: Option<u64>,
     /// 64-bit index type.
     pub memory64: bool,
-    /// Shared between threads.
+    /// A `shared` memory (threads proposal): it must have a maximum, and
+    /// it matches only a shared import. Today it is shared by the
+    /// instances of one store only; there is no API to share it with
+    /// another thread yet.
     pub shared: bool,
 }
 
@@ -417,6 +420,20 @@ impl MemoryType {
             memory64: false,
             shared: false,
         }
+    }
+
+    /// A 32-bit shared memory type (threads proposal); a shared memory
+    /// always has a maximum.
+    pub fn shared(minimum: u32, maximum: u32) -> Self {
+        MemoryType {
+            shared: true,
+            ..MemoryType::new(minimum, Some(maximum))
+        }
+    }
+
+    /// Whether the memory is shared.
+    pub fn is_shared(&self) -> bool {
+        self.shared
     }
 }
 

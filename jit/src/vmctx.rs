@@ -212,6 +212,8 @@ struct BuiltinTable {
     table_copy: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32, u32) -> u32,
     table_init: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32, u32) -> u32,
     elem_drop: unsafe extern "C" fn(*mut u8, u32) -> u32,
+    memory_atomic_wait32: unsafe extern "C" fn(*mut u8, *const u8, u32, i64) -> u32,
+    memory_atomic_wait64: unsafe extern "C" fn(*mut u8, *const u8, u64, i64) -> u32,
 }
 
 const _: () = assert!(
@@ -230,6 +232,8 @@ static BUILTINS: BuiltinTable = BuiltinTable {
     table_copy,
     table_init,
     elem_drop,
+    memory_atomic_wait32,
+    memory_atomic_wait64,
 };
 
 /// The store and instance behind a vmctx.
@@ -359,6 +363,76 @@ unsafe extern "C" fn elem_drop(vmctx: *mut u8, seg: u32) -> u32 {
     let (store, inst) = unsafe { store_of(vmctx) };
     store.instances[inst].elem_values[seg as usize] = Box::new([]);
     0
+}
+
+/// The longest uninterrupted sleep of a wait under epoch interruption: how
+/// late a passed deadline may end it.
+const WAIT_SLICE: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// The end of `memory.atomic.wait32`/`wait64` once the value matched:
+/// nothing can notify (one thread per store), so a finite timeout sleeps
+/// and times out (2), and an infinite one would never return and traps
+/// instead (`func_env::WAIT_FOREVER`). With epoch interruption on, the
+/// sleep ends early when the store's deadline passes
+/// (`func_env::WAIT_INTERRUPTED`), so `-W timeout` bounds a long wait too.
+fn wait_for_timeout(store: &StoreOpaque, timeout: i64) -> u32 {
+    let Ok(nanos) = u64::try_from(timeout) else {
+        return crate::func_env::WAIT_FOREVER;
+    };
+    let total = std::time::Duration::from_nanos(nanos);
+    if !store.engine.epoch_interruption() {
+        std::thread::sleep(total);
+        return 2;
+    }
+    let start = std::time::Instant::now();
+    loop {
+        if store.engine.current_epoch() >= store.ctx.epoch_deadline {
+            return crate::func_env::WAIT_INTERRUPTED;
+        }
+        let elapsed = start.elapsed();
+        if elapsed >= total {
+            return 2;
+        }
+        std::thread::sleep((total - elapsed).min(WAIT_SLICE));
+    }
+}
+
+/// `memory.atomic.wait32` on a shared memory: 1 ("not-equal") when the
+/// value at `addr` is not `expected`, else see [`wait_for_timeout`].
+/// Compiled code checked `addr`'s alignment and bounds before the call.
+unsafe extern "C" fn memory_atomic_wait32(
+    vmctx: *mut u8,
+    addr: *const u8,
+    expected: u32,
+    timeout: i64,
+) -> u32 {
+    // SAFETY: compiled code passes the host address of an in-bounds,
+    // 4-aligned value of a live linear memory (checked in `translate::
+    // atomic`), which other threads only access atomically.
+    let value = unsafe { std::sync::atomic::AtomicU32::from_ptr(addr.cast_mut().cast()) };
+    if value.load(std::sync::atomic::Ordering::SeqCst) != expected {
+        return 1;
+    }
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, _) = unsafe { store_of(vmctx) };
+    wait_for_timeout(store, timeout)
+}
+
+/// `memory.atomic.wait64`: as [`memory_atomic_wait32`] for an 8-byte value.
+unsafe extern "C" fn memory_atomic_wait64(
+    vmctx: *mut u8,
+    addr: *const u8,
+    expected: u64,
+    timeout: i64,
+) -> u32 {
+    // SAFETY: as in `memory_atomic_wait32`, 8-aligned.
+    let value = unsafe { std::sync::atomic::AtomicU64::from_ptr(addr.cast_mut().cast()) };
+    if value.load(std::sync::atomic::Ordering::SeqCst) != expected {
+        return 1;
+    }
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, _) = unsafe { store_of(vmctx) };
+    wait_for_timeout(store, timeout)
 }
 
 // The offsets `func_env` compiles into code match the structures.

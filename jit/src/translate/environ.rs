@@ -336,6 +336,50 @@ pub trait FuncEnvironment {
         delta: ir::Value,
     ) -> EnvResult<ir::Value>;
 
+    /// `memory.atomic.wait32`/`wait64` on memory `index`: `addr` is the
+    /// host address of the 4- or 8-byte value (the type of `expected`),
+    /// already checked for alignment and bounds; `timeout` is an `i64` in
+    /// nanoseconds, negative for none. Returns the `i32` result: 0 woken,
+    /// 1 the value differed ("not-equal"), 2 timed out. Traps with
+    /// [`super::trap_codes::ATOMIC_WAIT_NON_SHARED_MEMORY`] on a memory that
+    /// is not shared.
+    ///
+    /// # Errors
+    /// When the runtime cannot emit the operation (the default: the
+    /// threads proposal unsupported).
+    fn atomic_wait(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        index: MemoryIndex,
+        addr: ir::Value,
+        expected: ir::Value,
+        timeout: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        let _ = (builder, vmctx, index, addr, expected, timeout);
+        Err(EnvError::Unsupported("memory.atomic.wait"))
+    }
+
+    /// `memory.atomic.notify` on memory `index`: wake at most `count`
+    /// (`i32`, unsigned) waiters on the 4-byte value at host address `addr`
+    /// (already checked for alignment and bounds) and return how many were
+    /// woken (`i32`).
+    ///
+    /// # Errors
+    /// When the runtime cannot emit the operation (the default: the
+    /// threads proposal unsupported).
+    fn atomic_notify(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        index: MemoryIndex,
+        addr: ir::Value,
+        count: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        let _ = (builder, vmctx, index, addr, count);
+        Err(EnvError::Unsupported("memory.atomic.notify"))
+    }
+
     /// `memory.fill`.
     ///
     /// # Errors

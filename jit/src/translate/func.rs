@@ -26,8 +26,9 @@ pub(super) type TResult<T = ()> = Result<T, TranslateError>;
 ///
 /// # Errors
 /// [`TranslateError::Invalid`] when the body is malformed or invalid (with its
-/// byte offset), [`TranslateError::Unsupported`] for an operator outside wasm
-/// 2.0 + SIMD + relaxed SIMD, [`TranslateError::Env`] when the environment fails.
+/// byte offset), [`TranslateError::Unsupported`] for an operator the
+/// translator does not implement (GC instructions, shared-everything
+/// threads), [`TranslateError::Env`] when the environment fails.
 pub fn translate_function(
     isa: &dyn TargetIsa,
     env: &mut dyn FuncEnvironment,
@@ -383,6 +384,7 @@ macro_rules! define_visit_one {
     (@legacy_exceptions $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@tail_call $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@function_references $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
+    (@threads $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@simd $($rest:tt)*) => { define_visit_one!(@translate_simd $($rest)*); };
     (@relaxed_simd $($rest:tt)*) => { define_visit_one!(@translate_simd $($rest)*); };
     (@translate_simd $visit:ident $($arg:ident: $argty:ty),*) => {

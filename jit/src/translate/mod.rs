@@ -13,10 +13,12 @@
 //! Layout: `func.rs` drives the body (locals, the operator loop, the
 //! [`wasmparser::VisitOperator`] impl that validates then dispatches);
 //! operator families sit in `control.rs`, `numeric.rs`, `memory.rs`,
-//! `call.rs`, `stack.rs`, `table.rs`, `reference.rs` and `simd.rs`.
+//! `call.rs`, `stack.rs`, `table.rs`, `reference.rs`, `simd.rs` and
+//! `atomic.rs` (the threads proposal).
 //!
 //! This module is safe Rust (`#[forbid(unsafe_code)]` on its declaration).
 
+mod atomic;
 mod call;
 mod control;
 mod environ;
@@ -47,7 +49,7 @@ pub enum TranslateError {
     #[error(transparent)]
     Invalid(#[from] wasmparser::BinaryReaderError),
     /// The operator is valid under the validator's features but the
-    /// translator does not implement it (GC, threads, ...).
+    /// translator does not implement it (GC, shared-everything threads, ...).
     #[error("unsupported operator `{operator}` at offset {offset:#x}")]
     Unsupported {
         /// The operator's visitor name, e.g. `visit_v128_load`.

@@ -372,6 +372,31 @@ impl FuncEnvironment for MockEnv {
             .iconst(ir::types::I32, i64::from(index.as_u32()));
         Ok(Self::libcall(builder, vmctx, 14, &[i], Some(ir::types::I64)).expect("returns"))
     }
+    fn atomic_wait(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        _: MemoryIndex,
+        addr: ir::Value,
+        expected: ir::Value,
+        timeout: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        let args = [addr, expected, timeout];
+        Ok(Self::libcall(builder, vmctx, 15, &args, Some(ir::types::I32)).expect("returns"))
+    }
+    fn atomic_notify(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        _: MemoryIndex,
+        addr: ir::Value,
+        count: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        Ok(
+            Self::libcall(builder, vmctx, 16, &[addr, count], Some(ir::types::I32))
+                .expect("returns"),
+        )
+    }
 }
 
 const DEFAULT_PLAN: MemoryPlan = MemoryPlan {
@@ -835,5 +860,195 @@ fn generated_wasm2_modules_translate_verify_and_compile() {
     assert!(
         translated >= 100,
         "generator produced too few functions: {translated}"
+    );
+}
+
+const THREADS: WasmFeatures = WasmFeatures::WASM2.union(WasmFeatures::THREADS);
+
+/// Translate `wat` with the threads proposal on; verify and compile.
+fn translate_threads(wat: &str, plan: MemoryPlan) -> Vec<ir::Function> {
+    let wasm = wat::parse_str(wat).expect("test WAT parses");
+    translate_wasm_with_features(&wasm, plan, false, THREADS).expect("translates")
+}
+
+#[test]
+fn every_atomic_operator_translates_verifies_and_compiles() {
+    let mut body = String::new();
+    for (ty, widths) in [
+        ("i32", &["", "8", "16"][..]),
+        ("i64", &["", "8", "16", "32"][..]),
+    ] {
+        body.push_str(&format!(
+            "(drop ({ty}.atomic.load (local.get 0)))
+             ({ty}.atomic.store (local.get 0) ({ty}.const 1))
+             (drop ({ty}.atomic.rmw.cmpxchg (local.get 0) ({ty}.const 1) ({ty}.const 2)))\n"
+        ));
+        for w in widths.iter().filter(|w| !w.is_empty()) {
+            body.push_str(&format!(
+                "(drop ({ty}.atomic.load{w}_u (local.get 0)))
+                 ({ty}.atomic.store{w} (local.get 0) ({ty}.const 1))
+                 (drop ({ty}.atomic.rmw{w}.cmpxchg_u (local.get 0) ({ty}.const 1) ({ty}.const 2)))\n"
+            ));
+        }
+        for op in ["add", "sub", "and", "or", "xor", "xchg"] {
+            for w in widths {
+                let suffix = if w.is_empty() { "" } else { "_u" };
+                body.push_str(&format!(
+                    "(drop ({ty}.atomic.rmw{w}.{op}{suffix} (local.get 0) ({ty}.const 3)))\n"
+                ));
+            }
+        }
+    }
+    body.push_str(
+        "atomic.fence
+         (drop (memory.atomic.notify (local.get 0) (i32.const 1)))
+         (drop (memory.atomic.wait32 (local.get 0) (i32.const 0) (i64.const 0)))
+         (drop (memory.atomic.wait64 (local.get 0) (i64.const 0) (i64.const -1)))",
+    );
+    let wat = format!("(module (memory 1 1 shared) (func (param i32) {body}))");
+    let clif = translate_threads(&wat, DEFAULT_PLAN)[0]
+        .display()
+        .to_string();
+    for op in [
+        "atomic_load",
+        "atomic_store",
+        "atomic_rmw",
+        "atomic_cas",
+        "fence",
+        "uextend",
+        "ireduce",
+    ] {
+        assert!(clif.contains(op), "missing {op} in\n{clif}");
+    }
+    // Disabled, the same body is invalid, not unsupported.
+    let wasm = wat::parse_str(&wat).expect("parses");
+    let err = translate_wasm_with_features(&wasm, DEFAULT_PLAN, false, WasmFeatures::WASM2);
+    assert!(matches!(err, Err(TranslateError::Invalid(_))), "{err:?}");
+}
+
+#[test]
+fn atomic_alignment_is_checked_before_bounds() {
+    let plan = MemoryPlan {
+        memory64: false,
+        reserved_bytes: 1 << 20,
+        guard_bytes: 0,
+    };
+    let funcs = translate_threads(
+        r#"(module (memory 1 1 shared)
+            (func (param i32) (result i32) (i32.atomic.rmw.and offset=2 (local.get 0) (i32.const 1))))"#,
+        plan,
+    );
+    let func = &funcs[0];
+    let traps: Vec<ir::TrapCode> = func
+        .layout
+        .blocks()
+        .flat_map(|b| func.layout.block_insts(b))
+        .filter_map(|i| func.dfg.insts[i].trap_code())
+        .collect();
+    assert_eq!(
+        traps.first(),
+        Some(&trap_codes::HEAP_MISALIGNED),
+        "alignment is not the first check:\n{func}"
+    );
+    assert!(traps.contains(&trap_codes::HEAP_OUT_OF_BOUNDS), "{func}");
+    // A byte access is always aligned: no check.
+    let clif = translate_threads(
+        r#"(module (memory 1 1 shared)
+            (func (param i32) (result i32) (i32.atomic.rmw8.and_u (local.get 0) (i32.const 1))))"#,
+        DEFAULT_PLAN,
+    )[0]
+    .display()
+    .to_string();
+    assert!(!clif.contains("trapnz"), "unexpected check:\n{clif}");
+}
+
+/// On x86-64 `atomic_rmw` and/or/xor is a load, then a `lock cmpxchg`
+/// loop: both touch memory, and a fault in either must be the
+/// out-of-bounds trap, so both carry a trap record.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn every_memory_instruction_of_an_rmw_loop_has_a_trap_record() {
+    for op in ["and", "or", "xor", "add", "xchg"] {
+        for (ty, narrow) in [("i32", ""), ("i64", ""), ("i32", "8"), ("i64", "16")] {
+            let suffix = if narrow.is_empty() { "" } else { "_u" };
+            let wat = format!(
+                "(module (memory 1 1 shared)
+                   (func (param i32) (result {ty})
+                     ({ty}.atomic.rmw{narrow}.{op}{suffix} (local.get 0) ({ty}.const 1))))"
+            );
+            let func = translate_threads(&wat, DEFAULT_PLAN).remove(0);
+            let isa = isa();
+            let mut ctx = Context::for_function(func);
+            let compiled = ctx
+                .compile(isa.as_ref(), &mut ControlPlane::default())
+                .expect("compiles");
+            let heap_traps = compiled
+                .buffer
+                .traps()
+                .iter()
+                .filter(|t| t.code == trap_codes::HEAP_OUT_OF_BOUNDS)
+                .count();
+            // and/or/xor: the first load and the lock cmpxchg; add/xchg: one
+            // locked instruction.
+            let want = if matches!(op, "and" | "or" | "xor") {
+                2
+            } else {
+                1
+            };
+            assert_eq!(heap_traps, want, "{op} {ty} rmw{narrow}");
+        }
+    }
+}
+
+#[test]
+fn generated_threads_modules_translate_verify_and_compile() {
+    let mut atomics = 0;
+    for seed in 0..60 {
+        let bytes = pseudo_random_bytes(seed ^ 0x7468_7265_6164, 32 * 1024);
+        let mut u = arbitrary::Unstructured::new(&bytes);
+        let config = wasm_smith::Config {
+            simd_enabled: false,
+            relaxed_simd_enabled: false,
+            exceptions_enabled: false,
+            gc_enabled: false,
+            memory64_enabled: false,
+            tail_call_enabled: false,
+            threads_enabled: true,
+            shared_everything_threads_enabled: false,
+            wide_arithmetic_enabled: false,
+            compact_imports_enabled: false,
+            custom_page_sizes_enabled: false,
+            max_memories: 1,
+            max_tables: 4,
+            min_funcs: 2,
+            max_funcs: 8,
+            ..wasm_smith::Config::default()
+        };
+        let Ok(module) = wasm_smith::Module::new(config, &mut u) else {
+            continue;
+        };
+        let wasm = module.to_bytes();
+        let features = THREADS | WasmFeatures::EXTENDED_CONST;
+        // Count the atomic operators, so the test knows it exercised them.
+        let mut validator = Validator::new_with_features(features);
+        validator
+            .validate_all(&wasm)
+            .expect("wasm-smith modules are valid");
+        for payload in Parser::new(0).parse_all(&wasm) {
+            if let Ok(Payload::CodeSectionEntry(body)) = payload {
+                let mut ops = body.get_operators_reader().expect("reader");
+                while !ops.eof() {
+                    let op = ops.read().expect("valid body");
+                    atomics += usize::from(format!("{op:?}").contains("Atomic"));
+                }
+            }
+        }
+        if let Err(e) = translate_wasm_with_features(&wasm, DEFAULT_PLAN, true, features) {
+            panic!("seed {seed}: {e}");
+        }
+    }
+    assert!(
+        atomics >= 100,
+        "generator produced too few atomics: {atomics}"
     );
 }

@@ -34,9 +34,21 @@ pub const INTERRUPT: TrapCode = TrapCode::unwrap_user(6);
 pub const NULL_REFERENCE: TrapCode = TrapCode::unwrap_user(7);
 /// `call_ref`/`return_call_ref` of a null function reference.
 pub const NULL_FUNCTION_REFERENCE: TrapCode = TrapCode::unwrap_user(8);
+/// An atomic access whose effective address is not a multiple of its size.
+pub const HEAP_MISALIGNED: TrapCode = TrapCode::unwrap_user(9);
+/// `memory.atomic.wait32`/`wait64` on a memory that is not shared.
+pub const ATOMIC_WAIT_NON_SHARED_MEMORY: TrapCode = TrapCode::unwrap_user(10);
+/// `memory.atomic.wait32`/`wait64` with an infinite (negative) timeout on a
+/// value that matches: no other thread can notify, so it would never return.
+pub const ATOMIC_WAIT_FOREVER: TrapCode = TrapCode::unwrap_user(11);
+
+/// The message of [`ATOMIC_WAIT_FOREVER`]; the spec has no text for it (its
+/// reference interpreter would block).
+pub const ATOMIC_WAIT_FOREVER_MESSAGE: &str = "atomic wait with an infinite timeout would block forever: \
+     no other thread can notify this store";
 
 /// Every code above, for exhaustive mapping tests.
-pub const ALL: [TrapCode; 13] = [
+pub const ALL: [TrapCode; 16] = [
     STACK_OVERFLOW,
     HEAP_OUT_OF_BOUNDS,
     INTEGER_OVERFLOW,
@@ -50,6 +62,9 @@ pub const ALL: [TrapCode; 13] = [
     INTERRUPT,
     NULL_REFERENCE,
     NULL_FUNCTION_REFERENCE,
+    HEAP_MISALIGNED,
+    ATOMIC_WAIT_NON_SHARED_MEMORY,
+    ATOMIC_WAIT_FOREVER,
 ];
 
 /// The spec test suite's message for a trap code, or `None` for a code not
@@ -69,6 +84,9 @@ pub fn message(code: TrapCode) -> Option<&'static str> {
         INTERRUPT => "interrupt",
         NULL_REFERENCE => "null reference",
         NULL_FUNCTION_REFERENCE => "null function reference",
+        HEAP_MISALIGNED => "unaligned atomic",
+        ATOMIC_WAIT_NON_SHARED_MEMORY => "expected shared memory",
+        ATOMIC_WAIT_FOREVER => ATOMIC_WAIT_FOREVER_MESSAGE,
         _ => return None,
     })
 }

@@ -51,8 +51,9 @@ pub struct RunArgs {
     /// Proposals, all on by default, by wasmtime's names: `bulk-memory`,
     /// `multi-value`, `reference-types`, `simd`, `relaxed-simd`, `tail-call`,
     /// `multi-memory`, `memory64`, `extended-const`, `exceptions`,
-    /// `function-references` (`=n` turns one off); `threads`, `gc` and
-    /// `component-model` are not implemented.
+    /// `function-references`, `threads` (atomics and shared memories within
+    /// one instance's store; no thread spawning) (`=n` turns one off);
+    /// `gc` and `component-model` are not implemented.
     #[arg(short = 'W', value_name = "OPT=VAL", value_parser = parse_wasm_opt)]
     pub wasm: Vec<WasmOpt>,
 
@@ -218,12 +219,12 @@ const PROPOSALS: &[(&str, WasmFeatures)] = &[
         WasmFeatures::EXCEPTIONS.union(WasmFeatures::LEGACY_EXCEPTIONS),
     ),
     ("function-references", WasmFeatures::FUNCTION_REFERENCES),
+    ("threads", WasmFeatures::THREADS),
 ];
 
 /// `wasmtime run -W` proposals ringwasm does not implement: `=n` is
 /// accepted, `=y` refused with that reason.
 const UNIMPLEMENTED_PROPOSALS: &[&str] = &[
-    "threads",
     "shared-everything-threads",
     "gc",
     "component-model",
@@ -611,11 +612,19 @@ mod tests {
             parse_wasm_opt("max-wasm-stack=65536"),
             Ok(WasmOpt::MaxWasmStack(65536))
         );
-        assert!(matches!(
+        assert_eq!(
             parse_wasm_opt("threads=n"),
+            Ok(WasmOpt::Feature(WasmFeatures::THREADS, false))
+        );
+        assert_eq!(
+            parse_wasm_opt("threads"),
+            Ok(WasmOpt::Feature(WasmFeatures::THREADS, true))
+        );
+        assert!(matches!(
+            parse_wasm_opt("gc=n"),
             Ok(WasmOpt::Feature(_, false))
         ));
-        let e = parse_wasm_opt("threads=y").expect_err("not implemented");
+        let e = parse_wasm_opt("gc=y").expect_err("not implemented");
         assert!(e.contains("not implemented"), "{e}");
         let e = parse_wasm_opt("fuel=10").expect_err("wasmtime only");
         assert!(e.contains("wasmtime option"), "{e}");
