@@ -558,3 +558,35 @@ fn a_closed_stderr_keeps_the_trap_status() {
         .expect("ringwasm runs");
     assert_eq!(status.code(), Some(134), "the trap's status, not a panic's");
 }
+
+#[test]
+fn atomic_traps_are_reported_as_wasmtime_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // (file, module, what the report says)
+    let cases = [
+        (
+            "unaligned.wat",
+            r#"(module (memory 1) (func $f (export "_start")
+                (drop (i32.atomic.rmw.add (i32.const 1) (i32.const 1)))))"#,
+            "wasm trap: unaligned atomic",
+        ),
+        (
+            "unshared_wait.wat",
+            r#"(module (memory 1) (func $f (export "_start")
+                (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const 0)))))"#,
+            "wasm trap: atomic wait on non-shared memory",
+        ),
+        // An and-rmw is a cmpxchg loop on x86-64: its fault in the guard is
+        // still the out-of-bounds trap, with the address.
+        (
+            "oob_rmw.wat",
+            r#"(module (memory 1) (func $f (export "_start")
+                (drop (i32.atomic.rmw.and (i32.const 70000) (i32.const 1)))))"#,
+            "memory fault at wasm address 0x11170 in linear memory of size 0x10000",
+        ),
+    ];
+    for (file, module, want) in cases {
+        let wat = write(dir.path(), file, module);
+        same_report(&["run", wat], dir.path(), 134, &[want, " - <unknown>!f"]);
+    }
+}

@@ -61,6 +61,7 @@ fn wasmtime_trap_message(code: &TrapCode) -> String {
             "undefined element: out of bounds table access".into()
         }
         TrapCode::NullFunctionReference => "null reference".into(),
+        TrapCode::AtomicWaitNonSharedMemory => "atomic wait on non-shared memory".into(),
         other => other.to_string(),
     }
 }

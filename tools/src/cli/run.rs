@@ -126,6 +126,15 @@ pub(super) fn parse_wasm_opt(s: &str) -> Result<WasmOpt, String> {
                 .map(WasmOpt::MaxWasmStack)
                 .map_err(|_| format!("`{s}`: `{v}` is not a number of bytes"))
         }
+        // wasmtime keeps creating shared memories apart from validating
+        // atomics; here shared memories come with `threads`.
+        "shared-memory" => match yes_no(s, key, value)? {
+            true => Ok(WasmOpt::Feature(WasmFeatures::THREADS, true)),
+            false => Err(format!(
+                "`{s}`: ringwasm cannot refuse shared memories on their own; \
+                 `-W threads=n` refuses them with the atomics"
+            )),
+        },
         _ => {
             if let Some(&(_, bits)) = PROPOSALS.iter().find(|(name, _)| *name == key) {
                 return Ok(WasmOpt::Feature(bits, yes_no(s, key, value)?));
@@ -620,6 +629,12 @@ mod tests {
             parse_wasm_opt("threads"),
             Ok(WasmOpt::Feature(WasmFeatures::THREADS, true))
         );
+        assert_eq!(
+            parse_wasm_opt("shared-memory=y"),
+            Ok(WasmOpt::Feature(WasmFeatures::THREADS, true))
+        );
+        let e = parse_wasm_opt("shared-memory=n").expect_err("not separable");
+        assert!(e.contains("threads=n"), "{e}");
         assert!(matches!(
             parse_wasm_opt("gc=n"),
             Ok(WasmOpt::Feature(_, false))

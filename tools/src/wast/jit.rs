@@ -85,7 +85,7 @@ impl JitBackend {
         let watchdog = start_watchdog(&engine);
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
-        define_spectest(&mut linker, &mut store)?;
+        define_spectest(&mut linker, &mut store, config.features())?;
         Ok(Self {
             engine,
             store,
@@ -130,7 +130,11 @@ impl JitBackend {
 }
 
 /// The spec interpreter's `spectest` host module.
-fn define_spectest(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<(), Error> {
+fn define_spectest(
+    linker: &mut Linker<()>,
+    store: &mut Store<()>,
+    features: ringwasm_jit::WasmFeatures,
+) -> Result<(), Error> {
     linker.func_wrap("spectest", "print", |_: ringwasm_jit::Caller<'_, ()>| {})?;
     linker.func_wrap(
         "spectest",
@@ -180,6 +184,12 @@ fn define_spectest(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<(),
     linker.define(store, "spectest", "table", table)?;
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
     linker.define(store, "spectest", "memory", memory)?;
+    // The threads proposal's interpreter adds `(memory 1 2 shared)`. It
+    // cannot exist where threads are off (wasm 1.0 and 2.0 scripts).
+    if features.contains(ringwasm_jit::WasmFeatures::THREADS) {
+        let shared = Memory::new(&mut *store, MemoryType::shared(1, 2))?;
+        linker.define(store, "spectest", "shared_memory", shared)?;
+    }
     Ok(())
 }
 
