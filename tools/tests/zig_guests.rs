@@ -110,8 +110,13 @@ fn guest(name: &str) -> Option<PathBuf> {
     }
     std::fs::create_dir_all(&out_dir).expect("create target/zig-guests");
     // Test processes may build at once (nextest runs one per test): each
-    // writes its own file, then renames it into place.
-    let tmp = out_dir.join(format!("{name}.{}.tmp.wasm", std::process::id()));
+    // writes into its own directory, then renames the file into place. The
+    // file keeps its final name there, because zig writes that name into the
+    // module's name section and wasmtime prints it in backtraces: a name with
+    // the process id in it made two builds of one guest differ.
+    let tmp_dir = out_dir.join(format!("tmp.{}", std::process::id()));
+    std::fs::create_dir_all(&tmp_dir).expect("create the build directory");
+    let tmp = tmp_dir.join(format!("{name}.wasm"));
     let out = zig(cmd)
         .args(["build-exe", "-target", "wasm32-wasi", "-O", "ReleaseSafe"])
         .arg("--cache-dir")
@@ -131,7 +136,7 @@ fn guest(name: &str) -> Option<PathBuf> {
     );
     std::fs::rename(&tmp, &wasm).expect("move the guest into place");
     // Zig leaves the object file beside the binary.
-    let _ = std::fs::remove_file(tmp.with_extension("wasm.o"));
+    let _ = std::fs::remove_dir_all(&tmp_dir);
     Some(wasm)
 }
 
