@@ -10,7 +10,8 @@
 //!                           features, epoch on/off, memory settings)
 //! description      string   the same in words, for error messages
 //! wasm             bytes    the module binary (metadata is re-parsed from
-//!                           it without function-body validation)
+//!                           it without function-body validation); empty
+//!                           in a code-cache entry, whose loader has it
 //! type ids         Vec<u32> engine-wide signature ids the code embeds
 //! functions        Vec<CompiledFunc> (code, traps, relocations, ...)
 //! trampolines      Vec<Vec<CompiledFunc>> entry + host per module type
@@ -41,7 +42,7 @@ use crate::error::Error;
 pub(crate) const MAGIC: [u8; 8] = *b"\0rwasm-c";
 
 /// Version of the layout above and of every [`Serial`] impl.
-pub(crate) const FORMAT_VERSION: u32 = 5;
+pub(crate) const FORMAT_VERSION: u32 = 6;
 
 /// Identifies this build of the engine: version, git hash, build nonce.
 pub(crate) const BUILD_ID: &str =

@@ -116,13 +116,16 @@ impl Module {
         let key = cache::digest(&[&engine.inner.header.fingerprint, &binary]);
         if let Some(entry) = cache::load(dir, &key) {
             // A corrupt, truncated or foreign entry is a miss: recompile and
-            // overwrite it.
-            if let Ok(module) = Module::from_artefact(engine, &entry, Some(&binary)) {
+            // overwrite it. The entry is freed before its code is linked:
+            // for a large module it is hundreds of megabytes.
+            let read = Artefact::read(engine, &entry, Some(&binary));
+            drop(entry);
+            if let Ok(module) = read.and_then(|a| a.link(engine)) {
                 return Ok(module);
             }
         }
         let module = Module::compile(engine, binary)?;
-        cache::store(dir, &key, &module.serialize());
+        cache::store(dir, &key, &module.serialize_code(false));
         Ok(module)
     }
 
@@ -146,57 +149,35 @@ impl Module {
 
     /// Load an artefact written by [`Module::serialize`]: check its header,
     /// re-parse the module's sections (no function-body validation: the
-    /// artefact is trusted), map and relocate its code. With `expected`, the
-    /// artefact must hold exactly that module binary.
+    /// artefact is trusted), map and relocate its code.
+    ///
+    /// `expected` is the module binary the caller has (a cache lookup keyed
+    /// by its digest). A cache entry leaves the binary out (an empty one,
+    /// which no module is) and takes `expected`; an artefact that holds a
+    /// binary must hold exactly `expected`.
     pub(crate) fn from_artefact(
         engine: &Engine,
         artefact: &[u8],
-        expected: Option<&[u8]>,
+        expected: Option<&Arc<[u8]>>,
     ) -> Result<Module, Error> {
-        let mut r = cache::open(artefact, &engine.inner.header)?;
-        let at = r.pos();
-        let wasm = Bytes::read(&mut r)?;
-        if expected.is_some_and(|e| e != &wasm[..]) {
-            return Err(cache::corrupt(at, "the entry holds another module"));
-        }
-        let type_ids = Vec::<u32>::read(&mut r)?;
-        let funcs = Vec::<CompiledFunc>::read(&mut r)?;
-        let trampolines = Vec::<Vec<CompiledFunc>>::read(&mut r)?;
-        if !r.is_empty() {
-            return Err(cache::corrupt(r.pos(), "trailing bytes"));
-        }
-        let binary: Arc<[u8]> = wasm.0.into();
-        let (info, _) = parse(engine, &binary, false)?;
-        // `call_indirect` compares engine-wide signature ids that the code
-        // holds as immediates; they depend on the order in which the engine
-        // met signatures, so the code is only valid where they are the same.
-        if info.type_ids != type_ids {
-            return Err(Error::Incompatible(
-                "this engine numbers the module's signatures differently from the engine \
-                 that compiled it (another module was loaded first): recompile it"
-                    .into(),
-            ));
-        }
-        let offsets = VMOffsets::new(&info);
-        let code = crate::compile::link_module(engine, &info, funcs, Some(trampolines))?;
-        Ok(Module {
-            inner: Arc::new(ModuleInner {
-                engine: engine.clone(),
-                info,
-                offsets,
-                code,
-                bytes: binary,
-                from_cache: true,
-            }),
-        })
+        Artefact::read(engine, artefact, expected)?.link(engine)
     }
 
     /// The module as a precompiled artefact: machine code plus the module
     /// binary, loadable by an engine of this same build, CPU and settings
     /// ([`Module::deserialize`]). What `ringwasm compile` writes.
     pub fn serialize(&self) -> Vec<u8> {
+        self.serialize_code(true)
+    }
+
+    /// The artefact, with the module binary (`ringwasm compile`) or without
+    /// it (a code-cache entry: its key is the binary's digest, and the loader
+    /// has the binary in hand). Leaving it out keeps a large module's binary
+    /// from being written, read, checksummed and compared on every start.
+    fn serialize_code(&self, with_binary: bool) -> Vec<u8> {
         let mut w = cache::begin(&self.inner.engine.inner.header);
-        cache::write_bytes(&mut w, &self.inner.bytes);
+        let binary: &[u8] = if with_binary { &self.inner.bytes } else { &[] };
+        cache::write_bytes(&mut w, binary);
         self.inner.info.type_ids.write(&mut w);
         self.inner.code.funcs.write(&mut w);
         cache::write_len(&mut w, self.inner.code.entries.len());
@@ -256,6 +237,87 @@ impl Module {
         info.exports.iter().map(move |(name, index)| ExportType {
             name,
             ty: entity_type(info, *index),
+        })
+    }
+}
+
+/// An artefact's parts, read and checked but not yet linked: what
+/// [`Module::from_artefact`] does in two steps, so that a cache lookup can
+/// free the entry's bytes before the code is mapped.
+struct Artefact {
+    binary: Arc<[u8]>,
+    info: ModuleInfo,
+    funcs: Vec<CompiledFunc>,
+    trampolines: Vec<Vec<CompiledFunc>>,
+}
+
+impl Artefact {
+    /// Check the header and read the parts (see [`Module::from_artefact`]).
+    fn read(
+        engine: &Engine,
+        artefact: &[u8],
+        expected: Option<&Arc<[u8]>>,
+    ) -> Result<Artefact, Error> {
+        let mut r = cache::open(artefact, &engine.inner.header)?;
+        let at = r.pos();
+        let wasm = Bytes::read(&mut r)?;
+        let binary: Arc<[u8]> = match expected {
+            Some(e) if wasm.is_empty() => Arc::clone(e),
+            Some(e) if e[..] != wasm[..] => {
+                return Err(cache::corrupt(at, "the entry holds another module"));
+            }
+            _ if wasm.is_empty() => {
+                return Err(cache::corrupt(
+                    at,
+                    "a code-cache entry without its module binary, not a precompiled artefact",
+                ));
+            }
+            _ => wasm.0.into(),
+        };
+        let type_ids = Vec::<u32>::read(&mut r)?;
+        let funcs = Vec::<CompiledFunc>::read(&mut r)?;
+        let trampolines = Vec::<Vec<CompiledFunc>>::read(&mut r)?;
+        if !r.is_empty() {
+            return Err(cache::corrupt(r.pos(), "trailing bytes"));
+        }
+        let (info, _) = parse(engine, &binary, false)?;
+        // `call_indirect` compares engine-wide signature ids that the code
+        // holds as immediates; they depend on the order in which the engine
+        // met signatures, so the code is only valid where they are the same.
+        if info.type_ids != type_ids {
+            return Err(Error::Incompatible(
+                "this engine numbers the module's signatures differently from the engine \
+                 that compiled it (another module was loaded first): recompile it"
+                    .into(),
+            ));
+        }
+        Ok(Artefact {
+            binary,
+            info,
+            funcs,
+            trampolines,
+        })
+    }
+
+    /// Map and relocate the code.
+    fn link(self, engine: &Engine) -> Result<Module, Error> {
+        let Artefact {
+            binary,
+            info,
+            funcs,
+            trampolines,
+        } = self;
+        let offsets = VMOffsets::new(&info);
+        let code = crate::compile::link_module(engine, &info, funcs, Some(trampolines))?;
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                info,
+                offsets,
+                code,
+                bytes: binary,
+                from_cache: true,
+            }),
         })
     }
 }

@@ -167,6 +167,43 @@ fn serialized_module_round_trips() {
     check_runs(&loaded);
 }
 
+/// A cache entry leaves the module binary out (its loader has it: the key is
+/// its digest), so a large module is not written, read and checksummed twice
+/// per start. Such an entry is no standalone artefact and says so.
+#[test]
+fn cache_entries_leave_the_binary_out() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    // A data segment the size of a large guest's, in the binary only.
+    let big = format!(
+        "(module (memory 4) (data (i32.const 0) \"{}\") (func (export \"f\") (result i32) i32.const 7))",
+        "\\2a".repeat(200_000)
+    );
+    let module = Module::new(&engine(Some(dir), false), &big).expect("compiles");
+    let entry_bytes = std::fs::read(entry(dir)).expect("entry");
+    let artefact = module.serialize();
+    assert!(
+        entry_bytes.len() + 200_000 <= artefact.len(),
+        "the entry ({} bytes) holds the binary; the artefact is {} bytes",
+        entry_bytes.len(),
+        artefact.len()
+    );
+    let again = Module::new(&engine(Some(dir), false), &big).expect("loads");
+    assert!(
+        again.compiled_from_cache(),
+        "the entry is a hit without the binary"
+    );
+
+    let mut config = Config::default();
+    config.allow_precompiled(true);
+    let loader = Engine::new(&config).expect("engine");
+    let err = Module::new(&loader, &entry_bytes).expect_err("an entry is not an artefact");
+    assert!(
+        err.to_string().contains("without its module binary"),
+        "{err}"
+    );
+}
+
 #[test]
 fn artefact_needs_permission_and_the_same_settings() {
     let artefact = Module::new(&engine(None, false), WAT)
