@@ -333,3 +333,32 @@ fn the_feature_is_off_by_default() {
         .expect_err("an explicit page size");
     Module::new(&engine, "(module (memory 1))").expect("plain memory");
 }
+
+#[test]
+fn simd_and_atomic_accesses_trap_at_exactly_the_length() {
+    let mut f = Fixture::new(
+        r#"(module
+            (memory 20 40 shared (pagesize 1))
+            (func (export "v128_load") (param i32) (result i32)
+                (i32x4.extract_lane 0 (v128.load (local.get 0))))
+            (func (export "atomic_add") (param i32) (result i32)
+                (i32.atomic.rmw.add (local.get 0) (i32.const 1)))
+            (func (export "atomic_load") (param i32) (result i32)
+                (i32.atomic.load (local.get 0)))
+            (func (export "wait") (param i32) (result i32)
+                (memory.atomic.wait32 (local.get 0) (i32.const 1) (i64.const 0)))
+            (func (export "notify") (param i32) (result i32)
+                (memory.atomic.notify (local.get 0) (i32.const 1))))"#,
+    );
+    assert_eq!(f.call1("v128_load", 4).expect("last 16 bytes"), 0);
+    assert!(is_oob(f.call1("v128_load", 5)));
+    assert_eq!(f.call1("atomic_add", 16).expect("last word"), 0);
+    assert_eq!(f.call1("atomic_load", 16).expect("last word"), 1);
+    assert!(is_oob(f.call1("atomic_add", 20)));
+    assert!(is_oob(f.call1("atomic_load", 20)));
+    // Value 0 differs from the expected 1: "not-equal" without sleeping.
+    assert_eq!(f.call1("wait", 12).expect("in bounds"), 1);
+    assert!(is_oob(f.call1("wait", 20)));
+    assert_eq!(f.call1("notify", 16).expect("in bounds"), 0);
+    assert!(is_oob(f.call1("notify", 20)));
+}
