@@ -4,9 +4,12 @@
 //! `i64.add128`/`i64.sub128` take `(lhs_lo lhs_hi rhs_lo rhs_hi)` and push
 //! `(lo hi)`: the halves are glued into an `I128` with `iconcat`, added or
 //! subtracted there (Cranelift lowers it to `add`/`adc`, `sub`/`sbb`) and
-//! split back with `isplit`. `i64.mul_wide_{s,u}` push the low half, `imul`,
-//! and the high half, `smulhi`/`umulhi`, of the product.
+//! split back with `isplit`. `i64.mul_wide_{s,u}` multiply their operands
+//! sign- or zero-extended to `I128`: Cranelift matches `imul` of two
+//! extended `i64`s and emits one widening multiply (x86-64 `imul`/`mul`
+//! into `rdx:rax`) where `imul` plus `smulhi`/`umulhi` would take two.
 
+use cranelift_codegen::ir::types::I128;
 use cranelift_codegen::ir::{InstBuilder, Value};
 
 use super::func::{FuncTranslator, TResult};
@@ -44,19 +47,19 @@ impl FuncTranslator<'_, '_> {
 
     pub(super) fn visit_i64_mul_wide_s(&mut self) -> TResult {
         let (a, b) = self.pop2()?;
-        let lo = self.builder.ins().imul(a, b);
-        let hi = self.builder.ins().smulhi(a, b);
-        self.push(lo);
-        self.push(hi);
+        let a = self.builder.ins().sextend(I128, a);
+        let b = self.builder.ins().sextend(I128, b);
+        let product = self.builder.ins().imul(a, b);
+        self.push_i128(product);
         Ok(())
     }
 
     pub(super) fn visit_i64_mul_wide_u(&mut self) -> TResult {
         let (a, b) = self.pop2()?;
-        let lo = self.builder.ins().imul(a, b);
-        let hi = self.builder.ins().umulhi(a, b);
-        self.push(lo);
-        self.push(hi);
+        let a = self.builder.ins().uextend(I128, a);
+        let b = self.builder.ins().uextend(I128, b);
+        let product = self.builder.ins().imul(a, b);
+        self.push_i128(product);
         Ok(())
     }
 }
