@@ -122,6 +122,20 @@ fn main() {
             features: FeatureSet::Memory64,
         },
         Suite {
+            files: data::proposal(Proposal::WideArithmetic).collect(),
+            prefix: "proposals/wide-arithmetic",
+            config: "all",
+            features: FeatureSet::All,
+        },
+        Suite {
+            files: data::proposal(Proposal::CustomPageSizes).collect(),
+            prefix: "proposals/custom-page-sizes",
+            config: "all",
+            // Custom page sizes are off by default (as in wasmtime); the
+            // `All` set turns them on.
+            features: FeatureSet::All,
+        },
+        Suite {
             // Every file: what needs the GC proposal's runtime (`ref_null`,
             // `type-rec`) is listed in the expectation file with why.
             files: data::spec(SpecVersion::V3).collect(),

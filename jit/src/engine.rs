@@ -31,8 +31,9 @@ impl Default for Config {
     /// Everything the engine implements: wasm 2.0 (with SIMD), plus
     /// extended-const, relaxed SIMD, tail calls, multi-memory, memory64,
     /// exception handling (final and legacy forms), typed function
-    /// references and threads (atomics and shared memories, within one
-    /// store).
+    /// references, threads (atomics and shared memories, within one
+    /// store) and wide arithmetic. Custom page sizes are off, as in
+    /// wasmtime: turn on `WasmFeatures::CUSTOM_PAGE_SIZES` to use them.
     fn default() -> Self {
         let mut c = Config::wasm_v2();
         c.features |= WasmFeatures::EXTENDED_CONST | WasmFeatures::RELAXED_SIMD;
@@ -40,6 +41,9 @@ impl Default for Config {
         c.features |= WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS;
         // Atomics and shared memories; on by default in wasmtime 49 too.
         c.features |= WasmFeatures::THREADS;
+        // 128-bit add/sub and the wide multiplies; on by default in
+        // wasmtime 49 as well (custom-page-sizes is not: opt in).
+        c.features |= WasmFeatures::WIDE_ARITHMETIC;
         // GC only for its types: recursion groups validate and are
         // canonicalised iso-recursively; GC heap types, struct/array types
         // and GC instructions are rejected when the module is compiled.

@@ -17,6 +17,7 @@ use crate::translate::{
     DataIndex, ElemIndex, EnvError, EnvResult, FuncEnvironment, FuncIndex, GlobalIndex,
     GlobalLocation, MemoryIndex, MemoryPlan, TableIndex, TagIndex, TypeIndex,
 };
+use crate::types::MemoryType;
 
 /// Builtin functions compiled code calls through the table at
 /// `VMOffsets::BUILTINS`; the order is the table's.
@@ -267,6 +268,14 @@ impl<'a> ModuleFuncEnv<'a> {
             .is_some_and(|m| m.memory64)
     }
 
+    /// Log2 of memory `index`'s page size (16, or 0 for 1-byte pages).
+    fn page_size_log2(&self, index: MemoryIndex) -> u8 {
+        self.info
+            .memories
+            .get(index.as_u32() as usize)
+            .map_or(MemoryType::DEFAULT_PAGE_SIZE_LOG2, |m| m.page_size_log2)
+    }
+
     /// Whether memory `index` is shared.
     fn is_shared(&self, index: MemoryIndex) -> bool {
         self.info
@@ -357,6 +366,19 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
 
     fn memory_plan(&self, index: MemoryIndex) -> MemoryPlan {
         let memory64 = self.is_memory64(index);
+        if self.page_size_log2(index) < MemoryType::DEFAULT_PAGE_SIZE_LOG2 {
+            // Pages smaller than 64 KiB (custom-page-sizes), which is a
+            // multiple of every host page size (4, 16 or 64 KiB): the length
+            // need not be a multiple of the host page, so the bytes after it
+            // up to the next host page are accessible and no byte past the
+            // length is sure to fault. The reservation stays (the base never
+            // moves) but the plan promises no guard: every access is checked.
+            return MemoryPlan {
+                memory64,
+                reserved_bytes: 0,
+                guard_bytes: 0,
+            };
+        }
         MemoryPlan {
             memory64,
             // A memory64 memory is always checked explicitly; the figure
@@ -505,7 +527,10 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         index: MemoryIndex,
     ) -> EnvResult<ir::Value> {
         let len = self.memory_bound(b, vmctx, index)?;
-        let pages = b.ins().ushr_imm_u(len, 16);
+        let pages = match self.page_size_log2(index) {
+            0 => len,
+            log2 => b.ins().ushr_imm_u(len, i64::from(log2)),
+        };
         if self.is_memory64(index) {
             return Ok(pages);
         }

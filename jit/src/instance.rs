@@ -119,9 +119,11 @@ fn check_import(
                 && limits_match(a.minimum, a.maximum, e.minimum, e.maximum)
         }
         (ExternType::Memory(e), ExternType::Memory(a)) => {
-            // Shared and unshared memories are incompatible both ways.
+            // Shared and unshared memories are incompatible both ways, and
+            // page sizes must be equal (custom-page-sizes).
             e.memory64 == a.memory64
                 && e.shared == a.shared
+                && e.page_size_log2 == a.page_size_log2
                 && limits_match(a.minimum, a.maximum, e.minimum, e.maximum)
         }
         // An immutable global is covariant (`(ref $t)` satisfies

@@ -9,6 +9,13 @@
 //! the store's memory budget and by [`MEMORY64_RESERVATION`] (64 GiB); a
 //! `memory.grow` past the reservation returns -1. No guard follows it.
 //!
+//! A memory of 1-byte pages (custom-page-sizes proposal) keeps the same
+//! reservation, so its base never moves either, but its length need not be
+//! a multiple of the host page: `mprotect` opens whole host pages, so a few
+//! bytes past the length may be accessible. Compiled code therefore checks
+//! every access to such a memory explicitly (see `FuncEnv::memory_plan`);
+//! the bytes past the length stay zero because nothing can write them.
+//!
 //! Every reservation is counted against a process-wide address-space budget
 //! ([`ADDRESS_SPACE_LIMIT`], 64 TiB of the 128 TiB user half on x86-64, about
 //! ten thousand 32-bit memories alive at once); past it, or when `mmap`
@@ -113,6 +120,8 @@ pub(crate) struct LinearMemory {
     len: usize,
     /// Maximum pages allowed.
     max_pages: u64,
+    /// Bytes in a page: [`WASM_PAGE_SIZE`], or 1 (custom-page-sizes).
+    page_size: u64,
 }
 
 // SAFETY: the mapping is owned by this value and only touched through
@@ -122,20 +131,36 @@ unsafe impl Send for LinearMemory {}
 unsafe impl Sync for LinearMemory {}
 
 impl LinearMemory {
-    /// Reserve a memory of `minimum` pages that may grow to `max_pages`:
-    /// 4 GiB plus the guard for a 32-bit memory, the reachable maximum (at
-    /// most [`MEMORY64_RESERVATION`]) for a memory64 one.
-    pub(crate) fn new(minimum: u64, max_pages: u64, memory64: bool) -> Result<Self, Error> {
+    /// Reserve a memory of `minimum` pages of `page_size` bytes (a power of
+    /// two, at most [`WASM_PAGE_SIZE`]) that may grow to `max_pages`: 4 GiB
+    /// plus the guard for a 32-bit memory, the reachable maximum (at most
+    /// [`MEMORY64_RESERVATION`]) for a memory64 one.
+    pub(crate) fn new(
+        minimum: u64,
+        max_pages: u64,
+        memory64: bool,
+        page_size: u64,
+    ) -> Result<Self, Error> {
+        if !page_size.is_power_of_two() || page_size > WASM_PAGE_SIZE {
+            return Err(Error::Type(
+                format!("page size of {page_size} bytes: expected 1 or {WASM_PAGE_SIZE}").into(),
+            ));
+        }
         let (max_pages, mapped) = if memory64 {
-            let max_pages = max_pages.min(MEMORY64_RESERVATION / WASM_PAGE_SIZE);
-            // At least one page, so that an empty memory still has a base.
-            let bytes = max_pages.max(1) * WASM_PAGE_SIZE;
+            let max_pages = max_pages.min(MEMORY64_RESERVATION / page_size);
+            // At least one wasm page, so that an empty memory still has a
+            // base (and a 1-byte-page memory a whole host page).
+            let bytes = (max_pages * page_size).max(WASM_PAGE_SIZE);
             (max_pages, bytes as usize)
         } else {
-            (
-                max_pages.min(RESERVATION as u64 / WASM_PAGE_SIZE),
-                RESERVATION + GUARD_SIZE,
-            )
+            // 4 GiB of 64 KiB pages; 2^32 - 1 one-byte pages, as the
+            // addresses a 32-bit index reaches.
+            let reachable = if page_size == 1 {
+                u64::from(u32::MAX)
+            } else {
+                RESERVATION as u64 / page_size
+            };
+            (max_pages.min(reachable), RESERVATION + GUARD_SIZE)
         };
         if minimum > max_pages {
             return Err(Error::ResourceLimit(
@@ -172,8 +197,9 @@ impl LinearMemory {
             mapped,
             len: 0,
             max_pages,
+            page_size,
         };
-        mem.set_len((minimum * WASM_PAGE_SIZE) as usize)?;
+        mem.set_len((minimum * page_size) as usize)?;
         Ok(mem)
     }
 
@@ -206,13 +232,18 @@ impl LinearMemory {
         if new > self.max_pages {
             return None;
         }
-        self.set_len((new * WASM_PAGE_SIZE) as usize).ok()?;
+        self.set_len((new * self.page_size) as usize).ok()?;
         Some(old)
     }
 
     /// Current size in pages.
     pub(crate) fn pages(&self) -> u64 {
-        self.len as u64 / WASM_PAGE_SIZE
+        self.len as u64 / self.page_size
+    }
+
+    /// Bytes in a page.
+    pub(crate) fn page_size(&self) -> u64 {
+        self.page_size
     }
 
     /// Base address.
@@ -266,15 +297,20 @@ mod tests {
 
     #[test]
     fn memory64_reserves_its_maximum_capped_at_64_gib() {
-        let small = LinearMemory::new(1, 3, true).expect("three pages");
+        let small = LinearMemory::new(1, 3, true, WASM_PAGE_SIZE).expect("three pages");
         assert_eq!(small.mapped, 3 * WASM_PAGE_SIZE as usize);
-        let huge = LinearMemory::new(0, u64::MAX, true).expect("capped");
+        let huge = LinearMemory::new(0, u64::MAX, true, WASM_PAGE_SIZE).expect("capped");
         assert_eq!(huge.mapped as u64, MEMORY64_RESERVATION);
         assert_eq!(huge.max_pages, MEMORY64_RESERVATION / WASM_PAGE_SIZE);
-        let empty = LinearMemory::new(0, 0, true).expect("empty");
+        let empty = LinearMemory::new(0, 0, true, WASM_PAGE_SIZE).expect("empty");
         assert_eq!(empty.len(), 0);
         assert!(matches!(
-            LinearMemory::new(MEMORY64_RESERVATION / WASM_PAGE_SIZE + 1, u64::MAX, true),
+            LinearMemory::new(
+                MEMORY64_RESERVATION / WASM_PAGE_SIZE + 1,
+                u64::MAX,
+                true,
+                WASM_PAGE_SIZE
+            ),
             Err(Error::ResourceLimit(_))
         ));
     }
@@ -304,12 +340,12 @@ mod tests {
 
     #[test]
     fn a_live_memory_maps_fault_addresses_into_itself() {
-        let m = LinearMemory::new(1, 4, false).expect("memory");
+        let m = LinearMemory::new(1, 4, false, WASM_PAGE_SIZE).expect("memory");
         let base = m.base() as usize;
         assert_eq!(m.fault_address(base + 70000), Some(70000));
         assert_eq!(m.fault_address(base), Some(0));
         assert_eq!(m.fault_address(base.wrapping_sub(8)), None);
-        let small = LinearMemory::new(0, 3, true).expect("memory64");
+        let small = LinearMemory::new(0, 3, true, WASM_PAGE_SIZE).expect("memory64");
         let base64 = small.base() as usize;
         assert_eq!(small.fault_address(base64 + 2 * 65536), Some(2 * 65536));
         assert_eq!(small.fault_address(base64 + 3 * 65536), None);
@@ -317,8 +353,30 @@ mod tests {
 
     #[test]
     fn memory32_keeps_the_guard_reservation() {
-        let m = LinearMemory::new(1, u64::MAX, false).expect("memory");
+        let m = LinearMemory::new(1, u64::MAX, false, WASM_PAGE_SIZE).expect("memory");
         assert_eq!(m.mapped, RESERVATION + GUARD_SIZE);
         assert_eq!(m.max_pages, 65536);
+    }
+
+    #[test]
+    fn one_byte_pages_count_bytes_up_to_2_pow_32_minus_1() {
+        let mut m = LinearMemory::new(5, u64::MAX, false, 1).expect("memory");
+        assert_eq!(m.len(), 5);
+        assert_eq!(m.pages(), 5);
+        assert_eq!(m.max_pages, u64::from(u32::MAX));
+        assert_eq!(m.mapped, RESERVATION + GUARD_SIZE);
+        assert_eq!(m.grow(3), Some(5));
+        assert_eq!(m.bytes().len(), 8);
+        assert_eq!(m.grow(u64::from(u32::MAX) - 7), None);
+        let capped = LinearMemory::new(0, 10, false, 1).expect("memory");
+        assert_eq!(capped.max_pages, 10);
+        let m64 = LinearMemory::new(0, u64::MAX, true, 1).expect("memory64");
+        assert_eq!(m64.max_pages, MEMORY64_RESERVATION);
+        let tiny = LinearMemory::new(0, 3, true, 1).expect("memory64");
+        assert_eq!(tiny.mapped as u64, WASM_PAGE_SIZE);
+        assert!(matches!(
+            LinearMemory::new(0, 1, false, 3),
+            Err(Error::Type(_))
+        ));
     }
 }

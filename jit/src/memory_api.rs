@@ -2,7 +2,6 @@
 
 use crate::engine::WasmFeatures;
 use crate::error::Error;
-use crate::memory::WASM_PAGE_SIZE;
 use crate::store::{AsContextMut, StoreContext, StoreContextMut, StoreOpaque};
 use crate::types::MemoryType;
 use crate::vmctx::MemoryData;
@@ -22,9 +21,55 @@ impl Memory {
     /// `Error::ResourceLimit` when the reservation fails or exceeds limits;
     /// `Error::Type` for a shared memory without a maximum;
     /// `Error::Unsupported` for a shared memory when the engine's features
-    /// lack `WasmFeatures::THREADS`.
+    /// lack `WasmFeatures::THREADS`; `Error::Type` for a page size other
+    /// than 1 byte or 64 KiB, or limits past what the index type and page
+    /// size can address; `Error::Unsupported` for 1-byte pages when the
+    /// engine's features lack `WasmFeatures::CUSTOM_PAGE_SIZES`.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory, Error> {
         let store = &mut store.as_context_mut().0.opaque;
+        if !matches!(ty.page_size_log2, 0 | MemoryType::DEFAULT_PAGE_SIZE_LOG2) {
+            return Err(Error::Type(
+                format!(
+                    "memory page size of 2^{} bytes: the custom-page-sizes proposal allows \
+                     1 byte (log2 0) and 64 KiB (log2 16)",
+                    ty.page_size_log2
+                )
+                .into(),
+            ));
+        }
+        if ty.page_size_log2 != MemoryType::DEFAULT_PAGE_SIZE_LOG2
+            && !store
+                .engine
+                .features()
+                .contains(WasmFeatures::CUSTOM_PAGE_SIZES)
+        {
+            return Err(Error::Unsupported(
+                "1-byte memory pages need the custom-page-sizes proposal \
+                 (WasmFeatures::CUSTOM_PAGE_SIZES)"
+                    .into(),
+            ));
+        }
+        let max_pages = ty.absolute_max_pages();
+        if ty.minimum > max_pages || ty.maximum.is_some_and(|m| m > max_pages) {
+            return Err(Error::Type(
+                format!(
+                    "memory limits {}..{:?} exceed {max_pages} pages of {} bytes",
+                    ty.minimum,
+                    ty.maximum,
+                    ty.page_size()
+                )
+                .into(),
+            ));
+        }
+        if ty.maximum.is_some_and(|m| m < ty.minimum) {
+            return Err(Error::Type(
+                format!(
+                    "memory maximum {:?} is below its minimum {}",
+                    ty.maximum, ty.minimum
+                )
+                .into(),
+            ));
+        }
         if ty.shared {
             if ty.maximum.is_none() {
                 return Err(Error::Type("a shared memory must have a maximum".into()));
@@ -83,12 +128,12 @@ impl Memory {
         self.data_of(&store.into().0.opaque).mem.base()
     }
 
-    /// Accessible bytes.
+    /// Accessible bytes (whatever the page size).
     pub fn data_size<'a, T: 'a>(&self, store: impl Into<StoreContext<'a, T>>) -> usize {
         self.data_of(&store.into().0.opaque).mem.len()
     }
 
-    /// Size in pages.
+    /// Size in pages of the memory's page size ([`MemoryType::page_size`]).
     pub fn size<'a, T: 'a>(&self, store: impl Into<StoreContext<'a, T>>) -> u64 {
         self.data_of(&store.into().0.opaque).mem.pages()
     }
@@ -98,7 +143,8 @@ impl Memory {
         self.data_of(&store.into().0.opaque).current_type()
     }
 
-    /// Grow by `delta` pages; returns the old size in pages.
+    /// Grow by `delta` pages of the memory's page size; returns the old
+    /// size in pages.
     ///
     /// # Errors
     ///
@@ -106,9 +152,10 @@ impl Memory {
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64, Error> {
         let store = &mut store.as_context_mut().0.opaque;
         assert_eq!(store.id, self.store, "memory used with the wrong store");
+        let page_size = store.memories[self.index as usize].mem.page_size();
         store.grow_memory(self.index, delta).ok_or_else(|| {
             Error::ResourceLimit(
-                format!("cannot grow memory by {delta} pages of {WASM_PAGE_SIZE} bytes").into(),
+                format!("cannot grow memory by {delta} pages of {page_size} bytes").into(),
             )
         })
     }

@@ -352,14 +352,23 @@ fn table_type(t: &wasmparser::TableType, offset: usize, types: &[u32]) -> Result
 }
 
 fn memory_type(m: &wasmparser::MemoryType, offset: usize) -> Result<MemoryType, Error> {
-    if m.page_size_log2.is_some() {
-        return Err(unsupported_at(offset, "custom-page memories"));
-    }
+    // The validator allows only 1-byte and 64 KiB pages; anything else is
+    // refused here rather than trusted.
+    let page_size_log2 = match m.page_size_log2() {
+        log2 @ (0 | 16) => log2 as u8,
+        other => {
+            return Err(unsupported_at(
+                offset,
+                &format!("memory page size of 2^{other} bytes"),
+            ));
+        }
+    };
     Ok(MemoryType {
         minimum: m.initial,
         maximum: m.maximum,
         memory64: m.memory64,
         shared: m.shared,
+        page_size_log2,
     })
 }
 

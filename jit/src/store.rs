@@ -54,7 +54,7 @@ impl StoreOpaque {
             ));
         }
         let budget = self.engine.max_memory_bytes();
-        let want = ty.minimum.saturating_mul(crate::memory::WASM_PAGE_SIZE);
+        let want = ty.minimum.saturating_mul(ty.page_size());
         let limit = self.engine.max_memory_size();
         if want > limit {
             return Err(Error::ResourceLimit(
@@ -73,7 +73,7 @@ impl StoreOpaque {
     /// Grow memory `index` by `delta` pages within the store's budget; the
     /// old size in pages, or `None`.
     pub(crate) fn grow_memory(&mut self, index: u32, delta: u64) -> Option<u64> {
-        let add = delta.checked_mul(crate::memory::WASM_PAGE_SIZE)?;
+        let add = delta.checked_mul(self.memories[index as usize].mem.page_size())?;
         if self.memory_bytes().checked_add(add)? > self.engine.max_memory_bytes() {
             return None;
         }

@@ -395,7 +395,9 @@ impl GlobalType {
     }
 }
 
-/// The type of a linear memory, in 64 KiB pages.
+/// The type of a linear memory. Its sizes count pages of
+/// `1 << page_size_log2` bytes: 64 KiB by default, 1 byte with the
+/// custom-page-sizes proposal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MemoryType {
     /// Initial pages.
@@ -409,16 +411,24 @@ pub struct MemoryType {
     /// instances of one store only; there is no API to share it with
     /// another thread yet.
     pub shared: bool,
+    /// Log2 of the page size in bytes: 16 (64 KiB, the default) or 0 (one
+    /// byte, custom-page-sizes proposal, `(pagesize 1)`). An import matches
+    /// only a memory of the same page size.
+    pub page_size_log2: u8,
 }
 
 impl MemoryType {
-    /// A 32-bit, unshared memory type.
+    /// Log2 of the default page size, 64 KiB.
+    pub const DEFAULT_PAGE_SIZE_LOG2: u8 = 16;
+
+    /// A 32-bit, unshared memory type with 64 KiB pages.
     pub fn new(minimum: u32, maximum: Option<u32>) -> Self {
         MemoryType {
             minimum: minimum.into(),
             maximum: maximum.map(u64::from),
             memory64: false,
             shared: false,
+            page_size_log2: Self::DEFAULT_PAGE_SIZE_LOG2,
         }
     }
 
@@ -431,9 +441,43 @@ impl MemoryType {
         }
     }
 
+    /// This type with pages of `1 << log2` bytes (custom-page-sizes
+    /// proposal; 0 and 16 are the sizes it allows, which
+    /// [`Memory::new`](crate::Memory::new) checks). `minimum` and `maximum`
+    /// keep their numbers, now counting the new pages.
+    pub fn with_page_size_log2(self, log2: u8) -> Self {
+        MemoryType {
+            page_size_log2: log2,
+            ..self
+        }
+    }
+
     /// Whether the memory is shared.
     pub fn is_shared(&self) -> bool {
         self.shared
+    }
+
+    /// Bytes in one page of this memory.
+    pub fn page_size(&self) -> u64 {
+        1u64 << self.page_size_log2.min(63)
+    }
+
+    /// The most pages any memory of this index type and page size may
+    /// have: 2^32 − 1 bytes for a 32-bit memory of 1-byte pages, 2^16 pages
+    /// of 64 KiB (4 GiB); for memory64, 2^64 − 1 bytes or 2^48 pages.
+    pub fn absolute_max_pages(&self) -> u64 {
+        let page_size = self.page_size();
+        if self.memory64 {
+            if page_size == 1 {
+                u64::MAX
+            } else {
+                1 << (64 - u32::from(self.page_size_log2))
+            }
+        } else if page_size == 1 {
+            u64::from(u32::MAX)
+        } else {
+            (1 << 32) / page_size
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::alloc::Layout;
 
 use crate::env::{VMCTX_MAGIC, VMFuncRef, VMOffsets};
 use crate::error::Error;
-use crate::memory::{LinearMemory, VMMemoryDefinition, WASM_PAGE_SIZE};
+use crate::memory::{LinearMemory, VMMemoryDefinition};
 use crate::store::StoreOpaque;
 use crate::types::MemoryType;
 
@@ -51,8 +51,8 @@ impl MemoryData {
         let max_pages = ty
             .maximum
             .unwrap_or(u64::MAX)
-            .min(max_bytes / WASM_PAGE_SIZE);
-        let mem = LinearMemory::new(ty.minimum, max_pages, ty.memory64)?;
+            .min(max_bytes / ty.page_size());
+        let mem = LinearMemory::new(ty.minimum, max_pages, ty.memory64, ty.page_size())?;
         let mut data = Box::new(MemoryData {
             def: VMMemoryDefinition {
                 base: mem.base(),

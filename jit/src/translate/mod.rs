@@ -13,8 +13,8 @@
 //! Layout: `func.rs` drives the body (locals, the operator loop, the
 //! [`wasmparser::VisitOperator`] impl that validates then dispatches);
 //! operator families sit in `control.rs`, `numeric.rs`, `memory.rs`,
-//! `call.rs`, `stack.rs`, `table.rs`, `reference.rs`, `simd.rs` and
-//! `atomic.rs` (the threads proposal).
+//! `call.rs`, `stack.rs`, `table.rs`, `reference.rs`, `simd.rs`,
+//! `atomic.rs` (the threads proposal) and `wide.rs` (wide arithmetic).
 //!
 //! This module is safe Rust (`#[forbid(unsafe_code)]` on its declaration).
 
@@ -31,6 +31,7 @@ mod simd;
 mod stack;
 mod table;
 pub mod trap_codes;
+mod wide;
 
 #[cfg(test)]
 mod tests;

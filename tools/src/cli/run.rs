@@ -52,8 +52,9 @@ pub struct RunArgs {
     /// `multi-value`, `reference-types`, `simd`, `relaxed-simd`, `tail-call`,
     /// `multi-memory`, `memory64`, `extended-const`, `exceptions`,
     /// `function-references`, `threads` (atomics and shared memories within
-    /// one instance's store; no thread spawning) (`=n` turns one off);
-    /// `gc` and `component-model` are not implemented.
+    /// one instance's store; no thread spawning), `wide-arithmetic` (`=n`
+    /// turns one off); `custom-page-sizes` (1-byte memory pages) is off
+    /// unless `=y`; `gc` and `component-model` are not implemented.
     #[arg(short = 'W', value_name = "OPT=VAL", value_parser = parse_wasm_opt)]
     pub wasm: Vec<WasmOpt>,
 
@@ -212,7 +213,7 @@ fn yes_no(s: &str, key: &str, value: Option<&str>) -> Result<bool, String> {
 }
 
 /// The wasm proposals the engine implements, by `wasmtime run -W` name;
-/// all are on by default.
+/// all are on by default but `custom-page-sizes`.
 const PROPOSALS: &[(&str, WasmFeatures)] = &[
     ("bulk-memory", WasmFeatures::BULK_MEMORY),
     ("multi-value", WasmFeatures::MULTI_VALUE),
@@ -229,6 +230,9 @@ const PROPOSALS: &[(&str, WasmFeatures)] = &[
     ),
     ("function-references", WasmFeatures::FUNCTION_REFERENCES),
     ("threads", WasmFeatures::THREADS),
+    ("wide-arithmetic", WasmFeatures::WIDE_ARITHMETIC),
+    // Off by default, as in wasmtime.
+    ("custom-page-sizes", WasmFeatures::CUSTOM_PAGE_SIZES),
 ];
 
 /// `wasmtime run -W` proposals ringwasm does not implement: `=n` is
@@ -239,8 +243,6 @@ const UNIMPLEMENTED_PROPOSALS: &[&str] = &[
     "component-model",
     "component-model-async",
     "stack-switching",
-    "custom-page-sizes",
-    "wide-arithmetic",
 ];
 
 /// Other `wasmtime run -W` options, refused as such rather than unknown.
@@ -632,6 +634,18 @@ mod tests {
         assert_eq!(
             parse_wasm_opt("shared-memory=y"),
             Ok(WasmOpt::Feature(WasmFeatures::THREADS, true))
+        );
+        assert_eq!(
+            parse_wasm_opt("wide-arithmetic=n"),
+            Ok(WasmOpt::Feature(WasmFeatures::WIDE_ARITHMETIC, false))
+        );
+        assert_eq!(
+            parse_wasm_opt("custom-page-sizes"),
+            Ok(WasmOpt::Feature(WasmFeatures::CUSTOM_PAGE_SIZES, true))
+        );
+        assert_eq!(
+            parse_wasm_opt("custom-page-sizes=y"),
+            Ok(WasmOpt::Feature(WasmFeatures::CUSTOM_PAGE_SIZES, true))
         );
         let e = parse_wasm_opt("shared-memory=n").expect_err("not separable");
         assert!(e.contains("threads=n"), "{e}");

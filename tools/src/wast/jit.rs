@@ -72,7 +72,13 @@ impl JitBackend {
                 config.wasm_features(ringwasm_jit::WasmFeatures::WASM3);
                 config
             }
-            FeatureSet::All => Config::default(),
+            FeatureSet::All => {
+                // Everything, including what is off by default.
+                let mut config = Config::default();
+                let features = config.features() | ringwasm_jit::WasmFeatures::CUSTOM_PAGE_SIZES;
+                config.wasm_features(features);
+                config
+            }
             FeatureSet::Memory64 => {
                 let mut config = Config::new();
                 let features = config.features() - ringwasm_jit::WasmFeatures::MULTI_MEMORY;
