@@ -335,9 +335,52 @@ pub fn timing_table(rows: &[(String, String, Vec<Cell>)]) -> String {
     out
 }
 
+/// `doc` with the section titled `title` (a `## ` heading line) replaced by
+/// `section`, or `section` appended when `doc` has none. A section runs from
+/// its title to the next `## ` heading.
+pub fn splice_section(doc: &str, title: &str, section: &str) -> String {
+    let Some(start) = doc.find(title) else {
+        let mut out = doc.trim_end().to_string();
+        out.push_str("\n\n");
+        out.push_str(section);
+        return out;
+    };
+    let after = start + title.len();
+    let end = doc[after..]
+        .find("\n## ")
+        .map_or(doc.len(), |i| after + i + 1);
+    let mut out = String::with_capacity(doc.len() + section.len());
+    out.push_str(&doc[..start]);
+    out.push_str(section);
+    if end < doc.len() {
+        out.push('\n');
+        out.push_str(&doc[end..]);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn splice_section_replaces_only_its_section() {
+        let t = "## L";
+        let new = "## L\n\nnew\n";
+        let doc = "# P\n\n## A\n\na\n\n## L\n\nold\n\n## B\n\nb\n";
+        assert_eq!(
+            splice_section(doc, t, new),
+            "# P\n\n## A\n\na\n\n## L\n\nnew\n\n## B\n\nb\n"
+        );
+        assert_eq!(
+            splice_section("# P\n\n## A\n\na\n", t, new),
+            "# P\n\n## A\n\na\n\n## L\n\nnew\n"
+        );
+        assert_eq!(
+            splice_section("# P\n\n## L\n\nold\n", t, new),
+            "# P\n\n## L\n\nnew\n"
+        );
+    }
 
     const WRK: &str = "Running 5s test @ http://127.0.0.1:18080/
   1 threads and 32 connections
