@@ -29,10 +29,15 @@
 //! A corrupt, truncated or foreign entry is detected (checksum, fingerprint)
 //! and recompiled; a cache that cannot be read or written is a warning,
 //! printed once per process, never a failure.
+//!
+//! Size: after writing an entry, the least recently used entries (a hit
+//! sets the modification time) are removed until the directory fits
+//! `Config::cache_size_limit`.
 
-use std::io::Write;
+use std::io::{Read as _, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
@@ -363,10 +368,25 @@ fn entry_path(dir: &Path, key: &Digest32) -> PathBuf {
     dir.join(name)
 }
 
-/// The cache entry for `key`, if there is one.
+/// The default for [`Config::cache_size_limit`](crate::Config::cache_size_limit).
+pub(crate) const DEFAULT_SIZE_LIMIT: u64 = 1 << 30;
+
+/// A temporary file older than this was left by a writer that died.
+const STALE_TEMP: Duration = Duration::from_secs(3600);
+
+/// The cache entry for `key`, if there is one. A hit sets the entry's
+/// modification time to now: pruning removes the least recently used.
 pub(crate) fn load(dir: &Path, key: &Digest32) -> Option<Vec<u8>> {
     let path = entry_path(dir, key);
-    match std::fs::read(&path) {
+    let read = || -> std::io::Result<Vec<u8>> {
+        let mut f = std::fs::File::open(&path)?;
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes)?;
+        // Best effort: an entry we cannot touch is only pruned earlier.
+        let _ = f.set_modified(SystemTime::now());
+        Ok(bytes)
+    };
+    match read() {
         Ok(bytes) => Some(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {
@@ -378,10 +398,66 @@ pub(crate) fn load(dir: &Path, key: &Digest32) -> Option<Vec<u8>> {
 
 /// Store `bytes` as the entry for `key`: written to a temporary file in the
 /// same directory, then renamed over the entry, so readers never see half an
-/// entry.
-pub(crate) fn store(dir: &Path, key: &Digest32, bytes: &[u8]) {
+/// entry. Then prune the directory to `limit` bytes.
+pub(crate) fn store(dir: &Path, key: &Digest32, bytes: &[u8], limit: u64) {
     if let Err(e) = try_store(dir, key, bytes) {
         warn_once(format_args!("cannot write to {}: {e}", dir.display()));
+        return;
+    }
+    if let Err(e) = prune(dir, limit, &entry_path(dir, key)) {
+        warn_once(format_args!("cannot prune {}: {e}", dir.display()));
+    }
+}
+
+/// Remove the least recently used entries (oldest modification time) until
+/// the entries in `dir` take at most `limit` bytes, never `keep`; and
+/// temporary files that dead writers left. Other processes may prune at the
+/// same time: a file already gone is no error.
+fn prune(dir: &Path, limit: u64, keep: &Path) -> std::io::Result<()> {
+    let now = SystemTime::now();
+    let mut entries = Vec::new();
+    let mut total = 0u64;
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let Ok(meta) = e.metadata() else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let modified = meta.modified().unwrap_or(now);
+        if name.starts_with(".tmp-") {
+            if now
+                .duration_since(modified)
+                .is_ok_and(|age| age > STALE_TEMP)
+            {
+                remove_if_present(&e.path())?;
+            }
+        } else if name.ends_with(".rwc") {
+            total += meta.len();
+            entries.push((modified, meta.len(), e.path()));
+        }
+    }
+    if total <= limit {
+        return Ok(());
+    }
+    entries.sort_by_key(|(modified, _, _)| *modified);
+    for (_, len, path) in entries {
+        if total <= limit {
+            break;
+        }
+        if path != keep {
+            remove_if_present(&path)?;
+            total -= len;
+        }
+    }
+    Ok(())
+}
+
+fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 

@@ -24,6 +24,7 @@ pub struct Config {
     max_memory_size: Option<u64>,
     max_memories: usize,
     cache_dir: Option<PathBuf>,
+    cache_size_limit: u64,
     allow_precompiled: bool,
 }
 
@@ -68,6 +69,7 @@ impl Config {
             max_memory_size: None,
             max_memories: 10_000,
             cache_dir: None,
+            cache_size_limit: crate::cache::DEFAULT_SIZE_LIMIT,
             allow_precompiled: false,
         }
     }
@@ -112,6 +114,15 @@ impl Config {
     /// directory can run code in this process. The engine creates it `0700`.
     pub fn cache_dir(&mut self, dir: Option<PathBuf>) -> &mut Self {
         self.cache_dir = dir;
+        self
+    }
+
+    /// The most bytes of entries the cache directory may hold (default
+    /// 1 GiB). Writing an entry that takes the directory past it removes the
+    /// least recently used entries (a hit counts as a use) until it fits
+    /// again; the entry just written always stays.
+    pub fn cache_size_limit(&mut self, bytes: u64) -> &mut Self {
+        self.cache_size_limit = bytes;
         self
     }
 
@@ -274,6 +285,10 @@ impl Engine {
 
     pub(crate) fn cache_dir(&self) -> Option<&Path> {
         self.inner.config.cache_dir.as_deref()
+    }
+
+    pub(crate) fn cache_size_limit(&self) -> u64 {
+        self.inner.config.cache_size_limit
     }
 
     pub(crate) fn allows_precompiled(&self) -> bool {

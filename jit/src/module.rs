@@ -125,7 +125,12 @@ impl Module {
             }
         }
         let module = Module::compile(engine, binary)?;
-        cache::store(dir, &key, &module.serialize_code(false));
+        cache::store(
+            dir,
+            &key,
+            &module.serialize_code(false),
+            engine.cache_size_limit(),
+        );
         Ok(module)
     }
 

@@ -270,3 +270,95 @@ fn entry_from_an_engine_with_other_signature_ids_is_recompiled() {
         .expect("the signature check passes");
     assert!(matches!(out[0], Val::I64(42)));
 }
+
+fn engine_with_limit(dir: &Path, limit: u64) -> Engine {
+    let mut config = Config::default();
+    config
+        .cache_dir(Some(dir.to_path_buf()))
+        .cache_size_limit(limit);
+    Engine::new(&config).expect("engine")
+}
+
+/// The cache entries in `dir`, by file name.
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("cache dir exists")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rwc"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Sets `path`'s modification time to `secs` seconds ago.
+fn age(path: &Path, secs: u64) {
+    let when = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .expect("entry")
+        .set_modified(when)
+        .expect("set mtime");
+}
+
+fn module_returning(n: i32) -> String {
+    format!("(module (func (export \"f\") (result i32) i32.const {n}))")
+}
+
+#[test]
+fn a_full_cache_drops_its_least_recently_used_entries() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let roomy = engine_with_limit(dir, u64::MAX);
+    Module::new(&roomy, module_returning(1)).expect("compiles a");
+    let a = entry(dir);
+    Module::new(&roomy, module_returning(2)).expect("compiles b");
+    let b = entries(dir)
+        .into_iter()
+        .find(|p| *p != a)
+        .expect("b's entry");
+    age(&a, 200);
+    age(&b, 100);
+    // A hit on `a` makes it the most recently used, though it was older.
+    let hit = Module::new(&roomy, module_returning(1)).expect("loads a");
+    assert!(hit.compiled_from_cache());
+    let size = |p: &Path| std::fs::metadata(p).expect("entry").len();
+    let (len_a, len_b) = (size(&a), size(&b));
+    // Room for a, b and c but one byte: writing c removes exactly the least
+    // recently used entry, b.
+    let tight = engine_with_limit(dir, len_a + 2 * len_b - 1);
+    Module::new(&tight, module_returning(3)).expect("compiles c");
+    let left = entries(dir);
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left.contains(&a), "the entry used last stays: {left:?}");
+    assert!(!left.contains(&b), "the least recently used goes: {left:?}");
+    let total: u64 = left.iter().map(|p| size(p)).sum();
+    assert!(total < len_a + 2 * len_b, "the entries fit the limit");
+}
+
+#[test]
+fn the_entry_just_written_stays_even_over_the_limit() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let tiny = engine_with_limit(dir, 1);
+    Module::new(&tiny, module_returning(1)).expect("compiles a");
+    Module::new(&tiny, module_returning(2)).expect("compiles b");
+    let left = entries(dir);
+    assert_eq!(left.len(), 1, "only the newest entry: {left:?}");
+    let b = Module::new(&tiny, module_returning(2)).expect("loads b");
+    assert!(b.compiled_from_cache(), "and it is b's");
+}
+
+#[test]
+fn temporary_files_of_dead_writers_are_removed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let stale = dir.join(".tmp-1-0");
+    let fresh = dir.join(".tmp-2-0");
+    std::fs::write(&stale, b"half an entry").expect("write");
+    std::fs::write(&fresh, b"being written").expect("write");
+    age(&stale, 2 * 3600);
+    Module::new(&engine_with_limit(dir, u64::MAX), module_returning(1)).expect("compiles");
+    assert!(!stale.exists(), "an hour-old temporary file is removed");
+    assert!(fresh.exists(), "a writer at work keeps its file");
+}
