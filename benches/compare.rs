@@ -22,7 +22,7 @@ use anyhow::{Context as _, bail};
 mod large;
 
 use ringwasm_benches::{
-    Cell, FILE_GUESTS, KERNELS, build_guest, cells_from_compare, median, parse_wrk, timing_table,
+    Cell, FILE_GUESTS, KERNELS, build_guest, median, parse_wrk, timing_table, uringbench_compare,
     wasmtime,
 };
 
@@ -188,22 +188,13 @@ fn compare(
     wasmtime: String,
     native: String,
 ) -> anyhow::Result<Vec<Cell>> {
-    let out = Command::new(&env.uringbench)
-        .args(["compare", "--json", "-w", "1", "-r"])
-        .arg(env.runs.to_string())
-        .args([
-            "--name", "ringwasm", "--name", "wasmtime", "--name", "native",
-        ])
-        .args([&ringwasm, &wasmtime, &native])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running uringbench compare")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    print!("{text}");
-    let last = text.lines().last().unwrap_or("");
-    let json: serde_json::Value = serde_json::from_str(last)
-        .with_context(|| format!("uringbench compare printed `{last}`"))?;
-    Ok(cells_from_compare(&json))
+    uringbench_compare(
+        &env.uringbench,
+        1,
+        env.runs,
+        &["ringwasm", "wasmtime", "native"],
+        &[&ringwasm, &wasmtime, &native],
+    )
 }
 
 type Rows = Vec<(String, String, Vec<Cell>)>;

@@ -9,10 +9,10 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::{Context as _, bail};
-use ringwasm_benches::{Cell, cells_from_compare};
+use ringwasm_benches::{Cell, uringbench_compare};
 
 pub use ringwasm_benches::splice_section;
 
@@ -156,23 +156,13 @@ fn compare(
     ringwasm: &str,
     wasmtime: &str,
 ) -> anyhow::Result<Vec<Cell>> {
-    let out = Command::new(uringbench)
-        .args(["compare", "--json", "-w"])
-        .arg(warmup.to_string())
-        .arg("-r")
-        .arg(runs.to_string())
-        .args([
-            "--name", "ringwasm", "--name", "wasmtime", ringwasm, wasmtime,
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running uringbench compare")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    print!("{text}");
-    let last = text.lines().last().unwrap_or("");
-    let json: serde_json::Value = serde_json::from_str(last)
-        .with_context(|| format!("uringbench compare printed `{last}`"))?;
-    Ok(cells_from_compare(&json))
+    uringbench_compare(
+        uringbench,
+        warmup,
+        runs,
+        &["ringwasm", "wasmtime"],
+        &[ringwasm, wasmtime],
+    )
 }
 
 /// The section as Markdown, `TITLE` first.

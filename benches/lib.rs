@@ -276,6 +276,42 @@ pub struct Cell {
     pub error: Option<String>,
 }
 
+/// Runs `uringbench compare --json` on `commands` (named by `names`, in
+/// order) with `warmup` untimed and `runs` timed runs each, echoes its
+/// output, and reads the cells.
+///
+/// # Errors
+///
+/// When `uringbench` cannot be run or its last line is not the JSON object.
+pub fn uringbench_compare(
+    uringbench: &Path,
+    warmup: usize,
+    runs: usize,
+    names: &[&str],
+    commands: &[&str],
+) -> anyhow::Result<Vec<Cell>> {
+    use anyhow::Context as _;
+    let mut cmd = Command::new(uringbench);
+    cmd.args(["compare", "--json", "-w"])
+        .arg(warmup.to_string())
+        .arg("-r")
+        .arg(runs.to_string());
+    for name in names {
+        cmd.args(["--name", name]);
+    }
+    let out = cmd
+        .args(commands)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running uringbench compare")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    let last = text.lines().last().unwrap_or("");
+    let json: serde_json::Value = serde_json::from_str(last)
+        .with_context(|| format!("uringbench compare printed `{last}`"))?;
+    Ok(cells_from_compare(&json))
+}
+
 /// Reads one `uringbench compare --json` object into cells, in order.
 pub fn cells_from_compare(json: &serde_json::Value) -> Vec<Cell> {
     json["commands"]
