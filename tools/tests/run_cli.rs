@@ -590,3 +590,66 @@ fn atomic_traps_are_reported_as_wasmtime_does() {
         same_report(&["run", wat], dir.path(), 134, &[want, " - <unknown>!f"]);
     }
 }
+
+/// wasmtime takes `-W a,b=y`, `--wasm`, `-S`/`--wasi` and `-C`/`--codegen`
+/// lists; Kotlin's and others' instructions spell them so.
+#[test]
+fn option_lists_and_long_forms_parse_as_in_wasmtime() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wat = write(
+        dir.path(),
+        "tail.wat",
+        r#"(module
+             (func $f (result i32) i32.const 7)
+             (func (export "run") (result i32) return_call $f))"#,
+    );
+    for args in [
+        &[
+            "run",
+            "-W",
+            "function-references,exceptions,tail-call=y",
+            "--invoke",
+            "run",
+            wat,
+        ][..],
+        &["run", "--wasm", "simd=y,tail-call", "--invoke", "run", wat][..],
+        &[
+            "run",
+            "-S",
+            "cli,inherit-env=n",
+            "-C",
+            "cache=n",
+            "--invoke",
+            "run",
+            wat,
+        ][..],
+        &[
+            "run",
+            "--wasi",
+            "cli=y",
+            "--codegen",
+            "cache=n",
+            "--invoke",
+            "run",
+            wat,
+        ][..],
+    ] {
+        let out = ringwasm(args, dir.path());
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "7\n", "{args:?}");
+        if let Some(theirs) = wasmtime_status(args, dir.path()) {
+            assert_eq!(theirs, 0, "{args:?}: wasmtime takes it too");
+        }
+    }
+    // A list with one bad option fails on that option, by name.
+    let out = ringwasm(&["run", "-W", "simd,no-such-thing", wat], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("`no-such-thing`: unknown option"), "{err}");
+    // And a list that turns off what the module needs refuses it.
+    let out = ringwasm(
+        &["run", "-W", "simd,tail-call=n", "--invoke", "run", wat],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}

@@ -17,11 +17,23 @@ pub struct CompileArgs {
 
     /// Wasm engine options, as for `run` (`epoch-interruption=y|n`); the
     /// artefact only runs under the same options.
-    #[arg(short = 'W', value_name = "OPT=VAL", value_parser = super::run::parse_wasm_opt)]
+    #[arg(
+        short = 'W',
+        long = "wasm",
+        value_name = "OPT=VAL[,..]",
+        value_delimiter = ',',
+        value_parser = super::run::parse_wasm_opt
+    )]
     pub wasm: Vec<super::run::WasmOpt>,
 
     /// Codegen options, as for `run` (`cache=y|n`, default `n` here).
-    #[arg(short = 'C', value_name = "OPT=VAL", value_parser = parse_codegen_opt)]
+    #[arg(
+        short = 'C',
+        long = "codegen",
+        value_name = "OPT=VAL[,..]",
+        value_delimiter = ',',
+        value_parser = parse_codegen_opt
+    )]
     pub codegen: Vec<CodegenOpt>,
 
     /// The module to compile, binary (`.wasm`) or text (`.wat`).

@@ -40,7 +40,8 @@ pub struct RunArgs {
     /// The guest's `argv[0]` (default: FILE as given).
     #[arg(long, value_name = "NAME")]
     pub argv0: Option<String>,
-    /// Wasm engine options, as `wasmtime run -W`: `epoch-interruption=y|n`
+    /// Wasm engine options, as `wasmtime run -W` (`--wasm`; several at once
+    /// comma-separated, `-W tail-call,simd=y`): `epoch-interruption=y|n`
     /// (default `n`) compiles the epoch check at function entries and loop
     /// headers; the deadline stays unreached, so `y` measures its cost.
     /// `max-memory-size=BYTES` caps each linear memory (`memory.grow` past it
@@ -55,21 +56,40 @@ pub struct RunArgs {
     /// one instance's store; no thread spawning), `wide-arithmetic` (`=n`
     /// turns one off); `custom-page-sizes` (1-byte memory pages) is off
     /// unless `=y`; `gc` and `component-model` are not implemented.
-    #[arg(short = 'W', value_name = "OPT=VAL", value_parser = parse_wasm_opt)]
+    #[arg(
+        short = 'W',
+        long = "wasm",
+        value_name = "OPT=VAL[,..]",
+        value_delimiter = ',',
+        value_parser = parse_wasm_opt
+    )]
     pub wasm: Vec<WasmOpt>,
 
-    /// WASI options, as `wasmtime run -S`: `inherit-env=y|n` (default `n`)
+    /// WASI options, as `wasmtime run -S` (`--wasi`, comma-separated as `-W`):
+    /// `inherit-env=y|n` (default `n`)
     /// passes the whole host environment (before any `--env`). Accepted and
     /// without effect on a Preview 1 program, as in wasmtime: `cli`,
     /// `preview2`, `common`, `inherit-network`, `allow-ip-name-lookup`,
     /// `tcp`, `udp`.
-    #[arg(short = 'S', value_name = "OPT=VAL", value_parser = parse_wasi_opt)]
+    #[arg(
+        short = 'S',
+        long = "wasi",
+        value_name = "OPT=VAL[,..]",
+        value_delimiter = ',',
+        value_parser = parse_wasi_opt
+    )]
     pub wasi: Vec<WasiOpt>,
 
-    /// Codegen options, as `wasmtime run -C`: `cache=y|n` (default `y`)
+    /// Codegen options, as `wasmtime run -C` (`--codegen`): `cache=y|n` (default `y`)
     /// keeps compiled code in `$RINGWASM_CACHE_DIR`, else
     /// `$XDG_CACHE_HOME/ringwasm`, else `~/.cache/ringwasm`.
-    #[arg(short = 'C', value_name = "OPT=VAL", value_parser = super::compile::parse_codegen_opt)]
+    #[arg(
+        short = 'C',
+        long = "codegen",
+        value_name = "OPT=VAL[,..]",
+        value_delimiter = ',',
+        value_parser = super::compile::parse_codegen_opt
+    )]
     pub codegen: Vec<super::compile::CodegenOpt>,
 
     /// The module to run, binary (`.wasm`) or text (`.wat`).
