@@ -653,3 +653,65 @@ fn option_lists_and_long_forms_parse_as_in_wasmtime() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 }
+
+/// `--preload NAME=PATH` instantiates a module first (running its
+/// `_initialize`) and lets the main module import its exports, as in
+/// wasmtime; a missing file or a malformed flag fails as there.
+#[test]
+fn preloaded_modules_satisfy_imports_as_in_wasmtime() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lib = write(
+        dir.path(),
+        "lib.wat",
+        r#"(module
+             (global $base (mut i32) (i32.const 0))
+             (func (export "_initialize") (global.set $base (i32.const 100)))
+             (func (export "add") (param i32 i32) (result i32)
+               local.get 0 local.get 1 i32.add global.get $base i32.add))"#,
+    );
+    let main = write(
+        dir.path(),
+        "main.wat",
+        r#"(module
+             (import "lib" "add" (func $add (param i32 i32) (result i32)))
+             (func (export "run") (result i32) i32.const 2 i32.const 3 call $add))"#,
+    );
+    let with = format!("lib={lib}");
+    let args = ["run", "--preload", &with, "--invoke", "run", main];
+    let out = ringwasm(&args, dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "105\n",
+        "_initialize ran first"
+    );
+    if let Some(theirs) = wasmtime_run(&args, dir.path()) {
+        assert_eq!(theirs.stdout, out.stdout, "as wasmtime");
+    }
+    for (args, want) in [
+        (vec!["run", "--invoke", "run", main], 1),
+        (
+            vec![
+                "run",
+                "--preload",
+                "lib=missing.wat",
+                "--invoke",
+                "run",
+                main,
+            ],
+            1,
+        ),
+        (vec!["run", "--preload", "lib", "--invoke", "run", main], 2),
+    ] {
+        let out = ringwasm(&args, dir.path());
+        assert_eq!(out.status.code(), Some(want), "{args:?}: {}", stderr(&out));
+        if let Some(theirs) = wasmtime_status(&args, dir.path()) {
+            assert_eq!(theirs, want, "{args:?}: as wasmtime");
+        }
+    }
+    let err = stderr(&ringwasm(&["run", "--invoke", "run", main], dir.path()));
+    assert!(
+        err.contains("imports `lib.add`, which no host provides"),
+        "{err}"
+    );
+}

@@ -37,6 +37,19 @@ pub struct RunArgs {
     #[arg(long = "env", value_name = "NAME[=VAL]")]
     pub envs: Vec<String>,
 
+    /// Load a module before the main one and let the main module import
+    /// its exports as `NAME` (`NAME=MODULE_PATH`, repeatable, as `wasmtime
+    /// run --preload`). A preloaded module may import WASI and earlier
+    /// preloads; its `_initialize`, if exported, runs first.
+    #[arg(long = "preload", value_name = "NAME=MODULE_PATH", value_parser = parse_preload)]
+    pub preloads: Vec<(String, PathBuf)>,
+
+    /// Accepted for `wasmtime run` compatibility: ringwasm always runs a
+    /// precompiled artefact (`ringwasm compile` output) named on the
+    /// command line, since the user chose the file.
+    #[arg(long)]
+    pub allow_precompiled: bool,
+
     /// The guest's `argv[0]` (default: FILE as given).
     #[arg(long, value_name = "NAME")]
     pub argv0: Option<String>,
@@ -103,6 +116,16 @@ pub struct RunArgs {
         allow_hyphen_values = true
     )]
     pub args: Vec<String>,
+}
+
+/// Parses `--preload NAME=MODULE_PATH`.
+fn parse_preload(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() && !path.contains('=') => {
+            Ok((name.to_string(), PathBuf::from(path)))
+        }
+        _ => Err("expected NAME=MODULE_PATH, with exactly one `=`".to_string()),
+    }
 }
 
 /// One `-W OPT=VAL` engine option.
@@ -394,7 +417,15 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
         start_timer(&engine, d);
     }
     let mut linker = Linker::new(&engine);
-    link_host(&mut linker, &module, file)?;
+    ringwasm_wasi::add_to_linker(&mut linker, |h: &mut Host| &mut h.wasi)?;
+    let mut provided: Vec<&str> = Vec::new();
+    for (name, path) in &args.preloads {
+        if let Some(status) = preload(&mut linker, &mut store, &provided, name, path)? {
+            return Ok(status);
+        }
+        provided.push(name);
+    }
+    check_imports(&module, file, &provided)?;
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(instance) => instance,
         Err(Error::Exit(code)) => return Ok(exit_code(code)),
@@ -481,12 +512,57 @@ fn start_timer(engine: &Engine, after: Duration) {
         .unwrap_or_else(|e| say_err!("warning: no timeout thread: {e}"));
 }
 
-/// Defines the host's imports: WASI Preview 1. Any other import is refused
-/// with a message naming it, rather than an obscure "unknown import".
-fn link_host(linker: &mut Linker<Host>, module: &Module, file: &Path) -> Result<()> {
-    ringwasm_wasi::add_to_linker(linker, |h: &mut Host| &mut h.wasi)?;
+/// Loads, instantiates and initialises the preloaded module `name`, then
+/// defines its exports under `name`. `Some(status)` when the process should
+/// end with it (the module exited or trapped while starting).
+fn preload(
+    linker: &mut Linker<Host>,
+    store: &mut Store<Host>,
+    provided: &[&str],
+    name: &str,
+    path: &Path,
+) -> Result<Option<ExitCode>> {
+    let bytes = std::fs::read(path).with_context(|| {
+        format!(
+            "failed to open wasm module {:?}",
+            path.display().to_string()
+        )
+    })?;
+    let module =
+        Module::new(store.engine(), &bytes).with_context(|| format!("{}", path.display()))?;
+    check_imports(&module, path, provided)?;
+    let instance = match linker.instantiate(&mut *store, &module) {
+        Ok(instance) => instance,
+        Err(Error::Exit(code)) => return Ok(Some(exit_code(code))),
+        Err(Error::Trap(trap)) => {
+            let what = format!("failed to instantiate {:?}", path.display().to_string());
+            return Ok(Some(report_trap(path, &what, &trap, &bytes)));
+        }
+        Err(e) => return Err(anyhow!(e).context(format!("{}: cannot instantiate", path.display()))),
+    };
+    if let Some(init) = instance.get_func(&mut *store, "_initialize") {
+        match init.call(&mut *store, &[], &mut []) {
+            Ok(()) => {}
+            Err(Error::Exit(code)) => return Ok(Some(exit_code(code))),
+            Err(Error::Trap(trap)) => {
+                let what = "failed to invoke `_initialize`".to_string();
+                return Ok(Some(report_trap(path, &what, &trap, &bytes)));
+            }
+            Err(e) => return Err(anyhow!(e).context(format!("{}: `_initialize`", path.display()))),
+        }
+    }
+    linker.instance(store, name, instance)?;
+    Ok(None)
+}
+
+/// Refuses, with a message naming it, an import that neither WASI Preview 1
+/// nor a preloaded module (`provided`) can satisfy, rather than an obscure
+/// "unknown import".
+fn check_imports(module: &Module, file: &Path, provided: &[&str]) -> Result<()> {
     if let Some(import) = module.imports().find(|i| {
-        i.module() != WASI_PREVIEW1 || !ringwasm_wasi::linker::FUNCTIONS.contains(&i.name())
+        !provided.contains(&i.module())
+            && (i.module() != WASI_PREVIEW1
+                || !ringwasm_wasi::linker::FUNCTIONS.contains(&i.name()))
     }) {
         bail!(
             "{}: imports `{}.{}`, which no host provides",
