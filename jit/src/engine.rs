@@ -26,6 +26,20 @@ pub struct Config {
     cache_dir: Option<PathBuf>,
     cache_size_limit: u64,
     allow_precompiled: bool,
+    opt_level: OptLevel,
+}
+
+/// How hard Cranelift optimises generated code (`wasmtime run -O
+/// opt-level=0|1|2|s`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OptLevel {
+    /// No optimisation: the fastest compile (`opt-level=0`).
+    None,
+    /// Optimise for speed, the default (`opt-level=1` and `2`).
+    #[default]
+    Speed,
+    /// Optimise for speed and code size (`opt-level=s`).
+    SpeedAndSize,
 }
 
 impl Default for Config {
@@ -71,6 +85,7 @@ impl Config {
             cache_dir: None,
             cache_size_limit: crate::cache::DEFAULT_SIZE_LIMIT,
             allow_precompiled: false,
+            opt_level: OptLevel::Speed,
         }
     }
 
@@ -89,6 +104,13 @@ impl Config {
     /// Set the feature set validation uses.
     pub fn wasm_features(&mut self, features: WasmFeatures) -> &mut Self {
         self.features = features;
+        self
+    }
+
+    /// How hard Cranelift optimises (default [`OptLevel::Speed`]). Code
+    /// cached under one level is never loaded under another.
+    pub fn cranelift_opt_level(&mut self, level: OptLevel) -> &mut Self {
+        self.opt_level = level;
         self
     }
 
@@ -217,7 +239,12 @@ impl Engine {
                 .set(k, v)
                 .map_err(|e| Error::Unsupported(format!("cranelift flag {k}={v}: {e}").into()))
         };
-        set(&mut flags, "opt_level", "speed")?;
+        let opt_level = match config.opt_level {
+            OptLevel::None => "none",
+            OptLevel::Speed => "speed",
+            OptLevel::SpeedAndSize => "speed_and_size",
+        };
+        set(&mut flags, "opt_level", opt_level)?;
         set(&mut flags, "preserve_frame_pointers", "true")?;
         set(&mut flags, "enable_probestack", "false")?;
         set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;

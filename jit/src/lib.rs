@@ -63,7 +63,7 @@ mod values;
 mod vmctx;
 
 pub use cache::default_cache_dir;
-pub use engine::{Config, Engine, WasmFeatures};
+pub use engine::{Config, Engine, OptLevel, WasmFeatures};
 pub use error::{CompileError, Error, LinkError, Message};
 pub use exception::ThrownException;
 pub use func::{

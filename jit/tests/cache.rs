@@ -98,6 +98,16 @@ fn other_settings_do_not_share_entries() {
     let other =
         Module::new(&engine(Some(dir), false), "(module (func (export \"f\")))").expect("compiles");
     assert!(!other.compiled_from_cache(), "another module: another key");
+    let mut config = Config::default();
+    config
+        .cache_dir(Some(dir.to_path_buf()))
+        .cranelift_opt_level(ringwasm_jit::OptLevel::None);
+    let unoptimised = Module::new(&Engine::new(&config).expect("engine"), WAT).expect("compiles");
+    assert!(
+        !unoptimised.compiled_from_cache(),
+        "another optimisation level: another key"
+    );
+    check_runs(&unoptimised);
 }
 
 /// Damages the entry with `damage`, then checks the next compile ignores

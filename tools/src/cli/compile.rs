@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use ringwasm_jit::{Config, Engine, Module};
+use ringwasm_jit::{Config, Engine, Module, OptLevel};
 
 /// Arguments of `ringwasm compile`.
 #[derive(Debug, Args)]
@@ -25,6 +25,17 @@ pub struct CompileArgs {
         value_parser = super::run::parse_wasm_opt
     )]
     pub wasm: Vec<super::run::WasmOpt>,
+
+    /// Optimisation options, as for `run` (`opt-level=0|1|2|s`); the
+    /// artefact only runs under the same level.
+    #[arg(
+        short = 'O',
+        long = "optimize",
+        value_name = "OPT=VAL[,..]",
+        value_delimiter = ',',
+        value_parser = parse_optimize_opt
+    )]
+    pub optimize: Vec<OptLevel>,
 
     /// Codegen options, as for `run` (`cache=y|n`, default `n` here).
     #[arg(
@@ -59,6 +70,51 @@ pub(super) fn parse_codegen_opt(s: &str) -> Result<CodegenOpt, String> {
     match key {
         "cache" => Ok(CodegenOpt::Cache(on)),
         _ => Err(format!("`{key}`: unknown option (known: cache)")),
+    }
+}
+
+/// Parses `-O OPT=VAL`: only `opt-level` changes anything here.
+pub(super) fn parse_optimize_opt(s: &str) -> Result<OptLevel, String> {
+    let (key, value) = s.split_once('=').unwrap_or((s, ""));
+    match key {
+        "opt-level" => match value {
+            "0" => Ok(OptLevel::None),
+            "1" | "2" => Ok(OptLevel::Speed),
+            "s" => Ok(OptLevel::SpeedAndSize),
+            _ => Err(format!("`{s}`: expected `opt-level=0`, `1`, `2` or `s`")),
+        },
+        _ if WASMTIME_OPTIMIZE.contains(&key) => Err(format!(
+            "`{key}`: a wasmtime option ringwasm does not have (memories are laid \
+             out as docs/architecture.md says; only `opt-level` is taken)"
+        )),
+        _ => Err(format!("`{key}`: unknown option (known: opt-level)")),
+    }
+}
+
+/// `wasmtime run -O` options that tune wasmtime's own allocator and memory
+/// layout.
+const WASMTIME_OPTIMIZE: &[&str] = &[
+    "regalloc-algorithm",
+    "memory-may-move",
+    "memory-reservation",
+    "memory-reservation-for-growth",
+    "memory-guard-size",
+    "gc-heap-may-move",
+    "gc-heap-reservation",
+    "gc-heap-reservation-for-growth",
+    "gc-heap-guard-size",
+    "gc-heap-initial-size",
+    "guard-before-linear-memory",
+    "table-lazy-init",
+    "pooling-allocator",
+    "memory-init-cow",
+    "memory-guaranteed-dense-image-size",
+];
+
+/// Applies `-O` options: the last `opt-level` wins.
+pub(super) fn apply_optimize_opts(config: &mut Config, opts: &[OptLevel]) {
+    if let Some(level) = opts.last() {
+        config.cranelift_opt_level(*level);
     }
 }
 
@@ -109,6 +165,7 @@ pub(super) fn compile(args: &CompileArgs) -> Result<()> {
             | super::run::WasmOpt::MaxWasmStack(_) => &mut config,
         };
     }
+    apply_optimize_opts(&mut config, &args.optimize);
     apply_codegen_opts(&mut config, &args.codegen, false);
     let engine = Engine::new(&config).context("cannot create the engine")?;
     let module = Module::new(&engine, &bytes).with_context(|| format!("{}", file.display()))?;

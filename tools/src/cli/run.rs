@@ -93,6 +93,18 @@ pub struct RunArgs {
     )]
     pub wasi: Vec<WasiOpt>,
 
+    /// Optimisation options, as `wasmtime run -O` (`--optimize`):
+    /// `opt-level=0|1|2|s` (default `2`; `0` compiles fastest, `1` is `2`
+    /// here). wasmtime's memory and pooling-allocator options are refused.
+    #[arg(
+        short = 'O',
+        long = "optimize",
+        value_name = "OPT=VAL[,..]",
+        value_delimiter = ',',
+        value_parser = super::compile::parse_optimize_opt
+    )]
+    pub optimize: Vec<ringwasm_jit::OptLevel>,
+
     /// Codegen options, as `wasmtime run -C` (`--codegen`): `cache=y|n` (default `y`)
     /// keeps compiled code in `$RINGWASM_CACHE_DIR`, else
     /// `$XDG_CACHE_HOME/ringwasm`, else `~/.cache/ringwasm`.
@@ -405,6 +417,7 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
     }
     // `ringwasm compile` output runs as is: the user named the file.
     config.allow_precompiled(true);
+    super::compile::apply_optimize_opts(&mut config, &args.optimize);
     super::compile::apply_codegen_opts(&mut config, &args.codegen, true);
     let engine = Engine::new(&config).context("cannot create the engine")?;
     let module = Module::new(&engine, &bytes).with_context(|| format!("{}", file.display()))?;
