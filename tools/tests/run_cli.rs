@@ -633,6 +633,8 @@ fn option_lists_and_long_forms_parse_as_in_wasmtime() {
             "run",
             wat,
         ][..],
+        &["run", "-O", "opt-level=0", "--invoke", "run", wat][..],
+        &["run", "--optimize", "opt-level=s", "--invoke", "run", wat][..],
     ] {
         let out = ringwasm(args, dir.path());
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
@@ -646,6 +648,14 @@ fn option_lists_and_long_forms_parse_as_in_wasmtime() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("`no-such-thing`: unknown option"), "{err}");
+    // wasmtime's allocator tuning is refused by name, not silently ignored.
+    let out = ringwasm(&["run", "-O", "pooling-allocator", wat], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("a wasmtime option ringwasm does not have"),
+        "{}",
+        stderr(&out)
+    );
     // And a list that turns off what the module needs refuses it.
     let out = ringwasm(
         &["run", "-W", "simd,tail-call=n", "--invoke", "run", wat],
