@@ -7,8 +7,8 @@
 //! Environment: `RINGWASM_BENCH_RUNS` (timed runs per command, default 3),
 //! `RINGWASM_BENCH_HTTP_SECS` (seconds per HTTP run, default 5),
 //! `RINGWASM_BENCH_ONLY` (`cpu`, `file`, `http` or `backends`: run one section and keep
-//! the file's other sections as "not run"; `large`: run the large-module section and
-//! splice it into the file as it is, see `large.rs`).
+//! the file's other sections as "not run"; `programs`: run the real-programs section
+//! and splice it into the file as it is, see `programs.rs`).
 #![forbid(unsafe_code)]
 
 use std::fmt::Write as _;
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-mod large;
+mod programs;
 
 use ringwasm_benches::{
     Cell, FILE_GUESTS, KERNELS, build_guest, median, parse_wrk, timing_table, uringbench_compare,
@@ -31,7 +31,7 @@ const REPRODUCE: &str = "## How to reproduce\n\n\
 ```sh\n\
 benches/run                          # everything below; rewrites this file\n\
 RINGWASM_BENCH_ONLY=http benches/run # one section (cpu, file, http, backends)\n\
-RINGWASM_BENCH_ONLY=large benches/run # only the large-module section, spliced in\n\
+RINGWASM_BENCH_ONLY=programs benches/run # only the real-programs section, spliced in\n\
 ```\n\n\
 It builds `benches/guests/*.c` with `clang-14` (wasm32-wasi and native), builds\n\
 `ringwasm` and `uringbench` in release mode, installs the wasmtime peer with\n\
@@ -105,9 +105,9 @@ fn main() -> anyhow::Result<()> {
     } else {
         None
     };
-    let large = if want("large") {
-        Some(large::section(
-            &large::Tools {
+    let programs = if want("programs") {
+        Some(programs::section(
+            &programs::Tools {
                 uringbench: &env.uringbench,
                 ringwasm: &env.ringwasm,
                 wasmtime: &env.wasmtime,
@@ -119,13 +119,16 @@ fn main() -> anyhow::Result<()> {
         None
     };
     let path = root.join("docs/performance.md");
-    let large = large::render(large, &command);
-    if only.as_deref() == Some("large") {
+    let programs = programs::render(programs, &command);
+    if only.as_deref() == Some("programs") {
         let old = std::fs::read_to_string(&path).unwrap_or_default();
-        std::fs::write(&path, large::splice_section(&old, large::TITLE, &large))
-            .with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(
+            &path,
+            programs::splice_section(&old, programs::TITLE, &programs),
+        )
+        .with_context(|| format!("writing {}", path.display()))?;
         println!(
-            "benches: spliced the large-module section into {}",
+            "benches: spliced the real-programs section into {}",
             path.display()
         );
         return Ok(());
@@ -133,7 +136,7 @@ fn main() -> anyhow::Result<()> {
     let mut doc = render(&env, &command, cpu, file, http);
     doc.push_str(&render_backends(backends));
     doc.push('\n');
-    doc.push_str(&large);
+    doc.push_str(&programs);
     std::fs::write(&path, doc).with_context(|| format!("writing {}", path.display()))?;
     println!("benches: wrote {}", path.display());
     Ok(())
