@@ -14,7 +14,7 @@ use crate::env::{ModuleInfo, VMOffsets, funcref, memdef, storectx, tabledef};
 use crate::exception;
 use crate::translate::trap_codes as tc;
 use crate::translate::{
-    DataIndex, ElemIndex, EnvError, EnvResult, FuncEnvironment, FuncIndex, GlobalIndex,
+    DataIndex, ElemIndex, EnvError, EnvResult, FuncEnvironment, FuncIndex, GcLayout, GlobalIndex,
     GlobalLocation, MemoryIndex, MemoryPlan, TableIndex, TagIndex, TypeIndex,
 };
 
@@ -35,10 +35,15 @@ pub(crate) enum Builtin {
     ElemDrop,
     MemoryAtomicWait32,
     MemoryAtomicWait64,
+    GcAlloc,
+    GcIsSubtype,
+    GcArrayCopy,
+    GcArrayInitData,
+    GcArrayInitElem,
 }
 
 /// Number of builtins.
-pub(crate) const NUM_BUILTINS: usize = 12;
+pub(crate) const NUM_BUILTINS: usize = 17;
 
 /// What the wait builtins return besides the wasm results 0, 1 and 2: the
 /// wait would never end (an infinite timeout that no thread can notify).
@@ -170,7 +175,23 @@ impl<'a> ModuleFuncEnv<'a> {
         let mismatch = b
             .ins()
             .icmp_imm_u(IntCC::NotEqual, actual, i64::from(expected));
-        b.ins().trapnz(mismatch, tc::BAD_SIGNATURE);
+        if self.engine.gc_type(expected).is_final {
+            b.ins().trapnz(mismatch, tc::BAD_SIGNATURE);
+            return fref;
+        }
+        // A function of a declared subtype may be called through its
+        // supertype: ask the runtime when the ids differ.
+        let slow = b.create_block();
+        let done = b.create_block();
+        b.ins().brif(mismatch, slow, &[], done, &[]);
+        b.switch_to_block(slow);
+        b.seal_block(slow);
+        let expected = Self::i32_const(b, expected);
+        let is_sub = self.builtin(b, vmctx, Builtin::GcIsSubtype, &[actual, expected]);
+        b.ins().trapz(is_sub, tc::BAD_SIGNATURE);
+        b.ins().jump(done, &[]);
+        b.switch_to_block(done);
+        b.seal_block(done);
         fref
     }
 
@@ -879,6 +900,133 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         exn: ir::Value,
     ) -> EnvResult<()> {
         self.exn_builtin(b, vmctx, exception::builtin::EXN_RELEASE, &[exn], false);
+        Ok(())
+    }
+
+    fn gc_layout(&self, index: TypeIndex) -> EnvResult<GcLayout> {
+        let id = self.info.type_ids[index.as_u32() as usize];
+        let ty = self.engine.gc_type(id);
+        Ok(GcLayout {
+            type_id: id,
+            is_final: ty.is_final,
+            field_offsets: ty.fields.iter().map(|f| f.offset).collect(),
+            size: ty.size,
+            elem_size: ty.elem_size(),
+        })
+    }
+
+    fn gc_alloc(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        index: TypeIndex,
+        len: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        let layout = self.gc_layout(index)?;
+        // A struct's size includes its header; an array's is per element.
+        let (kind, bytes) = if layout.size > 0 {
+            let bytes = b.ins().iconst(types::I64, i64::from(layout.size.max(8)));
+            (crate::gc::obj::KIND_STRUCT, bytes)
+        } else {
+            let len64 = b.ins().uextend(types::I64, len);
+            let data = b.ins().imul_imm_u(len64, i64::from(layout.elem_size));
+            let bytes = b
+                .ins()
+                .iadd_imm_u(data, i64::from(crate::gc::obj::ARRAY_DATA));
+            (crate::gc::obj::KIND_ARRAY, bytes)
+        };
+        let id = Self::i32_const(b, layout.type_id);
+        let kind = Self::i32_const(b, kind);
+        let obj = self.builtin_returning(
+            b,
+            vmctx,
+            Builtin::GcAlloc,
+            &[id, kind, bytes, len],
+            self.ptr(),
+        );
+        b.ins().trapz(obj, tc::GC_HEAP_OUT_OF_MEMORY);
+        Ok(obj)
+    }
+
+    fn gc_is_subtype(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        actual: ir::Value,
+        index: TypeIndex,
+    ) -> EnvResult<ir::Value> {
+        let expected = Self::i32_const(b, self.info.type_ids[index.as_u32() as usize]);
+        Ok(self.builtin(b, vmctx, Builtin::GcIsSubtype, &[actual, expected]))
+    }
+
+    fn funcref_type_id(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        fref: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        Ok(b.ins().load(
+            types::I32,
+            MemFlagsData::trusted().with_readonly(),
+            fref,
+            funcref::TYPE_ID,
+        ))
+    }
+
+    fn gc_array_copy(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        dst: ir::Value,
+        src: ir::Value,
+        bytes: ir::Value,
+    ) -> EnvResult<()> {
+        self.builtin_trapping(
+            b,
+            vmctx,
+            Builtin::GcArrayCopy,
+            &[dst, src, bytes],
+            tc::ARRAY_OUT_OF_BOUNDS,
+        );
+        Ok(())
+    }
+
+    fn gc_array_init_data(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        dst: ir::Value,
+        data: DataIndex,
+        offset: ir::Value,
+        bytes: ir::Value,
+    ) -> EnvResult<()> {
+        let seg = Self::i32_const(b, data.as_u32());
+        self.builtin_trapping(
+            b,
+            vmctx,
+            Builtin::GcArrayInitData,
+            &[dst, seg, offset, bytes],
+            tc::HEAP_OUT_OF_BOUNDS,
+        );
+        Ok(())
+    }
+
+    fn gc_array_init_elem(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        dst: ir::Value,
+        elem: ElemIndex,
+        offset: ir::Value,
+        count: ir::Value,
+    ) -> EnvResult<()> {
+        let seg = Self::i32_const(b, elem.as_u32());
+        self.builtin_trapping(
+            b,
+            vmctx,
+            Builtin::GcArrayInitElem,
+            &[dst, seg, offset, count],
+            tc::TABLE_OUT_OF_BOUNDS,
+        );
         Ok(())
     }
 }

@@ -35,6 +35,8 @@ mod func;
 #[forbid(unsafe_code)]
 mod func_env;
 #[forbid(unsafe_code)]
+mod gc;
+#[forbid(unsafe_code)]
 mod global;
 #[forbid(unsafe_code)]
 mod instance;
@@ -82,7 +84,7 @@ pub use trap::{
     demangle_function_name,
 };
 pub use types::{
-    ExportType, ExternType, FuncType, FuncTypeId, GlobalType, HeapType, ImportType, MemoryType,
-    Mutability, RefType, TableType, ValType,
+    CompositeKind, ExportType, ExternType, FieldType, FuncType, FuncTypeId, GlobalType, HeapType,
+    ImportType, MemoryType, Mutability, RefType, StorageType, TableType, ValType,
 };
-pub use values::{Extern, ExternRef, Val};
+pub use values::{AnyRef, AnyRefKind, Extern, ExternRef, Val};

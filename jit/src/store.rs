@@ -37,6 +37,8 @@ pub(crate) struct StoreOpaque {
     pub pending: Option<Pending>,
     /// Tags and exception objects (`exception.rs`).
     pub exn: crate::exception::ExnState,
+    /// GC objects (`gc.rs`).
+    pub gc: crate::gc::GcHeap,
 }
 
 impl StoreOpaque {
@@ -131,6 +133,13 @@ impl<T> std::fmt::Debug for Store<T> {
 static NEXT_STORE: AtomicU64 = AtomicU64::new(1);
 
 impl<T> Store<T> {
+    /// Bytes of GC objects (structs and arrays) this store has allocated.
+    /// There is no collector yet, so this only grows, up to
+    /// [`Config::max_gc_heap_bytes`](crate::Config::max_gc_heap_bytes).
+    pub fn gc_heap_bytes(&self) -> u64 {
+        self.inner.opaque.gc.used()
+    }
+
     /// A store for `engine` holding `data`.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
         let ctx = Box::new(VMStoreContext {
@@ -153,6 +162,7 @@ impl<T> Store<T> {
                     externrefs: Vec::new(),
                     pending: None,
                     exn: Default::default(),
+                    gc: crate::gc::GcHeap::new(engine.max_gc_heap_bytes()),
                 },
                 data,
             }),

@@ -385,6 +385,7 @@ macro_rules! define_visit_one {
     (@tail_call $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@function_references $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@threads $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
+    (@gc $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@simd $($rest:tt)*) => { define_visit_one!(@translate_simd $($rest)*); };
     (@relaxed_simd $($rest:tt)*) => { define_visit_one!(@translate_simd $($rest)*); };
     (@translate_simd $visit:ident $($arg:ident: $argty:ty),*) => {

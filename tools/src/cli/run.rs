@@ -563,9 +563,10 @@ fn show(val: &Val) -> String {
         Val::F32(bits) => f32::from_bits(*bits).to_string(),
         Val::F64(bits) => f64::from_bits(*bits).to_string(),
         Val::V128(v) => format!("{v:#034x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) => "null".to_owned(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) => "null".to_owned(),
         Val::FuncRef(Some(_)) => "<funcref>".to_owned(),
         Val::ExternRef(Some(_)) => "<externref>".to_owned(),
+        Val::AnyRef(Some(_)) => "<anyref>".to_owned(),
     }
 }
 
