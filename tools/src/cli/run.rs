@@ -52,8 +52,9 @@ pub struct RunArgs {
     /// `multi-value`, `reference-types`, `simd`, `relaxed-simd`, `tail-call`,
     /// `multi-memory`, `memory64`, `extended-const`, `exceptions`,
     /// `function-references`, `threads` (atomics and shared memories within
-    /// one instance's store; no thread spawning) (`=n` turns one off);
-    /// `gc` and `component-model` are not implemented.
+    /// one instance's store; no thread spawning), `gc` (structs, arrays and
+    /// i31; objects live until the program ends, no collector yet) (`=n`
+    /// turns one off); `component-model` is not implemented.
     #[arg(short = 'W', value_name = "OPT=VAL", value_parser = parse_wasm_opt)]
     pub wasm: Vec<WasmOpt>,
 
@@ -229,13 +230,14 @@ const PROPOSALS: &[(&str, WasmFeatures)] = &[
     ),
     ("function-references", WasmFeatures::FUNCTION_REFERENCES),
     ("threads", WasmFeatures::THREADS),
+    // On by default, as in wasmtime (since 47).
+    ("gc", WasmFeatures::GC),
 ];
 
 /// `wasmtime run -W` proposals ringwasm does not implement: `=n` is
 /// accepted, `=y` refused with that reason.
 const UNIMPLEMENTED_PROPOSALS: &[&str] = &[
     "shared-everything-threads",
-    "gc",
     "component-model",
     "component-model-async",
     "stack-switching",
@@ -636,11 +638,15 @@ mod tests {
         );
         let e = parse_wasm_opt("shared-memory=n").expect_err("not separable");
         assert!(e.contains("threads=n"), "{e}");
-        assert!(matches!(
+        assert_eq!(
             parse_wasm_opt("gc=n"),
-            Ok(WasmOpt::Feature(_, false))
-        ));
-        let e = parse_wasm_opt("gc=y").expect_err("not implemented");
+            Ok(WasmOpt::Feature(WasmFeatures::GC, false))
+        );
+        assert_eq!(
+            parse_wasm_opt("gc"),
+            Ok(WasmOpt::Feature(WasmFeatures::GC, true))
+        );
+        let e = parse_wasm_opt("component-model=y").expect_err("not implemented");
         assert!(e.contains("not implemented"), "{e}");
         let e = parse_wasm_opt("fuel=10").expect_err("wasmtime only");
         assert!(e.contains("wasmtime option"), "{e}");
