@@ -1,0 +1,358 @@
+//! The GC proposal beyond the spec suite: the GC heap limit, values crossing
+//! the host boundary, canonical types across modules, and a guest that
+//! allocates a lot.
+#![forbid(unsafe_code)]
+
+use ringwasm_jit::{
+    AnyRef, AnyRefKind, Config, Engine, Error, ExternRef, Global, GlobalType, HeapType, Instance,
+    Module, Mutability, RefType, Store, Table, TableType, TrapCode, Val, ValType,
+};
+
+fn call(
+    store: &mut Store<()>,
+    instance: &Instance,
+    name: &str,
+    args: &[Val],
+) -> Result<Vec<Val>, Error> {
+    let func = instance.get_func(&mut *store, name).expect("exported");
+    let n = func.ty(&*store).results().len();
+    let mut results = vec![Val::I32(0); n];
+    func.call(&mut *store, args, &mut results)?;
+    Ok(results)
+}
+
+fn instantiate(engine: &Engine, store: &mut Store<()>, wat: &str) -> Instance {
+    let module = Module::new(engine, wat).expect("compiles");
+    Instance::new(store, &module, &[]).expect("instantiates")
+}
+
+const ALLOCATOR: &str = r#"(module
+    (type $bytes (array (mut i8)))
+    (global $keep (mut (ref null $bytes)) (ref.null $bytes))
+    (func (export "alloc") (param $n i32) (param $size i32)
+        (loop $l
+            (global.set $keep (array.new_default $bytes (local.get $size)))
+            (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+            (br_if $l (local.get $n))))
+    (func (export "huge") (result i32)
+        (array.len (array.new_default $bytes (i32.const -1))))
+    (func (export "small") (result i32)
+        (array.len (array.new_default $bytes (i32.const 3)))))"#;
+
+#[test]
+fn allocating_past_the_gc_heap_limit_is_a_clean_trap() {
+    let mut config = Config::new();
+    config.max_gc_heap_bytes(1 << 20);
+    let engine = Engine::new(&config).expect("engine");
+    let mut store = Store::new(&engine, ());
+    let instance = instantiate(&engine, &mut store, ALLOCATOR);
+    // 100 arrays of 4 KiB fit in 1 MiB.
+    call(
+        &mut store,
+        &instance,
+        "alloc",
+        &[Val::I32(100), Val::I32(4096)],
+    )
+    .expect("fits");
+    assert!(store.gc_heap_bytes() >= 100 * 4096);
+    // 1000 more do not.
+    let err = call(
+        &mut store,
+        &instance,
+        "alloc",
+        &[Val::I32(1000), Val::I32(4096)],
+    )
+    .expect_err("past the limit");
+    assert!(
+        matches!(&err, Error::Trap(t) if t.code == TrapCode::GcHeapOutOfMemory),
+        "{err}"
+    );
+    assert!(err.to_string().contains("GC heap out of memory"), "{err}");
+    assert!(store.gc_heap_bytes() <= 1 << 20);
+    // A 4 GiB array under the default limit: a trap, not an abort.
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let instance = instantiate(&engine, &mut store, ALLOCATOR);
+    let err = call(&mut store, &instance, "huge", &[]).expect_err("too large");
+    assert!(
+        matches!(&err, Error::Trap(t) if t.code == TrapCode::GcHeapOutOfMemory),
+        "{err}"
+    );
+    // The store still works after the trap.
+    assert_eq!(
+        call(&mut store, &instance, "small", &[]).expect("small"),
+        [Val::I32(3)]
+    );
+}
+
+#[test]
+fn gc_values_round_trip_through_the_host() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let instance = instantiate(
+        &engine,
+        &mut store,
+        r#"(module
+            (type $pt (struct (field $x i32) (field $y (mut i64)) (field $tag i8)))
+            (type $vec (array (mut f64)))
+            (func (export "point") (result (ref $pt))
+                (struct.new $pt (i32.const 3) (i64.const -4) (i32.const 200)))
+            (func (export "vec") (result (ref $vec))
+                (array.new_fixed $vec 2 (f64.const 1.5) (f64.const -2)))
+            (func (export "x") (param (ref $pt)) (result i32) (struct.get $pt $x (local.get 0)))
+            (func (export "id") (param anyref) (result anyref) (local.get 0))
+            (func (export "i31") (param i32) (result i31ref) (ref.i31 (local.get 0)))
+            (func (export "eq") (param eqref eqref) (result i32)
+                (ref.eq (local.get 0) (local.get 1)))
+            (func (export "internalize") (param externref) (result anyref)
+                (any.convert_extern (local.get 0)))
+            (func (export "externalize") (param anyref) (result externref)
+                (extern.convert_any (local.get 0)))
+            (func (export "is_struct") (param anyref) (result i32)
+                (ref.test (ref struct) (local.get 0))))"#,
+    );
+
+    // A struct made by the guest, read by the host.
+    let [Val::AnyRef(Some(point))] = call(&mut store, &instance, "point", &[]).expect("point")[..]
+    else {
+        panic!("expected a struct");
+    };
+    assert!(matches!(point.kind(&store), Some(AnyRefKind::Struct(_))));
+    assert_eq!(point.struct_field(&store, 0), Some(Val::I32(3)));
+    assert_eq!(point.struct_field(&store, 1), Some(Val::I64(-4)));
+    // Packed fields read back zero-extended.
+    assert_eq!(point.struct_field(&store, 2), Some(Val::I32(200)));
+    assert_eq!(point.struct_field(&store, 3), None);
+    assert_eq!(point.array_len(&store), None);
+    // ... and passed back in as `(ref $pt)`.
+    assert_eq!(
+        call(&mut store, &instance, "x", &[Val::AnyRef(Some(point))]).expect("x"),
+        [Val::I32(3)]
+    );
+
+    // An array.
+    let [Val::AnyRef(Some(vec))] = call(&mut store, &instance, "vec", &[]).expect("vec")[..] else {
+        panic!("expected an array");
+    };
+    assert_eq!(vec.array_len(&store), Some(2));
+    assert_eq!(vec.array_get(&store, 1), Some(Val::F64((-2f64).to_bits())));
+    assert_eq!(vec.array_get(&store, 2), None);
+    // An array is not a `(ref $pt)`: a type error, not a crash.
+    let err = call(&mut store, &instance, "x", &[Val::AnyRef(Some(vec))]).expect_err("not $pt");
+    assert!(matches!(err, Error::Type(_)), "{err}");
+
+    // i31 both ways.
+    let [Val::AnyRef(Some(i))] =
+        call(&mut store, &instance, "i31", &[Val::I32(-5)]).expect("i31")[..]
+    else {
+        panic!("expected an i31");
+    };
+    assert_eq!(i.i31_s(), Some(-5));
+    assert_eq!(i.i31_u(), Some(0x7fff_fffb));
+    let host_i31 = AnyRef::from_i31(&store, -5);
+    assert_eq!(
+        call(
+            &mut store,
+            &instance,
+            "eq",
+            &[Val::AnyRef(Some(i)), Val::AnyRef(Some(host_i31))]
+        )
+        .expect("eq"),
+        [Val::I32(1)]
+    );
+    assert_eq!(
+        call(&mut store, &instance, "id", &[Val::AnyRef(Some(point))]).expect("id"),
+        [Val::AnyRef(Some(point))]
+    );
+
+    // externref -> anyref -> externref keeps the host value; the
+    // internalised reference is `any`, not `eq` or `struct`.
+    let host = ExternRef::new(&mut store, 0xbeef);
+    let [Val::AnyRef(Some(inside))] = call(
+        &mut store,
+        &instance,
+        "internalize",
+        &[Val::ExternRef(Some(host))],
+    )
+    .expect("internalize")[..] else {
+        panic!("expected an anyref");
+    };
+    assert_eq!(inside.kind(&store), Some(AnyRefKind::Host));
+    assert_eq!(
+        call(
+            &mut store,
+            &instance,
+            "is_struct",
+            &[Val::AnyRef(Some(inside))]
+        )
+        .expect("test"),
+        [Val::I32(0)]
+    );
+    let [Val::ExternRef(Some(back))] = call(
+        &mut store,
+        &instance,
+        "externalize",
+        &[Val::AnyRef(Some(inside))],
+    )
+    .expect("externalize")[..] else {
+        panic!("expected an externref");
+    };
+    assert_eq!(back, host);
+    assert_eq!(back.payload(&store), Some(0xbeef));
+    // A struct externalised has no host payload but comes back the same.
+    let [Val::ExternRef(Some(ext))] = call(
+        &mut store,
+        &instance,
+        "externalize",
+        &[Val::AnyRef(Some(point))],
+    )
+    .expect("externalize")[..] else {
+        panic!("expected an externref");
+    };
+    assert_eq!(ext.payload(&store), None);
+    assert_eq!(ext.to_any(), point);
+    assert_eq!(point.to_extern(), ext);
+}
+
+#[test]
+fn host_globals_and_tables_hold_gc_values() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let i31 = AnyRef::from_i31(&store, 77);
+    let eqref = RefType::new(true, HeapType::Eq);
+    let global = Global::new(
+        &mut store,
+        GlobalType::new(ValType::Ref(eqref), Mutability::Var),
+        Val::AnyRef(Some(i31)),
+    )
+    .expect("global");
+    let table = Table::new(
+        &mut store,
+        TableType::new(RefType::ANYREF, 2, None),
+        Val::AnyRef(None),
+    )
+    .expect("table");
+    // A host reference is `any` but not `eq`.
+    let host = ExternRef::new(&mut store, 1).to_any();
+    assert!(global.set(&mut store, Val::AnyRef(Some(host))).is_err());
+    table
+        .set(&mut store, 1, Val::AnyRef(Some(host)))
+        .expect("any holds a host reference");
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "h" "g" (global $g (mut eqref)))
+            (import "h" "t" (table 2 anyref))
+            (func (export "get") (result i32)
+                (i31.get_u (ref.cast (ref i31) (global.get $g))))
+            (func (export "bump")
+                (global.set $g (ref.i31 (i32.add (call 0) (i32.const 1)))))
+            (func (export "host_is_eq") (result i32)
+                (ref.test (ref eq) (table.get (i32.const 1)))))"#,
+    )
+    .expect("compiles");
+    let instance =
+        Instance::new(&mut store, &module, &[global.into(), table.into()]).expect("instantiates");
+    assert_eq!(
+        call(&mut store, &instance, "get", &[]).expect("get"),
+        [Val::I32(77)]
+    );
+    call(&mut store, &instance, "bump", &[]).expect("bump");
+    let Val::AnyRef(Some(v)) = global.get(&mut store) else {
+        panic!("expected an i31");
+    };
+    assert_eq!(v.i31_s(), Some(78));
+    assert_eq!(
+        call(&mut store, &instance, "host_is_eq", &[]).expect("test"),
+        [Val::I32(0)]
+    );
+    assert_eq!(table.get(&mut store, 1), Some(Val::AnyRef(Some(host))));
+}
+
+#[test]
+fn equal_rec_groups_in_two_modules_are_one_type() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let types = r#"(rec (type $node (sub (struct (field i32) (field (ref null $node))))))
+                   (type $leaf (sub final $node (struct (field i32) (field (ref null $node)))))"#;
+    let maker = instantiate(
+        &engine,
+        &mut store,
+        &format!(
+            r#"(module {types}
+                (func (export "leaf") (result anyref)
+                    (struct.new $leaf (i32.const 9) (ref.null $node))))"#
+        ),
+    );
+    let checker = instantiate(
+        &engine,
+        &mut store,
+        &format!(
+            r#"(module {types}
+                (type $other (struct (field i32) (field (ref null $node))))
+                (func (export "is_node") (param anyref) (result i32)
+                    (ref.test (ref $node) (local.get 0)))
+                (func (export "is_other") (param anyref) (result i32)
+                    (ref.test (ref $other) (local.get 0)))
+                (func (export "value") (param anyref) (result i32)
+                    (struct.get $node 0 (ref.cast (ref $node) (local.get 0)))))"#
+        ),
+    );
+    let leaf = call(&mut store, &maker, "leaf", &[]).expect("leaf");
+    // The other module's `$leaf` is this module's, a subtype of `$node`.
+    assert_eq!(
+        call(&mut store, &checker, "is_node", &leaf).expect("test"),
+        [Val::I32(1)]
+    );
+    assert_eq!(
+        call(&mut store, &checker, "value", &leaf).expect("cast"),
+        [Val::I32(9)]
+    );
+    // A structurally equal type outside the group is another type.
+    assert_eq!(
+        call(&mut store, &checker, "is_other", &leaf).expect("test"),
+        [Val::I32(0)]
+    );
+}
+
+#[test]
+fn a_struct_heavy_guest_allocates_and_walks_a_long_list() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let instance = instantiate(
+        &engine,
+        &mut store,
+        r#"(module
+            (type $cell (struct (field $v i64) (field $next (ref null $cell))))
+            (func $build (param $n i32) (result (ref null $cell))
+                (local $list (ref null $cell))
+                (block $done
+                    (loop $l
+                        (br_if $done (i32.eqz (local.get $n)))
+                        (local.set $list
+                            (struct.new $cell (i64.extend_i32_u (local.get $n)) (local.get $list)))
+                        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                        (br $l)))
+                (local.get $list))
+            (func (export "sum") (param $n i32) (result i64)
+                (local $c (ref null $cell)) (local $s i64)
+                (local.set $c (call $build (local.get $n)))
+                (block $end
+                    (loop $l
+                        (br_if $end (ref.is_null (local.get $c)))
+                        (local.set $s
+                            (i64.add (local.get $s) (struct.get $cell $v (local.get $c))))
+                        (local.set $c (struct.get $cell $next (local.get $c)))
+                        (br $l)))
+                (local.get $s)))"#,
+    );
+    let n: i64 = 200_000;
+    let before = store.gc_heap_bytes();
+    assert_eq!(
+        call(&mut store, &instance, "sum", &[Val::I32(n as i32)]).expect("sum"),
+        [Val::I64(n * (n + 1) / 2)]
+    );
+    // Header, i64 and reference: 24 bytes a cell, all still held (no
+    // collector).
+    assert_eq!(store.gc_heap_bytes() - before, 24 * n as u64);
+}
