@@ -196,6 +196,8 @@ pub(crate) mod storectx {
     pub const EPOCH_DEADLINE: i32 = 8;
     pub const STACK_LIMIT: i32 = 16;
     pub const CALLER_VMCTX: i32 = 24;
+    pub const GC_TOP: i32 = 32;
+    pub const GC_END: i32 = 40;
 }
 
 /// Offsets inside one instance's VMContext, computed once per module.

@@ -935,6 +935,41 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
                 .iadd_imm_u(data, i64::from(crate::gc::obj::ARRAY_DATA));
             (crate::gc::obj::KIND_ARRAY, bytes)
         };
+        // Whole words: the free range stays 8-byte aligned.
+        let bytes = if layout.size > 0 {
+            bytes
+        } else {
+            let padded = b.ins().iadd_imm_u(bytes, 7);
+            b.ins().band_imm_u(padded, -8i64 as u64 as i64)
+        };
+        // Fast path: bump the store's free range (fresh chunk memory is
+        // zero) and write the header; else the builtin takes a new chunk.
+        let sc = self.store_ctx(b, vmctx);
+        let flags = MemFlagsData::trusted();
+        let top = b.ins().load(self.ptr(), flags, sc, storectx::GC_TOP);
+        let end = b.ins().load(self.ptr(), flags, sc, storectx::GC_END);
+        let new_top = b.ins().iadd(top, bytes);
+        let fits = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, new_top, end);
+        let fast = b.create_block();
+        let slow = b.create_block();
+        let done = b.create_block();
+        b.append_block_param(done, self.ptr());
+        b.ins().brif(fits, fast, &[], slow, &[]);
+
+        b.switch_to_block(fast);
+        b.seal_block(fast);
+        b.ins().store(flags, new_top, sc, storectx::GC_TOP);
+        let header = (u64::from(kind) << 32) | u64::from(layout.type_id);
+        let header = b.ins().iconst(types::I64, header as i64);
+        b.ins().store(flags, header, top, crate::gc::obj::TYPE_ID);
+        if kind == crate::gc::obj::KIND_ARRAY {
+            b.ins().store(flags, len, top, crate::gc::obj::ARRAY_LEN);
+        }
+        b.ins().jump(done, &[top.into()]);
+
+        b.switch_to_block(slow);
+        b.seal_block(slow);
+        b.set_cold_block(slow);
         let id = Self::i32_const(b, layout.type_id);
         let kind = Self::i32_const(b, kind);
         let obj = self.builtin_returning(
@@ -945,6 +980,11 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
             self.ptr(),
         );
         b.ins().trapz(obj, tc::GC_HEAP_OUT_OF_MEMORY);
+        b.ins().jump(done, &[obj.into()]);
+
+        b.switch_to_block(done);
+        b.seal_block(done);
+        let obj = b.block_params(done)[0];
         Ok(obj)
     }
 

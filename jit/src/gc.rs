@@ -102,15 +102,19 @@ pub(crate) struct OutOfMemory;
 
 /// Smallest chunk the arena asks the system for.
 const MIN_CHUNK: usize = 64 << 10;
-/// Largest chunk it asks for when growing (bigger objects get their own).
+/// Largest chunk it asks for when growing; an object bigger than half of it
+/// gets a chunk of its own.
 const MAX_CHUNK: usize = 4 << 20;
 
 /// A store's GC objects: a bump allocator over chunks of zeroed words.
 ///
-/// Chunks never move or shrink, so an object's address is stable for the
-/// store's life. A collector would replace [`GcHeap::alloc`] (its one entry
-/// point, called by the `gc_alloc` builtin) and walk objects through the
-/// header's type id; see `docs/design/gc.md`.
+/// Chunks never move, shrink or get reused, so an object's address is
+/// stable for the store's life and fresh memory is always zero. Compiled
+/// code bumps the current chunk's free range inline (mirrored in the
+/// store's `VMStoreContext`) and calls the `gc_alloc` builtin, which ends
+/// in [`GcHeap::alloc`], only when the range is too small: that builtin is
+/// the one place a collector would run (see `docs/design/gc.md`). The limit
+/// counts the bytes of chunks taken from the system.
 #[derive(Debug)]
 pub(crate) struct GcHeap {
     /// Chunk start address → chunk.
@@ -119,8 +123,10 @@ pub(crate) struct GcHeap {
     top: usize,
     /// End of the current chunk.
     end: usize,
-    /// Bytes handed out (the arena's footprint for the limit).
-    used: u64,
+    /// Bytes of all chunks.
+    reserved: u64,
+    /// Bytes of chunks left unused when the allocator moved on.
+    abandoned: u64,
     /// The store's GC heap limit in bytes.
     limit: u64,
 }
@@ -132,14 +138,43 @@ impl GcHeap {
             chunks: BTreeMap::new(),
             top: 0,
             end: 0,
-            used: 0,
+            reserved: 0,
+            abandoned: 0,
             limit,
         }
     }
 
-    /// Bytes allocated so far.
+    /// Bytes of objects allocated so far (with the alignment padding).
     pub(crate) fn used(&self) -> u64 {
-        self.used
+        self.reserved - self.abandoned - (self.end - self.top) as u64
+    }
+
+    /// The current free range `[top, end)`.
+    pub(crate) fn free_range(&self) -> (usize, usize) {
+        (self.top, self.end)
+    }
+
+    /// Take back the free range's start after compiled code bumped it.
+    pub(crate) fn set_top(&mut self, top: usize) {
+        if (self.top..=self.end).contains(&top) {
+            self.top = top;
+        }
+    }
+
+    /// A zeroed chunk of `bytes` bytes within the limit.
+    fn new_chunk(&mut self, bytes: usize) -> Result<usize, OutOfMemory> {
+        if self.reserved.saturating_add(bytes as u64) > self.limit {
+            return Err(OutOfMemory);
+        }
+        let words = bytes / 8;
+        let mut chunk = Vec::new();
+        chunk.try_reserve_exact(words).map_err(|_| OutOfMemory)?;
+        chunk.extend((0..words).map(|_| AtomicU64::new(0)));
+        let chunk: Box<[AtomicU64]> = chunk.into_boxed_slice();
+        let start = chunk.as_ptr() as usize;
+        self.chunks.insert(start, chunk);
+        self.reserved += bytes as u64;
+        Ok(start)
     }
 
     /// A zeroed, 8-byte aligned block of `bytes` bytes, or `OutOfMemory`
@@ -149,62 +184,61 @@ impl GcHeap {
             .max(8)
             .checked_next_multiple_of(8)
             .ok_or(OutOfMemory)?;
-        if self.used.saturating_add(bytes) > self.limit {
-            return Err(OutOfMemory);
-        }
         let size = usize::try_from(bytes).map_err(|_| OutOfMemory)?;
         if self.end - self.top < size {
-            let chunk_bytes = if size > MAX_CHUNK / 2 {
-                size
-            } else {
-                let grown = self.chunks.len().min(6);
-                (MIN_CHUNK << grown).clamp(MIN_CHUNK, MAX_CHUNK)
-            };
-            let words = chunk_bytes / 8;
-            let mut chunk = Vec::new();
-            chunk.try_reserve_exact(words).map_err(|_| OutOfMemory)?;
-            chunk.extend((0..words).map(|_| AtomicU64::new(0)));
-            let chunk: Box<[AtomicU64]> = chunk.into_boxed_slice();
-            let start = chunk.as_ptr() as usize;
-            self.chunks.insert(start, chunk);
-            if size == chunk_bytes && self.end - self.top >= MIN_CHUNK {
-                // A dedicated chunk for a big object: keep bumping in the
-                // current one.
-                self.used += bytes;
-                return Ok(start);
+            if size > MAX_CHUNK / 2 {
+                // A chunk of its own; keep bumping in the current one.
+                return self.new_chunk(size);
             }
+            let grown = (MIN_CHUNK << self.chunks.len().min(6)).min(MAX_CHUNK);
+            let room =
+                usize::try_from(self.limit.saturating_sub(self.reserved)).unwrap_or(usize::MAX);
+            let chunk_bytes = grown.min(room / 8 * 8).max(size);
+            let start = self.new_chunk(chunk_bytes)?;
+            self.abandoned += (self.end - self.top) as u64;
             self.top = start;
             self.end = start + chunk_bytes;
         }
         let addr = self.top;
         self.top += size;
-        self.used += bytes;
         Ok(addr)
     }
 
-    /// The word holding byte `addr`, and the byte's place in it.
-    fn word(&self, addr: usize) -> Option<(&AtomicU64, usize)> {
+    /// The chunk holding byte `addr`, and the byte's offset in it.
+    fn locate(&self, addr: usize) -> Option<(&[AtomicU64], usize)> {
         let (start, chunk) = self.chunks.range(..=addr).next_back()?;
-        let offset = addr - start;
-        Some((chunk.get(offset / 8)?, offset % 8))
+        Some((chunk, addr - start))
     }
 
     /// Reads `buf.len()` bytes at `addr`; `None` outside the arena.
     pub(crate) fn read(&self, addr: usize, buf: &mut [u8]) -> Option<()> {
+        let (chunk, offset) = self.locate(addr)?;
         for (i, b) in buf.iter_mut().enumerate() {
-            let (word, at) = self.word(addr + i)?;
-            *b = word.load(Ordering::Relaxed).to_le_bytes()[at];
+            let at = offset + i;
+            let word = chunk.get(at / 8)?.load(Ordering::Relaxed);
+            *b = word.to_le_bytes()[at % 8];
         }
         Some(())
     }
 
     /// Writes `bytes` at `addr`; `None` outside the arena.
     pub(crate) fn write(&self, addr: usize, bytes: &[u8]) -> Option<()> {
-        for (i, b) in bytes.iter().enumerate() {
-            let (word, at) = self.word(addr + i)?;
+        let (chunk, offset) = self.locate(addr)?;
+        let mut i = 0;
+        while i < bytes.len() {
+            let at = offset + i;
+            let word = chunk.get(at / 8)?;
+            if at % 8 == 0 && bytes.len() - i >= 8 {
+                let mut le = [0u8; 8];
+                le.copy_from_slice(&bytes[i..i + 8]);
+                word.store(u64::from_le_bytes(le), Ordering::Relaxed);
+                i += 8;
+                continue;
+            }
             let mut le = word.load(Ordering::Relaxed).to_le_bytes();
-            le[at] = *b;
+            le[at % 8] = bytes[i];
             word.store(u64::from_le_bytes(le), Ordering::Relaxed);
+            i += 1;
         }
         Some(())
     }
@@ -303,8 +337,22 @@ pub(crate) fn value_matches(store: &crate::store::StoreOpaque, raw: usize, ty: H
 
 impl crate::store::StoreOpaque {
     /// The `gc_alloc` builtin: a new object, or 0 when the heap is full.
+    /// Compiled code calls it when its inline bump allocation does not fit.
     pub(crate) fn gc_alloc(&mut self, type_id: u32, kind: u32, bytes: u64, len: u32) -> usize {
-        self.gc.new_object(type_id, kind, bytes, len).unwrap_or(0)
+        self.gc_sync_in();
+        let obj = self.gc.new_object(type_id, kind, bytes, len).unwrap_or(0);
+        self.gc_sync_out();
+        obj
+    }
+
+    /// Take the free range compiled code bumped.
+    pub(crate) fn gc_sync_in(&mut self) {
+        self.gc.set_top(self.ctx.gc_top);
+    }
+
+    /// Hand the free range to compiled code.
+    pub(crate) fn gc_sync_out(&mut self) {
+        (self.ctx.gc_top, self.ctx.gc_end) = self.gc.free_range();
     }
 
     /// The `gc_array_copy` builtin: copy `bytes` bytes between two arrays
@@ -393,10 +441,18 @@ mod tests {
         heap.write_uint(a + 3, 2, 0xbeef).expect("inside");
         assert_eq!(heap.read_uint(a + 3, 2), Some(0xbeef));
         assert_eq!(heap.read_uint(a, 8), Some(0xbeef << 24));
+        heap.write_uint(b, 8, 0x0102_0304_0506_0708)
+            .expect("inside");
+        assert_eq!(heap.read_uint(b + 1, 2), Some(0x0607));
+        assert_eq!(heap.used(), 24);
         assert_eq!(heap.alloc(2 << 20), Err(OutOfMemory));
-        let big = heap.alloc(600 << 10).expect("its own chunk");
+        let big = heap.alloc(600 << 10).expect("a bigger chunk");
         assert_eq!(big % 8, 0);
-        assert_eq!(heap.used(), 24 + (600 << 10));
+        assert_eq!(heap.read_uint(big + (600 << 10) - 8, 8), Some(0));
+        assert!(heap.used() >= 24 + (600 << 10));
+        // The limit holds: what is left of 1 MiB cannot take another 600 KiB.
+        assert_eq!(heap.alloc(600 << 10), Err(OutOfMemory));
+        assert!(heap.reserved <= 1 << 20);
     }
 
     #[test]

@@ -161,9 +161,11 @@ impl StoreOpaque {
 
     /// Evaluate an initialiser, which may allocate GC objects.
     fn eval_const_alloc(&mut self, inst: &InstanceData, expr: &ConstExpr) -> Result<u128, Error> {
+        self.gc_sync_in();
         let mut gc = std::mem::replace(&mut self.gc, crate::gc::GcHeap::new(0));
         let result = self.eval_const_in(inst, expr, Some(&mut gc));
         self.gc = gc;
+        self.gc_sync_out();
         result
     }
 

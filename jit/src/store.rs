@@ -137,7 +137,16 @@ impl<T> Store<T> {
     /// There is no collector yet, so this only grows, up to
     /// [`Config::max_gc_heap_bytes`](crate::Config::max_gc_heap_bytes).
     pub fn gc_heap_bytes(&self) -> u64 {
-        self.inner.opaque.gc.used()
+        let opaque = &self.inner.opaque;
+        // Compiled code may have bumped the free range since the heap
+        // last saw it.
+        let (top, end) = opaque.gc.free_range();
+        let bumped = if (top..=end).contains(&opaque.ctx.gc_top) {
+            opaque.ctx.gc_top - top
+        } else {
+            0
+        };
+        opaque.gc.used() + bumped as u64
     }
 
     /// A store for `engine` holding `data`.
@@ -147,6 +156,8 @@ impl<T> Store<T> {
             epoch_deadline: u64::MAX,
             stack_limit: 0,
             caller_vmctx: std::ptr::null_mut(),
+            gc_top: 0,
+            gc_end: 0,
         });
         Store {
             inner: Box::new(StoreInner {

@@ -21,6 +21,10 @@ pub(crate) struct VMStoreContext {
     pub stack_limit: usize,
     /// The vmctx of the last wasm function that called out.
     pub caller_vmctx: *mut u8,
+    /// Next free byte of the GC heap's current chunk (`gc.rs`).
+    pub gc_top: usize,
+    /// End of that chunk.
+    pub gc_end: usize,
 }
 
 // SAFETY: the pointers refer to the engine's epoch (shared, atomic) and to
