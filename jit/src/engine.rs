@@ -191,6 +191,8 @@ pub(crate) struct EngineInner {
     /// Bumped by `increment_epoch`; compiled code reads it.
     pub epoch: Box<AtomicU64>,
     types: Mutex<TypeRegistry>,
+    /// Each type's supertype display, where compiled code reads it.
+    pub displays: crate::gc::SupertypeDisplays,
     /// Who may load an artefact: everything that shapes generated code.
     pub header: crate::cache::Header,
     trampolines: Mutex<HashMap<u32, Arc<Trampolines>>>,
@@ -277,6 +279,7 @@ impl Engine {
                 isa,
                 epoch: Box::new(AtomicU64::new(0)),
                 types: Mutex::new(TypeRegistry::default()),
+                displays: crate::gc::SupertypeDisplays::new(),
                 trampolines: Mutex::new(HashMap::new()),
             }),
         })
@@ -339,6 +342,7 @@ impl Engine {
             supertype: None,
             composite: Composite::Func(ty.clone()),
         });
+        self.inner.displays.set(id, &reg.gc[id as usize].supers);
         reg.ids.insert(ty.clone(), id);
         id
     }
@@ -375,6 +379,7 @@ impl Engine {
                         _ => None,
                     };
                     let id = reg.push(member);
+                    self.inner.displays.set(id, &reg.gc[id as usize].supers);
                     if let Some(func) = func {
                         reg.ids.insert(func, id);
                     }

@@ -198,6 +198,7 @@ pub(crate) mod storectx {
     pub const CALLER_VMCTX: i32 = 24;
     pub const GC_TOP: i32 = 32;
     pub const GC_END: i32 = 40;
+    pub const GC_DISPLAYS: i32 = 48;
 }
 
 /// Offsets inside one instance's VMContext, computed once per module.

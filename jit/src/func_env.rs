@@ -186,13 +186,79 @@ impl<'a> ModuleFuncEnv<'a> {
         b.ins().brif(mismatch, slow, &[], done, &[]);
         b.switch_to_block(slow);
         b.seal_block(slow);
-        let expected = Self::i32_const(b, expected);
-        let is_sub = self.builtin(b, vmctx, Builtin::GcIsSubtype, &[actual, expected]);
+        let is_sub = self.is_subtype(b, vmctx, actual, expected);
         b.ins().trapz(is_sub, tc::BAD_SIGNATURE);
         b.ins().jump(done, &[]);
         b.switch_to_block(done);
         b.seal_block(done);
         fref
+    }
+
+    /// Whether defined type `actual` (an `i32` engine id) is `expected` or
+    /// one of its declared subtypes: an `i32` 0 or 1. Reads `actual`'s
+    /// supertype display at `expected`'s depth inline; a type too deep for
+    /// the display (or an id beyond its directory) asks the runtime.
+    fn is_subtype(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        actual: ir::Value,
+        expected: u32,
+    ) -> ir::Value {
+        use crate::gc::{DIR_PAGES, DISPLAY_LEN, PAGE_TYPES};
+        let depth = self.engine.gc_type(expected).supers.len() as u32 - 1;
+        if depth >= DISPLAY_LEN {
+            let expected = Self::i32_const(b, expected);
+            return self.builtin(b, vmctx, Builtin::GcIsSubtype, &[actual, expected]);
+        }
+        let page_index = b
+            .ins()
+            .ushr_imm_u(actual, i64::from(PAGE_TYPES.trailing_zeros()));
+        let in_dir = b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThan, page_index, i64::from(DIR_PAGES));
+        let fast = b.create_block();
+        let slow = b.create_block();
+        let done = b.create_block();
+        b.append_block_param(done, types::I32);
+        b.ins().brif(in_dir, fast, &[], slow, &[]);
+
+        b.switch_to_block(fast);
+        b.seal_block(fast);
+        let sc = self.store_ctx(b, vmctx);
+        let dir = self.load_fixed(b, sc, storectx::GC_DISPLAYS as u32);
+        let page_index = b.ins().uextend(self.ptr(), page_index);
+        let slot = b.ins().ishl_imm_u(page_index, 3);
+        let slot = b.ins().iadd(dir, slot);
+        let page = b.ins().load(self.ptr(), MemFlagsData::trusted(), slot, 0);
+        let entry = b.ins().band_imm_u(actual, i64::from(PAGE_TYPES - 1));
+        let entry = b.ins().uextend(self.ptr(), entry);
+        let entry = b
+            .ins()
+            .ishl_imm_u(entry, i64::from((DISPLAY_LEN * 4).trailing_zeros()));
+        let entry = b.ins().iadd(page, entry);
+        let at_depth = b.ins().load(
+            types::I32,
+            MemFlagsData::trusted(),
+            entry,
+            (depth * 4) as i32,
+        );
+        let eq = b
+            .ins()
+            .icmp_imm_u(IntCC::Equal, at_depth, i64::from(expected));
+        let eq = b.ins().uextend(types::I32, eq);
+        b.ins().jump(done, &[eq.into()]);
+
+        b.switch_to_block(slow);
+        b.seal_block(slow);
+        b.set_cold_block(slow);
+        let expected = Self::i32_const(b, expected);
+        let r = self.builtin(b, vmctx, Builtin::GcIsSubtype, &[actual, expected]);
+        b.ins().jump(done, &[r.into()]);
+
+        b.switch_to_block(done);
+        b.seal_block(done);
+        b.block_params(done)[0]
     }
 
     /// A direct reference to defined function `index` of type `ty`.
@@ -995,8 +1061,8 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         actual: ir::Value,
         index: TypeIndex,
     ) -> EnvResult<ir::Value> {
-        let expected = Self::i32_const(b, self.info.type_ids[index.as_u32() as usize]);
-        Ok(self.builtin(b, vmctx, Builtin::GcIsSubtype, &[actual, expected]))
+        let expected = self.info.type_ids[index.as_u32() as usize];
+        Ok(self.is_subtype(b, vmctx, actual, expected))
     }
 
     fn funcref_type_id(

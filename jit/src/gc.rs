@@ -21,7 +21,7 @@
 //! reads and writes through shared references.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use crate::types::{Composite, CompositeKind, FieldType, HeapType};
 
@@ -283,6 +283,66 @@ impl GcHeap {
                 .ok_or(OutOfMemory)?;
         }
         Ok(addr)
+    }
+}
+
+/// Supertypes a display holds per type: a cast to a type at a depth below
+/// this is inline; a deeper one calls the runtime.
+pub(crate) const DISPLAY_LEN: u32 = 8;
+/// Types per display page.
+pub(crate) const PAGE_TYPES: u32 = 1024;
+/// Pages the directory can point at (so ids below `DIR_PAGES * PAGE_TYPES`
+/// have an inline display).
+pub(crate) const DIR_PAGES: u32 = 4096;
+
+/// The engine's supertype displays, laid out for compiled code: a fixed
+/// directory of page addresses (stable for the engine's life, its address
+/// in every store's `VMStoreContext`), each page [`PAGE_TYPES`] entries of
+/// [`DISPLAY_LEN`] `u32`s. Entry `id` holds type `id`'s supertype chain,
+/// root first, padded with `u32::MAX`: `a <: b` for `b` at depth `d` is
+/// `display(a)[d] == b`. Pages are allocated on first use and never freed
+/// or moved; an entry is written before its id is handed out.
+#[derive(Debug)]
+pub(crate) struct SupertypeDisplays {
+    dir: Box<[AtomicUsize]>,
+    pages: std::sync::Mutex<Vec<Box<[AtomicU32]>>>,
+}
+
+impl SupertypeDisplays {
+    pub(crate) fn new() -> Self {
+        SupertypeDisplays {
+            dir: (0..DIR_PAGES).map(|_| AtomicUsize::new(0)).collect(),
+            pages: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The directory's address.
+    pub(crate) fn dir_addr(&self) -> usize {
+        self.dir.as_ptr() as usize
+    }
+
+    /// Record type `id`'s supertype chain (root first, itself last).
+    pub(crate) fn set(&self, id: u32, supers: &[u32]) {
+        let Some(slot) = self.dir.get((id / PAGE_TYPES) as usize) else {
+            // Beyond the directory: casts to it call the runtime.
+            return;
+        };
+        let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.load(Ordering::Acquire) == 0 {
+            let page: Box<[AtomicU32]> = (0..PAGE_TYPES * DISPLAY_LEN)
+                .map(|_| AtomicU32::new(u32::MAX))
+                .collect();
+            slot.store(page.as_ptr() as usize, Ordering::Release);
+            pages.push(page);
+        }
+        let addr = slot.load(Ordering::Acquire);
+        let Some(page) = pages.iter().find(|p| p.as_ptr() as usize == addr) else {
+            return;
+        };
+        let base = ((id % PAGE_TYPES) * DISPLAY_LEN) as usize;
+        for (i, s) in supers.iter().take(DISPLAY_LEN as usize).enumerate() {
+            page[base + i].store(*s, Ordering::Release);
+        }
     }
 }
 

@@ -158,6 +158,7 @@ impl<T> Store<T> {
             caller_vmctx: std::ptr::null_mut(),
             gc_top: 0,
             gc_end: 0,
+            gc_displays: engine.inner.displays.dir_addr(),
         });
         Store {
             inner: Box::new(StoreInner {

@@ -25,6 +25,8 @@ pub(crate) struct VMStoreContext {
     pub gc_top: usize,
     /// End of that chunk.
     pub gc_end: usize,
+    /// The engine's supertype display directory (`gc::SupertypeDisplays`).
+    pub gc_displays: usize,
 }
 
 // SAFETY: the pointers refer to the engine's epoch (shared, atomic) and to

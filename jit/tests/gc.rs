@@ -356,3 +356,61 @@ fn a_struct_heavy_guest_allocates_and_walks_a_long_list() {
     // collector).
     assert_eq!(store.gc_heap_bytes() - before, 24 * n as u64);
 }
+
+#[test]
+fn casts_follow_declared_supertypes_at_every_depth() {
+    // A chain of twelve struct types, each a subtype of the one before: the
+    // first eight are checked inline from the supertype display, deeper ones
+    // by the runtime.
+    let mut types = String::from("(type $t0 (sub (struct (field i32))))\n");
+    for i in 1..12 {
+        types.push_str(&format!(
+            "(type $t{i} (sub $t{} (struct (field i32))))\n",
+            i - 1
+        ));
+    }
+    // Another subtype of $t3; its own structure, since an identical
+    // definition would be the same type as $t4.
+    types.push_str("(type $other (sub $t3 (struct (field i32) (field i64))))\n");
+    let mut funcs = String::new();
+    for i in 0..12 {
+        funcs.push_str(&format!(
+            "(func (export \"is{i}\") (param anyref) (result i32) \
+               (ref.test (ref $t{i}) (local.get 0)))\n"
+        ));
+        funcs.push_str(&format!(
+            "(func (export \"new{i}\") (result anyref) (struct.new $t{i} (i32.const {i})))\n"
+        ));
+    }
+    funcs.push_str(
+        "(func (export \"new_other\") (result anyref) (struct.new $other (i32.const 99) (i64.const 0)))\n\
+         (func (export \"is_other\") (param anyref) (result i32) \
+           (ref.test (ref $other) (local.get 0)))\n",
+    );
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let instance = instantiate(&engine, &mut store, &format!("(module {types} {funcs})"));
+    let other = call(&mut store, &instance, "new_other", &[]).expect("new");
+    for made in 0..12 {
+        let obj = call(&mut store, &instance, &format!("new{made}"), &[]).expect("new");
+        for tested in 0..12 {
+            let want = i32::from(tested <= made);
+            assert_eq!(
+                call(&mut store, &instance, &format!("is{tested}"), &obj).expect("test"),
+                [Val::I32(want)],
+                "an object of $t{made} tested against $t{tested}"
+            );
+        }
+        assert_eq!(
+            call(&mut store, &instance, "is_other", &obj).expect("test"),
+            [Val::I32(0)]
+        );
+        // $other sits below $t3 only.
+        let want = i32::from(made <= 3);
+        assert_eq!(
+            call(&mut store, &instance, &format!("is{made}"), &other).expect("test"),
+            [Val::I32(want)],
+            "$other tested against $t{made}"
+        );
+    }
+}
