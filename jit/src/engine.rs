@@ -360,6 +360,36 @@ impl Engine {
         crate::types::FuncTypeId(self.register_type(ty))
     }
 
+    /// The engine-wide id of the final struct type with `fields`, alone in
+    /// its recursion group: the type a module's `(type (struct ...))` of
+    /// the same fields has. For [`AnyRef::new_struct`](crate::AnyRef::new_struct).
+    pub fn struct_type_id(&self, fields: &[crate::types::FieldType]) -> crate::types::FuncTypeId {
+        let member = RecMember {
+            is_final: true,
+            supertype: None,
+            composite: Composite::Struct(fields.into()),
+        };
+        crate::types::FuncTypeId(self.register_rec_group(vec![member])[0])
+    }
+
+    /// The engine-wide id of the final array type of `element`, alone in
+    /// its recursion group (a module's `(type (array ...))`).
+    pub fn array_type_id(&self, element: crate::types::FieldType) -> crate::types::FuncTypeId {
+        let member = RecMember {
+            is_final: true,
+            supertype: None,
+            composite: Composite::Array(element),
+        };
+        crate::types::FuncTypeId(self.register_rec_group(vec![member])[0])
+    }
+
+    /// Kind, supertypes and layout of `id`, or `None` for an id this engine
+    /// never issued.
+    pub(crate) fn try_gc_type(&self, id: u32) -> Option<Arc<GcType>> {
+        let reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        reg.gc.get(id as usize).cloned()
+    }
+
     /// The engine-wide ids of a recursion group's types, registering the
     /// group on first sight (iso-recursive canonicalisation: equal groups
     /// get equal ids). `group`'s references into itself are

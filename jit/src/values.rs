@@ -115,6 +115,96 @@ impl AnyRef {
         })
     }
 
+    /// A new struct of defined type `ty` (`struct.new` from the host), its
+    /// fields from `fields` in order (`Val::I32` for packed fields, which
+    /// keep the low bits).
+    ///
+    /// # Errors
+    ///
+    /// `Error::Type` when `ty` is not a struct type of this store's engine
+    /// or a value does not fit its field; `Error::Trap` with
+    /// [`TrapCode::GcHeapOutOfMemory`](crate::TrapCode::GcHeapOutOfMemory)
+    /// past the store's GC heap limit.
+    pub fn new_struct(
+        mut store: impl AsContextMut,
+        ty: FuncTypeId,
+        fields: &[Val],
+    ) -> Result<AnyRef, Error> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let gc_ty = match store.engine.try_gc_type(ty.0) {
+            Some(t) if t.kind() == CompositeKind::Struct => t,
+            _ => return Err(Error::ty(format!("type {} is not a struct type", ty.0))),
+        };
+        if fields.len() != gc_ty.fields.len() {
+            return Err(Error::ty(format!(
+                "the struct type has {} fields, got {} values",
+                gc_ty.fields.len(),
+                fields.len()
+            )));
+        }
+        let raw: Vec<u128> = fields
+            .iter()
+            .zip(gc_ty.fields.iter())
+            .map(|(v, f)| field_raw(store, *v, f.ty.storage))
+            .collect::<Result<_, _>>()?;
+        let obj = alloc_object(
+            store,
+            ty.0,
+            crate::gc::obj::KIND_STRUCT,
+            u64::from(gc_ty.size),
+            0,
+        )?;
+        for (f, v) in gc_ty.fields.iter().zip(raw) {
+            store
+                .gc
+                .write_uint(obj + f.offset as usize, f.ty.storage.size(), v)
+                .ok_or(Error::bug("a new struct outside the GC heap"))?;
+        }
+        Ok(AnyRef {
+            store: store.id,
+            raw: obj,
+        })
+    }
+
+    /// A new array of defined type `ty` with `len` elements, each `init`
+    /// (`array.new` from the host).
+    ///
+    /// # Errors
+    ///
+    /// As [`AnyRef::new_struct`], for an array type.
+    pub fn new_array(
+        mut store: impl AsContextMut,
+        ty: FuncTypeId,
+        init: Val,
+        len: u32,
+    ) -> Result<AnyRef, Error> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let gc_ty = match store.engine.try_gc_type(ty.0) {
+            Some(t) if t.kind() == CompositeKind::Array => t,
+            _ => return Err(Error::ty(format!("type {} is not an array type", ty.0))),
+        };
+        let Some(elem) = gc_ty.fields.first() else {
+            return Err(Error::bug("array type without an element"));
+        };
+        let value = field_raw(store, init, elem.ty.storage)?;
+        let size = elem.ty.storage.size();
+        let bytes = u64::from(crate::gc::obj::ARRAY_DATA) + u64::from(len) * u64::from(size);
+        let obj = alloc_object(store, ty.0, crate::gc::obj::KIND_ARRAY, bytes, len)?;
+        if value != 0 {
+            let data = obj + crate::gc::obj::ARRAY_DATA as usize;
+            for i in 0..len as usize {
+                store
+                    .gc
+                    .write_uint(data + i * size as usize, size, value)
+                    .ok_or(Error::bug("a new array outside the GC heap"))?;
+            }
+        }
+        Ok(AnyRef {
+            store: store.id,
+            raw: obj,
+        })
+    }
+
     /// The `externref` that externalises it (`extern.convert_any`).
     pub fn to_extern(self) -> ExternRef {
         ExternRef {
@@ -159,6 +249,32 @@ impl AnyRef {
         let size = elem.ty.storage.size() as usize;
         let addr = self.raw + crate::gc::obj::ARRAY_DATA as usize + index as usize * size;
         read_field(store, addr, elem.ty.storage)
+    }
+}
+
+/// A new object from the store's GC heap, as compiled code would get it.
+fn alloc_object(
+    store: &mut StoreOpaque,
+    type_id: u32,
+    kind: u32,
+    bytes: u64,
+    len: u32,
+) -> Result<usize, Error> {
+    store.gc_sync_in();
+    let obj = store.gc.new_object(type_id, kind, bytes, len);
+    store.gc_sync_out();
+    obj.map_err(|_| crate::trap::Trap::new(crate::trap::TrapCode::GcHeapOutOfMemory).into())
+}
+
+/// The stored bits of `v` in a field of storage `s`, checking its type.
+fn field_raw(store: &StoreOpaque, v: Val, s: StorageType) -> Result<u128, Error> {
+    match (s, v) {
+        (StorageType::I8 | StorageType::I16, Val::I32(x)) => Ok(u128::from(x as u32)),
+        (StorageType::I8 | StorageType::I16, other) => Err(Error::ty(format!(
+            "expected i32 for a packed field, got {}",
+            other.ty()
+        ))),
+        (StorageType::Val(t), v) => v.to_raw(store, t),
     }
 }
 

@@ -414,3 +414,69 @@ fn casts_follow_declared_supertypes_at_every_depth() {
         );
     }
 }
+
+#[test]
+fn the_host_makes_structs_and_arrays_the_guest_reads() {
+    use ringwasm_jit::{FieldType, StorageType};
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let instance = instantiate(
+        &engine,
+        &mut store,
+        r#"(module
+            (type $pair (struct (field i64) (field (mut i8))))
+            (type $bytes (array (mut i8)))
+            (func (export "second") (param (ref $pair)) (result i32)
+                (struct.get_s $pair 1 (local.get 0)))
+            (func (export "sum") (param (ref $bytes)) (result i32)
+                (local $i i32) (local $s i32)
+                (block $done
+                    (loop $l
+                        (br_if $done (i32.ge_u (local.get $i) (array.len (local.get 0))))
+                        (local.set $s (i32.add (local.get $s)
+                            (array.get_u $bytes (local.get 0) (local.get $i))))
+                        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                        (br $l)))
+                (local.get $s)))"#,
+    );
+    // The same types the module declares, by structure.
+    let pair = engine.struct_type_id(&[
+        FieldType {
+            storage: StorageType::Val(ValType::I64),
+            mutable: false,
+        },
+        FieldType {
+            storage: StorageType::I8,
+            mutable: true,
+        },
+    ]);
+    let bytes = engine.array_type_id(FieldType {
+        storage: StorageType::I8,
+        mutable: true,
+    });
+    let p = AnyRef::new_struct(&mut store, pair, &[Val::I64(1), Val::I32(0xff)]).expect("struct");
+    assert_eq!(
+        call(&mut store, &instance, "second", &[Val::AnyRef(Some(p))]).expect("get"),
+        [Val::I32(-1)]
+    );
+    let a = AnyRef::new_array(&mut store, bytes, Val::I32(3), 10).expect("array");
+    assert_eq!(
+        call(&mut store, &instance, "sum", &[Val::AnyRef(Some(a))]).expect("sum"),
+        [Val::I32(30)]
+    );
+    // Wrong field values and wrong kinds of type are type errors.
+    assert!(matches!(
+        AnyRef::new_struct(&mut store, pair, &[Val::I32(1), Val::I32(2)]),
+        Err(Error::Type(_))
+    ));
+    assert!(matches!(
+        AnyRef::new_struct(&mut store, bytes, &[]),
+        Err(Error::Type(_))
+    ));
+    // Past the limit: the trap, as in the guest.
+    let err = AnyRef::new_array(&mut store, bytes, Val::I32(0), u32::MAX).expect_err("4 GiB");
+    assert!(
+        matches!(&err, Error::Trap(t) if t.code == TrapCode::GcHeapOutOfMemory),
+        "{err}"
+    );
+}
