@@ -480,3 +480,29 @@ fn the_host_makes_structs_and_arrays_the_guest_reads() {
         "{err}"
     );
 }
+
+#[test]
+fn a_precompiled_gc_module_runs_in_another_engine() {
+    let wat = r#"(module
+        (type $a (sub (struct (field i32))))
+        (type $b (sub $a (struct (field i32) (field i32))))
+        (func (export "run") (param i32) (result i32)
+            (struct.get $a 0
+                (ref.cast (ref $a)
+                    (any.convert_extern (extern.convert_any
+                        (struct.new $b (local.get 0) (i32.const 1))))))))"#;
+    let artefact = Module::new(&Engine::default(), wat)
+        .expect("compiles")
+        .serialize();
+    let mut config = Config::new();
+    config.allow_precompiled(true);
+    let engine = Engine::new(&config).expect("engine");
+    let module = Module::new(&engine, &artefact).expect("loads");
+    assert!(module.compiled_from_cache());
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+    assert_eq!(
+        call(&mut store, &instance, "run", &[Val::I32(41)]).expect("run"),
+        [Val::I32(41)]
+    );
+}
