@@ -11,7 +11,8 @@
 //! [`Func`]. Underneath, `module` parses and validates, `translate` (the
 //! translator, safe code) turns bodies into Cranelift IR through the
 //! runtime's `func_env`, `compile` compiles in parallel and links, `vmctx`,
-//! `memory`, `table` and `global` hold runtime state, and `fiber` plus
+//! `memory`, `table`, `global` and `gc` (GC objects and type layouts, see
+//! `docs/design/gc.md`) hold runtime state, and `fiber` plus
 //! `signals` run guest code on coroutine stacks and turn faults into traps
 //! (see `docs/design/traps.md`).
 //!

@@ -546,10 +546,10 @@ impl FuncTranslator<'_, '_> {
 
     pub(super) fn visit_array_init_elem(
         &mut self,
-        array_type_index: u32,
+        _array_type_index: u32,
         array_elem_index: u32,
     ) -> TResult {
-        let _ = array_type_index;
+        // Elements are references: pointer-sized whatever the array type.
         let n = self.pop()?;
         let (r, d, s) = self.pop3()?;
         self.null_check(r);
