@@ -20,8 +20,9 @@
 //!   `extern "C"` trampoline either way.
 //! * The translator passes the current function's VMContext value to every
 //!   emitter (`vmctx`); it is the entry block's first parameter.
-//! * A reference (`funcref`, `externref`) is a pointer-sized value
-//!   ([`FuncEnvironment::pointer_type`]); the null reference is `0`.
+//! * A reference (`funcref`, `externref`, `anyref`, ...) is a pointer-sized
+//!   value ([`FuncEnvironment::pointer_type`]); the null reference is `0`.
+//!   GC objects follow the layout in [`gc_object`] and [`GcLayout`].
 //! * Emitters that can trap use the codes in [`super::trap_codes`].
 
 use cranelift_codegen::ir;
