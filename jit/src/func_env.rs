@@ -37,13 +37,12 @@ pub(crate) enum Builtin {
     MemoryAtomicWait64,
     GcAlloc,
     GcIsSubtype,
-    GcArrayCopy,
     GcArrayInitData,
     GcArrayInitElem,
 }
 
 /// Number of builtins.
-pub(crate) const NUM_BUILTINS: usize = 17;
+pub(crate) const NUM_BUILTINS: usize = 16;
 
 /// What the wait builtins return besides the wasm results 0, 1 and 2: the
 /// wait would never end (an infinite timeout that no thread can notify).
@@ -1076,24 +1075,6 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
             fref,
             funcref::TYPE_ID,
         ))
-    }
-
-    fn gc_array_copy(
-        &mut self,
-        b: &mut FunctionBuilder<'_>,
-        vmctx: ir::Value,
-        dst: ir::Value,
-        src: ir::Value,
-        bytes: ir::Value,
-    ) -> EnvResult<()> {
-        self.builtin_trapping(
-            b,
-            vmctx,
-            Builtin::GcArrayCopy,
-            &[dst, src, bytes],
-            tc::ARRAY_OUT_OF_BOUNDS,
-        );
-        Ok(())
     }
 
     fn gc_array_init_data(

@@ -213,10 +213,17 @@ impl GcHeap {
     /// Reads `buf.len()` bytes at `addr`; `None` outside the arena.
     pub(crate) fn read(&self, addr: usize, buf: &mut [u8]) -> Option<()> {
         let (chunk, offset) = self.locate(addr)?;
-        for (i, b) in buf.iter_mut().enumerate() {
+        let mut i = 0;
+        while i < buf.len() {
             let at = offset + i;
-            let word = chunk.get(at / 8)?.load(Ordering::Relaxed);
-            *b = word.to_le_bytes()[at % 8];
+            let word = chunk.get(at / 8)?.load(Ordering::Relaxed).to_le_bytes();
+            if at % 8 == 0 && buf.len() - i >= 8 {
+                buf[i..i + 8].copy_from_slice(&word);
+                i += 8;
+                continue;
+            }
+            buf[i] = word[at % 8];
+            i += 1;
         }
         Some(())
     }
@@ -413,16 +420,6 @@ impl crate::store::StoreOpaque {
     /// Hand the free range to compiled code.
     pub(crate) fn gc_sync_out(&mut self) {
         (self.ctx.gc_top, self.ctx.gc_end) = self.gc.free_range();
-    }
-
-    /// The `gc_array_copy` builtin: copy `bytes` bytes between two arrays
-    /// (ranges checked by compiled code), overlapping or not.
-    pub(crate) fn gc_copy(&mut self, dst: usize, src: usize, bytes: u64) -> bool {
-        let Ok(len) = usize::try_from(bytes) else {
-            return false;
-        };
-        let mut buf = vec![0u8; len];
-        self.gc.read(src, &mut buf).is_some() && self.gc.write(dst, &buf).is_some()
     }
 
     /// The `gc_array_init_data` builtin: copy `bytes` bytes of data segment

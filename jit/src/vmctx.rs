@@ -222,7 +222,6 @@ struct BuiltinTable {
     memory_atomic_wait64: unsafe extern "C" fn(*mut u8, *const u8, u64, i64) -> u32,
     gc_alloc: unsafe extern "C" fn(*mut u8, u32, u32, u64, u32) -> usize,
     gc_is_subtype: unsafe extern "C" fn(*mut u8, u32, u32) -> u32,
-    gc_array_copy: unsafe extern "C" fn(*mut u8, usize, usize, u64) -> u32,
     gc_array_init_data: unsafe extern "C" fn(*mut u8, usize, u32, u32, u64) -> u32,
     gc_array_init_elem: unsafe extern "C" fn(*mut u8, usize, u32, u32, u32) -> u32,
 }
@@ -247,7 +246,6 @@ static BUILTINS: BuiltinTable = BuiltinTable {
     memory_atomic_wait64,
     gc_alloc,
     gc_is_subtype,
-    gc_array_copy,
     gc_array_init_data,
     gc_array_init_elem,
 };
@@ -394,12 +392,6 @@ unsafe extern "C" fn gc_is_subtype(vmctx: *mut u8, actual: u32, expected: u32) -
     // SAFETY: compiled code passes its own vmctx.
     let (store, _) = unsafe { store_of(vmctx) };
     u32::from(store.engine.is_subtype(actual, expected))
-}
-
-unsafe extern "C" fn gc_array_copy(vmctx: *mut u8, dst: usize, src: usize, bytes: u64) -> u32 {
-    // SAFETY: compiled code passes its own vmctx.
-    let (store, _) = unsafe { store_of(vmctx) };
-    status(store.gc_copy(dst, src, bytes))
 }
 
 unsafe extern "C" fn gc_array_init_data(

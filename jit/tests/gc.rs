@@ -506,3 +506,58 @@ fn a_precompiled_gc_module_runs_in_another_engine() {
         [Val::I32(41)]
     );
 }
+
+#[test]
+fn array_copy_within_one_array_moves_like_memmove() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let instance = instantiate(
+        &engine,
+        &mut store,
+        r#"(module
+            (type $v (array (mut v128)))
+            (type $h (array (mut i16)))
+            (func $v (param $dst i32) (param $src i32) (result i64)
+                (local $a (ref $v)) (local $i i32) (local $sum i64)
+                (local.set $a (array.new_default $v (i32.const 8)))
+                (loop $fill
+                    (array.set $v (local.get $a) (local.get $i)
+                        (i64x2.splat (i64.extend_i32_u (local.get $i))))
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br_if $fill (i32.lt_u (local.get $i) (i32.const 8))))
+                (array.copy $v $v (local.get $a) (local.get $dst)
+                    (local.get $a) (local.get $src) (i32.const 5))
+                ;; The lanes as decimal digits, element 0 first.
+                (local.set $i (i32.const 0))
+                (loop $read
+                    (local.set $sum (i64.add (i64.mul (local.get $sum) (i64.const 10))
+                        (i64x2.extract_lane 1 (array.get $v (local.get $a) (local.get $i)))))
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br_if $read (i32.lt_u (local.get $i) (i32.const 8))))
+                (local.get $sum))
+            (func (export "v_up") (result i64) (call $v (i32.const 3) (i32.const 1)))
+            (func (export "v_down") (result i64) (call $v (i32.const 1) (i32.const 3)))
+            (func (export "h") (result i32)
+                (local $a (ref $h))
+                (local.set $a (array.new_fixed $h 4
+                    (i32.const 1) (i32.const 2) (i32.const -1) (i32.const 4)))
+                (array.copy $h $h (local.get $a) (i32.const 1) (local.get $a) (i32.const 0) (i32.const 3))
+                (i32.add (i32.mul (array.get_s $h (local.get $a) (i32.const 3)) (i32.const 100))
+                    (array.get_u $h (local.get $a) (i32.const 2)))))"#,
+    );
+    // Elements 0..8 are 0..7; copying 5 from 1 to 3 gives 0 1 2 1 2 3 4 5.
+    assert_eq!(
+        call(&mut store, &instance, "v_up", &[]).expect("copy"),
+        [Val::I64(1_212_345)]
+    );
+    // Copying 5 from 3 to 1 gives 0 3 4 5 6 7 6 7.
+    assert_eq!(
+        call(&mut store, &instance, "v_down", &[]).expect("copy"),
+        [Val::I64(3_456_767)]
+    );
+    // [1, 2, -1, 4] -> [1, 1, 2, -1]: -1 * 100 + 2.
+    assert_eq!(
+        call(&mut store, &instance, "h", &[]).expect("copy"),
+        [Val::I32(-98)]
+    );
+}

@@ -747,22 +747,6 @@ pub trait FuncEnvironment {
         Err(EnvError::Unsupported("GC"))
     }
 
-    /// Copy `bytes` (an `i64`) bytes from address `src` to `dst` inside GC
-    /// arrays (ranges already checked; they may overlap).
-    ///
-    /// # Errors
-    /// When the runtime does not implement GC.
-    fn gc_array_copy(
-        &mut self,
-        _builder: &mut FunctionBuilder<'_>,
-        _vmctx: ir::Value,
-        _dst: ir::Value,
-        _src: ir::Value,
-        _bytes: ir::Value,
-    ) -> EnvResult<()> {
-        Err(EnvError::Unsupported("GC"))
-    }
-
     /// Copy `bytes` (an `i64`) bytes of data segment `data` from `offset`
     /// (an `i32`) to address `dst`, trapping "out of bounds memory access"
     /// when the segment range is out of bounds.

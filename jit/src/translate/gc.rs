@@ -416,12 +416,72 @@ impl FuncTranslator<'_, '_> {
         self.array_range_check(s, si, n);
         let daddr = self.elem_addr(d, di, size);
         let saddr = self.elem_addr(s, si, size);
-        let n64 = self.builder.ins().uextend(I64, n);
-        let bytes = self.builder.ins().imul_imm_u(n64, i64::from(size));
-        let vmctx = self.vmctx;
-        self.env
-            .gc_array_copy(&mut self.builder, vmctx, daddr, saddr, bytes)
-            .map_err(|e| self.env_err(e))
+        self.copy_loop(daddr, saddr, n, size);
+        Ok(())
+    }
+
+    /// Copy `count` (an `i32`) elements of `size` bytes from `src` to
+    /// `dst`, as `memmove`: forwards when `dst` is below `src`, else
+    /// backwards, so overlapping ranges of one array copy correctly.
+    fn copy_loop(&mut self, dst: ir::Value, src: ir::Value, count: ir::Value, size: u32) {
+        let ty = match size {
+            1 => I8,
+            2 => ir::types::I16,
+            4 => I32,
+            8 => I64,
+            _ => ir::types::I8X16,
+        };
+        let ptr = self.pointer_type;
+        let count = self.builder.ins().uextend(ptr, count);
+        let bytes = self.builder.ins().imul_imm_u(count, i64::from(size));
+        let zero = self.builder.ins().iconst(ptr, 0);
+        let forward = self.builder.create_block();
+        let forward_body = self.builder.create_block();
+        let backward = self.builder.create_block();
+        let backward_body = self.builder.create_block();
+        let done = self.builder.create_block();
+        self.builder.append_block_param(forward, ptr);
+        self.builder.append_block_param(backward, ptr);
+        let down = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, dst, src);
+        self.builder
+            .ins()
+            .brif(down, backward, &[bytes.into()], forward, &[zero.into()]);
+
+        // Forwards: offsets 0, size, ... < bytes.
+        self.builder.switch_to_block(forward);
+        let off = self.builder.block_params(forward)[0];
+        let more = self.builder.ins().icmp(IntCC::UnsignedLessThan, off, bytes);
+        self.builder.ins().brif(more, forward_body, &[], done, &[]);
+        self.builder.switch_to_block(forward_body);
+        self.builder.seal_block(forward_body);
+        let from = self.builder.ins().iadd(src, off);
+        let to = self.builder.ins().iadd(dst, off);
+        let v = self.builder.ins().load(ty, obj_flags(), from, 0);
+        self.builder.ins().store(obj_flags(), v, to, 0);
+        let next = self.builder.ins().iadd_imm_u(off, i64::from(size));
+        self.builder.ins().jump(forward, &[next.into()]);
+        self.builder.seal_block(forward);
+
+        // Backwards: offsets bytes - size, ... >= 0.
+        self.builder.switch_to_block(backward);
+        let end = self.builder.block_params(backward)[0];
+        let more = self.builder.ins().icmp_imm_u(IntCC::NotEqual, end, 0);
+        self.builder.ins().brif(more, backward_body, &[], done, &[]);
+        self.builder.switch_to_block(backward_body);
+        self.builder.seal_block(backward_body);
+        let off = self.builder.ins().iadd_imm_s(end, -i64::from(size));
+        let from = self.builder.ins().iadd(src, off);
+        let to = self.builder.ins().iadd(dst, off);
+        let v = self.builder.ins().load(ty, obj_flags(), from, 0);
+        self.builder.ins().store(obj_flags(), v, to, 0);
+        self.builder.ins().jump(backward, &[off.into()]);
+        self.builder.seal_block(backward);
+
+        self.builder.switch_to_block(done);
+        self.builder.seal_block(done);
     }
 
     /// Copy `n` elements of data segment `data` from byte `s` to element
