@@ -446,19 +446,12 @@ impl Engine {
         sub: &crate::types::HeapType,
         sup: &crate::types::HeapType,
     ) -> bool {
-        use crate::types::HeapType as H;
         match (sub.concrete(), sup.concrete()) {
             (Some(a), Some(b)) => {
                 std::mem::discriminant(sub) == std::mem::discriminant(sup)
                     && self.is_subtype(a.0, b.0)
             }
-            _ => {
-                sub.matches(sup)
-                    || matches!(
-                        (sub, sup),
-                        (H::None, H::ConcreteStruct(_) | H::ConcreteArray(_))
-                    )
-            }
+            _ => sub.matches(sup),
         }
     }
 

@@ -561,3 +561,28 @@ fn array_copy_within_one_array_moves_like_memmove() {
         [Val::I32(-98)]
     );
 }
+
+#[test]
+fn heap_types_form_separate_hierarchies() {
+    use HeapType as H;
+    let engine = Engine::default();
+    let s = H::ConcreteStruct(engine.struct_type_id(&[]));
+    let below_any = [H::Eq, H::I31, H::Struct, H::Array, H::None, s];
+    for t in below_any {
+        assert!(t.matches(&H::Any), "{t} <: any");
+        assert!(H::None.matches(&t), "none <: {t}");
+        assert!(
+            !t.matches(&H::Extern) && !t.matches(&H::Func),
+            "{t} is not extern or func"
+        );
+        assert_eq!(t.top(), H::Any);
+        assert_eq!(t.bottom(), H::None);
+    }
+    assert!(s.matches(&H::Struct) && s.matches(&H::Eq) && !s.matches(&H::Array));
+    assert!(!H::Any.matches(&H::Eq) && !H::I31.matches(&H::Struct));
+    assert!(H::NoFunc.matches(&H::Func) && !H::NoFunc.matches(&H::Any));
+    assert!(H::NoExtern.matches(&H::Extern) && !H::Extern.matches(&H::Any));
+    assert!(engine.heap_type_matches(&s, &s));
+    assert!(engine.ref_type_matches(&RefType::new(false, s), &RefType::new(true, H::Struct)));
+    assert!(!engine.ref_type_matches(&RefType::new(true, s), &RefType::new(false, s)));
+}
