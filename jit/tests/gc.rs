@@ -586,3 +586,76 @@ fn heap_types_form_separate_hierarchies() {
     assert!(engine.ref_type_matches(&RefType::new(false, s), &RefType::new(true, H::Struct)));
     assert!(!engine.ref_type_matches(&RefType::new(true, s), &RefType::new(false, s)));
 }
+
+/// A fixed xorshift stream so every run sees the same modules.
+fn smith_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn generated_gc_modules_compile_and_run_or_trap() {
+    let config = wasm_smith::Config {
+        gc_enabled: true,
+        reference_types_enabled: true,
+        exceptions_enabled: false,
+        threads_enabled: false,
+        wide_arithmetic_enabled: false,
+        custom_page_sizes_enabled: false,
+        memory64_enabled: false,
+        max_imports: 0,
+        max_memory32_bytes: 1 << 20,
+        max_type_size: 200,
+        ..wasm_smith::Config::default()
+    };
+    let (mut modules, mut calls) = (0, 0);
+    for seed in 0..SMITH_SEEDS {
+        // An engine per module: each keeps its signatures' trampolines.
+        let engine = Engine::default();
+        let data = smith_bytes(seed, 16384);
+        let mut u = arbitrary::Unstructured::new(&data);
+        let Ok(mut module) = wasm_smith::Module::new(config.clone(), &mut u) else {
+            continue;
+        };
+        if module.ensure_termination(1000).is_err() {
+            continue;
+        }
+        let wasm = module.to_bytes();
+        let module = Module::new(&engine, &wasm).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        modules += 1;
+        let mut store = Store::new(&engine, ());
+        let instance = match Instance::new(&mut store, &module, &[]) {
+            Ok(i) => i,
+            Err(Error::Trap(_)) => continue,
+            Err(e) => panic!("seed {seed}: instantiate: {e}"),
+        };
+        for (name, ext) in instance.exports(&mut store) {
+            let Some(f) = ext.into_func() else { continue };
+            let ty = f.ty(&store);
+            if !ty.params().iter().all(ValType::is_defaultable) {
+                continue;
+            }
+            let params: Vec<Val> = ty.params().iter().map(|t| Val::default_for(*t)).collect();
+            let mut results = vec![Val::I32(0); ty.results().len()];
+            match f.call(&mut store, &params, &mut results) {
+                Ok(()) | Err(Error::Trap(_)) => calls += 1,
+                Err(e) => panic!("seed {seed}: call {name}: {e}"),
+            }
+        }
+    }
+    assert!(
+        modules > SMITH_SEEDS / 2,
+        "only {modules} modules generated"
+    );
+    assert!(calls > 0, "no export was called");
+}
+
+/// Modules the generated-module test tries.
+const SMITH_SEEDS: u64 = 120;
