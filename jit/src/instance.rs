@@ -249,10 +249,27 @@ impl StoreOpaque {
                                 .new_object(id, crate::gc::obj::KIND_ARRAY, bytes, len)
                                 .map_err(|_| oom())?;
                             let data = obj + crate::gc::obj::ARRAY_DATA as usize;
-                            for i in 0..len as usize {
-                                let v = if init.len() == 1 { init[0] } else { init[i] };
+                            if let [v] = init[..] {
+                                // `array.new`: one value repeated, written
+                                // a block at a time (fresh memory is zero).
                                 if v != 0 {
-                                    write(gc, data + i * size as usize, f, v)?;
+                                    let elem = &v.to_le_bytes()[..size as usize];
+                                    let per_block = (4096 / elem.len()).max(1);
+                                    let block = elem.repeat(per_block);
+                                    let total = len as usize * elem.len();
+                                    let mut at = 0;
+                                    while at < total {
+                                        let n = block.len().min(total - at);
+                                        gc.write(data + at, &block[..n])
+                                            .ok_or(Error::bug("GC object outside the heap"))?;
+                                        at += n;
+                                    }
+                                }
+                            } else {
+                                for (i, v) in init.iter().enumerate() {
+                                    if *v != 0 {
+                                        write(gc, data + i * size as usize, f, *v)?;
+                                    }
                                 }
                             }
                             obj as u128

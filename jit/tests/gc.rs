@@ -659,3 +659,31 @@ fn generated_gc_modules_compile_and_run_or_trap() {
 
 /// Modules the generated-module test tries.
 const SMITH_SEEDS: u64 = 120;
+
+#[test]
+fn constant_expressions_build_arrays_of_every_width() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let instance = instantiate(
+        &engine,
+        &mut store,
+        r#"(module
+            (type $a (array (mut i16)))
+            (type $v (array v128))
+            (global $g (ref $a) (array.new $a (i32.const -3) (i32.const 100001)))
+            (global $h (ref $v) (array.new $v (v128.const i64x2 5 6) (i32.const 1001)))
+            (global $f (ref $a) (array.new_fixed $a 2 (i32.const 9) (i32.const -1)))
+            (func (export "run") (result i32)
+                (i32.add
+                    (i32.add (array.get_s $a (global.get $g) (i32.const 100000))
+                             (array.get_u $a (global.get $g) (i32.const 0)))
+                    (i32.add (i32.wrap_i64 (i64x2.extract_lane 1
+                                 (array.get $v (global.get $h) (i32.const 1000))))
+                             (array.get_s $a (global.get $f) (i32.const 1))))))"#,
+    );
+    // -3 + 0xfffd + 6 - 1
+    assert_eq!(
+        call(&mut store, &instance, "run", &[]).expect("run"),
+        [Val::I32(-3 + 0xfffd + 6 - 1)]
+    );
+}
