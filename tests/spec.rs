@@ -136,8 +136,15 @@ fn main() {
             features: FeatureSet::All,
         },
         Suite {
-            // Every file: what needs the GC proposal's runtime (`ref_null`,
-            // `type-rec`) is listed in the expectation file with why.
+            files: data::proposal(Proposal::GC).collect(),
+            prefix: "proposals/gc",
+            config: "all",
+            // GC is on by default (structs, arrays, i31 in a store-owned
+            // arena without a collector).
+            features: FeatureSet::All,
+        },
+        Suite {
+            // Every file, GC's (`ref_null`, `type-rec`) included.
             files: data::spec(SpecVersion::V3).collect(),
             prefix: "wasm-v3",
             config: "all",

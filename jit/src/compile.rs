@@ -432,7 +432,19 @@ pub(crate) fn link_module(
                 .map(move |(at, wasm)| (r.start + at, *wasm))
         })
         .collect();
-    let info_types = info.type_ids.clone();
+    // Struct and array types have no trampolines of their own: their slots
+    // share the empty signature's, so a module with thousands of GC types
+    // compiles no code (and holds no code object) for them.
+    let empty = engine.register_type(&FuncType::new([], []));
+    let info_types: Vec<u32> = info
+        .type_ids
+        .iter()
+        .zip(&info.type_kinds)
+        .map(|(id, kind)| match kind {
+            crate::types::CompositeKind::Func => *id,
+            _ => empty,
+        })
+        .collect();
     let info = Arc::new(CodeInfo {
         memory,
         funcs: ranges,

@@ -12,7 +12,8 @@ pub use wasmparser::WasmFeatures;
 
 use crate::compile::Trampolines;
 use crate::error::Error;
-use crate::types::FuncType;
+use crate::gc::GcType;
+use crate::types::{Composite, FuncType, RecMember};
 
 /// Engine configuration.
 #[derive(Debug, Clone)]
@@ -23,6 +24,7 @@ pub struct Config {
     max_memory_bytes: u64,
     max_memory_size: Option<u64>,
     max_memories: usize,
+    max_gc_heap_bytes: u64,
     cache_dir: Option<PathBuf>,
     cache_size_limit: u64,
     allow_precompiled: bool,
@@ -59,9 +61,9 @@ impl Default for Config {
         // 128-bit add/sub and the wide multiplies; on by default in
         // wasmtime 49 as well (custom-page-sizes is not: opt in).
         c.features |= WasmFeatures::WIDE_ARITHMETIC;
-        // GC only for its types: recursion groups validate and are
-        // canonicalised iso-recursively; GC heap types, struct/array types
-        // and GC instructions are rejected when the module is compiled.
+        // GC (wasm 3.0): recursion groups canonicalised iso-recursively,
+        // structs, arrays and i31 in a store-owned arena without a
+        // collector (`docs/design/gc.md`).
         c.features |= WasmFeatures::FUNCTION_REFERENCES | WasmFeatures::GC;
         c
     }
@@ -82,6 +84,7 @@ impl Config {
             max_memory_bytes: 1 << 32,
             max_memory_size: None,
             max_memories: 10_000,
+            max_gc_heap_bytes: 1 << 30,
             cache_dir: None,
             cache_size_limit: crate::cache::DEFAULT_SIZE_LIMIT,
             allow_precompiled: false,
@@ -176,6 +179,25 @@ impl Config {
 }
 
 impl Config {
+    /// Maximum bytes of GC objects (structs and arrays) one store may
+    /// allocate (default 1 GiB). There is no collector yet: objects live
+    /// until the store is dropped, so this bounds a store's GC footprint; an
+    /// allocation past it traps with [`TrapCode::GcHeapOutOfMemory`].
+    ///
+    /// [`TrapCode::GcHeapOutOfMemory`]: crate::TrapCode::GcHeapOutOfMemory
+    pub fn max_gc_heap_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.max_gc_heap_bytes = bytes;
+        self
+    }
+
+    /// Turn the GC proposal on or off (wasmtime's `-W gc`; on by default).
+    /// Off, modules using struct, array or i31 types, the `any` hierarchy
+    /// or recursion groups are invalid.
+    pub fn wasm_gc(&mut self, on: bool) -> &mut Self {
+        self.features.set(WasmFeatures::GC, on);
+        self
+    }
+
     /// Maximum number of linear memories one store may hold (default
     /// 10 000). Each 32-bit memory reserves 6 GiB of address space, so this
     /// bounds a store's reservations; creating one more is
@@ -206,6 +228,8 @@ pub(crate) struct EngineInner {
     /// Bumped by `increment_epoch`; compiled code reads it.
     pub epoch: Box<AtomicU64>,
     types: Mutex<TypeRegistry>,
+    /// Each type's supertype display, where compiled code reads it.
+    pub displays: crate::gc::SupertypeDisplays,
     /// Who may load an artefact: everything that shapes generated code.
     pub header: crate::cache::Header,
     trampolines: Mutex<HashMap<u32, Arc<Trampolines>>>,
@@ -214,10 +238,36 @@ pub(crate) struct EngineInner {
 #[derive(Default)]
 struct TypeRegistry {
     ids: HashMap<FuncType, u32>,
+    /// Id → signature; an empty placeholder for struct and array types.
     types: Vec<FuncType>,
+    /// Id → kind, supertypes and object layout.
+    gc: Vec<Arc<GcType>>,
     /// Explicit recursion groups (and self-referring or non-final types)
     /// → the id of their first type; the others follow consecutively.
     groups: HashMap<Arc<[crate::types::RecMember]>, u32>,
+}
+
+impl TypeRegistry {
+    fn push(&mut self, member: crate::types::RecMember) -> u32 {
+        let id = self.types.len() as u32;
+        let mut supers: Vec<u32> = member
+            .supertype
+            .and_then(|s| self.gc.get(s as usize))
+            .map(|s| s.supers.to_vec())
+            .unwrap_or_default();
+        supers.push(id);
+        let func = match &member.composite {
+            Composite::Func(f) => f.clone(),
+            _ => FuncType::new([], []),
+        };
+        self.gc.push(Arc::new(GcType::new(
+            member.composite,
+            member.is_final,
+            supers.into(),
+        )));
+        self.types.push(func);
+        id
+    }
 }
 
 impl Default for Engine {
@@ -271,6 +321,7 @@ impl Engine {
                 isa,
                 epoch: Box::new(AtomicU64::new(0)),
                 types: Mutex::new(TypeRegistry::default()),
+                displays: crate::gc::SupertypeDisplays::new(),
                 trampolines: Mutex::new(HashMap::new()),
             }),
         })
@@ -301,6 +352,10 @@ impl Engine {
         self.inner.config.max_memories
     }
 
+    pub(crate) fn max_gc_heap_bytes(&self) -> u64 {
+        self.inner.config.max_gc_heap_bytes
+    }
+
     pub(crate) fn max_memory_bytes(&self) -> u64 {
         self.inner.config.max_memory_bytes
     }
@@ -328,8 +383,12 @@ impl Engine {
         if let Some(id) = reg.ids.get(ty) {
             return *id;
         }
-        let id = reg.types.len() as u32;
-        reg.types.push(ty.clone());
+        let id = reg.push(RecMember {
+            is_final: true,
+            supertype: None,
+            composite: Composite::Func(ty.clone()),
+        });
+        self.inner.displays.set(id, &reg.gc[id as usize].supers);
         reg.ids.insert(ty.clone(), id);
         id
     }
@@ -347,12 +406,42 @@ impl Engine {
         crate::types::FuncTypeId(self.register_type(ty))
     }
 
+    /// The engine-wide id of the final struct type with `fields`, alone in
+    /// its recursion group: the type a module's `(type (struct ...))` of
+    /// the same fields has. For [`AnyRef::new_struct`](crate::AnyRef::new_struct).
+    pub fn struct_type_id(&self, fields: &[crate::types::FieldType]) -> crate::types::FuncTypeId {
+        let member = RecMember {
+            is_final: true,
+            supertype: None,
+            composite: Composite::Struct(fields.into()),
+        };
+        crate::types::FuncTypeId(self.register_rec_group(vec![member])[0])
+    }
+
+    /// The engine-wide id of the final array type of `element`, alone in
+    /// its recursion group (a module's `(type (array ...))`).
+    pub fn array_type_id(&self, element: crate::types::FieldType) -> crate::types::FuncTypeId {
+        let member = RecMember {
+            is_final: true,
+            supertype: None,
+            composite: Composite::Array(element),
+        };
+        crate::types::FuncTypeId(self.register_rec_group(vec![member])[0])
+    }
+
+    /// Kind, supertypes and layout of `id`, or `None` for an id this engine
+    /// never issued.
+    pub(crate) fn try_gc_type(&self, id: u32) -> Option<Arc<GcType>> {
+        let reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        reg.gc.get(id as usize).cloned()
+    }
+
     /// The engine-wide ids of a recursion group's types, registering the
     /// group on first sight (iso-recursive canonicalisation: equal groups
     /// get equal ids). `group`'s references into itself are
     /// `types::rec_local` ids.
-    pub(crate) fn register_rec_group(&self, group: Vec<crate::types::RecMember>) -> Vec<u32> {
-        let group: Arc<[crate::types::RecMember]> = group.into();
+    pub(crate) fn register_rec_group(&self, group: Vec<RecMember>) -> Vec<u32> {
+        let group: Arc<[RecMember]> = group.into();
         let n = group.len() as u32;
         let mut reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
         let first = match reg.groups.get(&group) {
@@ -360,15 +449,79 @@ impl Engine {
             None => {
                 let first = reg.types.len() as u32;
                 for i in 0..n {
-                    let ty = FuncType::resolve_rec_member(&group, i, first);
-                    reg.types.push(ty.clone());
-                    reg.ids.insert(ty, first + i);
+                    let member = RecMember::resolve(&group, i, first);
+                    let func = match &member.composite {
+                        Composite::Func(f) => Some(f.clone()),
+                        _ => None,
+                    };
+                    let id = reg.push(member);
+                    self.inner.displays.set(id, &reg.gc[id as usize].supers);
+                    if let Some(func) = func {
+                        reg.ids.insert(func, id);
+                    }
                 }
                 reg.groups.insert(group, first);
                 first
             }
         };
         (first..first + n).collect()
+    }
+
+    /// Kind, supertypes and layout of the type with engine-wide id `id`.
+    pub(crate) fn gc_type(&self, id: u32) -> Arc<GcType> {
+        let reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        reg.gc[id as usize].clone()
+    }
+
+    /// Whether defined type `sub` is `sup` or declares it as a (transitive)
+    /// supertype.
+    pub(crate) fn is_subtype(&self, sub: u32, sup: u32) -> bool {
+        if sub == sup {
+            return true;
+        }
+        let reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        match (reg.gc.get(sub as usize), reg.gc.get(sup as usize)) {
+            (Some(a), Some(b)) => a.supers.get(b.supers.len() - 1) == Some(&sup),
+            _ => false,
+        }
+    }
+
+    /// Heap-type subtyping, declared supertypes of concrete types included.
+    pub fn heap_type_matches(
+        &self,
+        sub: &crate::types::HeapType,
+        sup: &crate::types::HeapType,
+    ) -> bool {
+        match (sub.concrete(), sup.concrete()) {
+            (Some(a), Some(b)) => {
+                std::mem::discriminant(sub) == std::mem::discriminant(sup)
+                    && self.is_subtype(a.0, b.0)
+            }
+            _ => sub.matches(sup),
+        }
+    }
+
+    /// Reference-type subtyping, declared supertypes included.
+    pub fn ref_type_matches(
+        &self,
+        sub: &crate::types::RefType,
+        sup: &crate::types::RefType,
+    ) -> bool {
+        (sup.nullable || !sub.nullable) && self.heap_type_matches(&sub.heap, &sup.heap)
+    }
+
+    /// Value-type subtyping, declared supertypes included.
+    pub fn val_type_matches(
+        &self,
+        sub: &crate::types::ValType,
+        sup: &crate::types::ValType,
+    ) -> bool {
+        match (sub, sup) {
+            (crate::types::ValType::Ref(a), crate::types::ValType::Ref(b)) => {
+                self.ref_type_matches(a, b)
+            }
+            (a, b) => a == b,
+        }
     }
 
     /// The signature with engine-wide id `id`.

@@ -24,6 +24,20 @@ pub(crate) enum ConstOp {
     I64Add,
     I64Sub,
     I64Mul,
+    /// `ref.i31`.
+    RefI31,
+    /// `struct.new $t`.
+    StructNew(u32),
+    /// `struct.new_default $t`.
+    StructNewDefault(u32),
+    /// `array.new $t`.
+    ArrayNew(u32),
+    /// `array.new_default $t`.
+    ArrayNewDefault(u32),
+    /// `array.new_fixed $t n`.
+    ArrayNewFixed(u32, u32),
+    /// `any.convert_extern` / `extern.convert_any`: the same word.
+    Convert,
 }
 
 /// A constant expression and where it sits in the binary.
@@ -90,6 +104,8 @@ pub(crate) struct ModuleInfo {
     pub types: Vec<FuncType>,
     /// Module type index → engine-wide type id.
     pub type_ids: Vec<u32>,
+    /// Module type index → kind (function, struct, array).
+    pub type_kinds: Vec<crate::types::CompositeKind>,
     /// Function index → module type index (imports first).
     pub funcs: Vec<u32>,
     pub num_imported_funcs: u32,
@@ -119,6 +135,14 @@ pub(crate) struct ModuleInfo {
 }
 
 impl ModuleInfo {
+    /// The module's types as the type readers resolve indices.
+    pub(crate) fn scope(&self) -> crate::types::Scope<'_> {
+        crate::types::Scope {
+            ids: &self.type_ids,
+            kinds: &self.type_kinds,
+        }
+    }
+
     /// The signature of function `index`.
     pub fn func_type(&self, index: u32) -> &FuncType {
         &self.types[self.funcs[index as usize] as usize]
@@ -172,6 +196,9 @@ pub(crate) mod storectx {
     pub const EPOCH_DEADLINE: i32 = 8;
     pub const STACK_LIMIT: i32 = 16;
     pub const CALLER_VMCTX: i32 = 24;
+    pub const GC_TOP: i32 = 32;
+    pub const GC_END: i32 = 40;
+    pub const GC_DISPLAYS: i32 = 48;
 }
 
 /// Offsets inside one instance's VMContext, computed once per module.

@@ -14,7 +14,7 @@ use crate::env::{ModuleInfo, VMOffsets, funcref, memdef, storectx, tabledef};
 use crate::exception;
 use crate::translate::trap_codes as tc;
 use crate::translate::{
-    DataIndex, ElemIndex, EnvError, EnvResult, FuncEnvironment, FuncIndex, GlobalIndex,
+    DataIndex, ElemIndex, EnvError, EnvResult, FuncEnvironment, FuncIndex, GcLayout, GlobalIndex,
     GlobalLocation, MemoryIndex, MemoryPlan, TableIndex, TagIndex, TypeIndex,
 };
 use crate::types::MemoryType;
@@ -36,10 +36,14 @@ pub(crate) enum Builtin {
     ElemDrop,
     MemoryAtomicWait32,
     MemoryAtomicWait64,
+    GcAlloc,
+    GcIsSubtype,
+    GcArrayInitData,
+    GcArrayInitElem,
 }
 
 /// Number of builtins.
-pub(crate) const NUM_BUILTINS: usize = 12;
+pub(crate) const NUM_BUILTINS: usize = 16;
 
 /// What the wait builtins return besides the wasm results 0, 1 and 2: the
 /// wait would never end (an infinite timeout that no thread can notify).
@@ -171,8 +175,90 @@ impl<'a> ModuleFuncEnv<'a> {
         let mismatch = b
             .ins()
             .icmp_imm_u(IntCC::NotEqual, actual, i64::from(expected));
-        b.ins().trapnz(mismatch, tc::BAD_SIGNATURE);
+        if self.engine.gc_type(expected).is_final {
+            b.ins().trapnz(mismatch, tc::BAD_SIGNATURE);
+            return fref;
+        }
+        // A function of a declared subtype may be called through its
+        // supertype: ask the runtime when the ids differ.
+        let slow = b.create_block();
+        let done = b.create_block();
+        b.ins().brif(mismatch, slow, &[], done, &[]);
+        b.switch_to_block(slow);
+        b.seal_block(slow);
+        let is_sub = self.is_subtype(b, vmctx, actual, expected);
+        b.ins().trapz(is_sub, tc::BAD_SIGNATURE);
+        b.ins().jump(done, &[]);
+        b.switch_to_block(done);
+        b.seal_block(done);
         fref
+    }
+
+    /// Whether defined type `actual` (an `i32` engine id) is `expected` or
+    /// one of its declared subtypes: an `i32` 0 or 1. Reads `actual`'s
+    /// supertype display at `expected`'s depth inline; a type too deep for
+    /// the display (or an id beyond its directory) asks the runtime.
+    fn is_subtype(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        actual: ir::Value,
+        expected: u32,
+    ) -> ir::Value {
+        use crate::gc::{DIR_PAGES, DISPLAY_LEN, PAGE_TYPES};
+        let depth = self.engine.gc_type(expected).supers.len() as u32 - 1;
+        if depth >= DISPLAY_LEN {
+            let expected = Self::i32_const(b, expected);
+            return self.builtin(b, vmctx, Builtin::GcIsSubtype, &[actual, expected]);
+        }
+        let page_index = b
+            .ins()
+            .ushr_imm_u(actual, i64::from(PAGE_TYPES.trailing_zeros()));
+        let in_dir = b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThan, page_index, i64::from(DIR_PAGES));
+        let fast = b.create_block();
+        let slow = b.create_block();
+        let done = b.create_block();
+        b.append_block_param(done, types::I32);
+        b.ins().brif(in_dir, fast, &[], slow, &[]);
+
+        b.switch_to_block(fast);
+        b.seal_block(fast);
+        let sc = self.store_ctx(b, vmctx);
+        let dir = self.load_fixed(b, sc, storectx::GC_DISPLAYS as u32);
+        let page_index = b.ins().uextend(self.ptr(), page_index);
+        let slot = b.ins().ishl_imm_u(page_index, 3);
+        let slot = b.ins().iadd(dir, slot);
+        let page = b.ins().load(self.ptr(), MemFlagsData::trusted(), slot, 0);
+        let entry = b.ins().band_imm_u(actual, i64::from(PAGE_TYPES - 1));
+        let entry = b.ins().uextend(self.ptr(), entry);
+        let entry = b
+            .ins()
+            .ishl_imm_u(entry, i64::from((DISPLAY_LEN * 4).trailing_zeros()));
+        let entry = b.ins().iadd(page, entry);
+        let at_depth = b.ins().load(
+            types::I32,
+            MemFlagsData::trusted(),
+            entry,
+            (depth * 4) as i32,
+        );
+        let eq = b
+            .ins()
+            .icmp_imm_u(IntCC::Equal, at_depth, i64::from(expected));
+        let eq = b.ins().uextend(types::I32, eq);
+        b.ins().jump(done, &[eq.into()]);
+
+        b.switch_to_block(slow);
+        b.seal_block(slow);
+        b.set_cold_block(slow);
+        let expected = Self::i32_const(b, expected);
+        let r = self.builtin(b, vmctx, Builtin::GcIsSubtype, &[actual, expected]);
+        b.ins().jump(done, &[r.into()]);
+
+        b.switch_to_block(done);
+        b.seal_block(done);
+        b.block_params(done)[0]
     }
 
     /// A direct reference to defined function `index` of type `ty`.
@@ -904,6 +990,155 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         exn: ir::Value,
     ) -> EnvResult<()> {
         self.exn_builtin(b, vmctx, exception::builtin::EXN_RELEASE, &[exn], false);
+        Ok(())
+    }
+
+    fn gc_layout(&self, index: TypeIndex) -> EnvResult<GcLayout> {
+        let id = self.info.type_ids[index.as_u32() as usize];
+        let ty = self.engine.gc_type(id);
+        Ok(GcLayout {
+            type_id: id,
+            is_final: ty.is_final,
+            field_offsets: ty.fields.iter().map(|f| f.offset).collect(),
+            size: ty.size,
+            elem_size: ty.elem_size(),
+        })
+    }
+
+    fn gc_alloc(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        index: TypeIndex,
+        len: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        let layout = self.gc_layout(index)?;
+        // A struct's size includes its header; an array's is per element.
+        let (kind, bytes) = if layout.size > 0 {
+            let bytes = b.ins().iconst(types::I64, i64::from(layout.size.max(8)));
+            (crate::gc::obj::KIND_STRUCT, bytes)
+        } else {
+            let len64 = b.ins().uextend(types::I64, len);
+            let data = b.ins().imul_imm_u(len64, i64::from(layout.elem_size));
+            let bytes = b
+                .ins()
+                .iadd_imm_u(data, i64::from(crate::gc::obj::ARRAY_DATA));
+            (crate::gc::obj::KIND_ARRAY, bytes)
+        };
+        // Whole words: the free range stays 8-byte aligned.
+        let bytes = if layout.size > 0 {
+            bytes
+        } else {
+            let padded = b.ins().iadd_imm_u(bytes, 7);
+            b.ins().band_imm_u(padded, -8i64 as u64 as i64)
+        };
+        // Fast path: bump the store's free range (fresh chunk memory is
+        // zero) and write the header; else the builtin takes a new chunk.
+        let sc = self.store_ctx(b, vmctx);
+        let flags = MemFlagsData::trusted();
+        let top = b.ins().load(self.ptr(), flags, sc, storectx::GC_TOP);
+        let end = b.ins().load(self.ptr(), flags, sc, storectx::GC_END);
+        let new_top = b.ins().iadd(top, bytes);
+        let fits = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, new_top, end);
+        let fast = b.create_block();
+        let slow = b.create_block();
+        let done = b.create_block();
+        b.append_block_param(done, self.ptr());
+        b.ins().brif(fits, fast, &[], slow, &[]);
+
+        b.switch_to_block(fast);
+        b.seal_block(fast);
+        b.ins().store(flags, new_top, sc, storectx::GC_TOP);
+        let header = (u64::from(kind) << 32) | u64::from(layout.type_id);
+        let header = b.ins().iconst(types::I64, header as i64);
+        b.ins().store(flags, header, top, crate::gc::obj::TYPE_ID);
+        if kind == crate::gc::obj::KIND_ARRAY {
+            b.ins().store(flags, len, top, crate::gc::obj::ARRAY_LEN);
+        }
+        b.ins().jump(done, &[top.into()]);
+
+        b.switch_to_block(slow);
+        b.seal_block(slow);
+        b.set_cold_block(slow);
+        let id = Self::i32_const(b, layout.type_id);
+        let kind = Self::i32_const(b, kind);
+        let obj = self.builtin_returning(
+            b,
+            vmctx,
+            Builtin::GcAlloc,
+            &[id, kind, bytes, len],
+            self.ptr(),
+        );
+        b.ins().trapz(obj, tc::GC_HEAP_OUT_OF_MEMORY);
+        b.ins().jump(done, &[obj.into()]);
+
+        b.switch_to_block(done);
+        b.seal_block(done);
+        let obj = b.block_params(done)[0];
+        Ok(obj)
+    }
+
+    fn gc_is_subtype(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        actual: ir::Value,
+        index: TypeIndex,
+    ) -> EnvResult<ir::Value> {
+        let expected = self.info.type_ids[index.as_u32() as usize];
+        Ok(self.is_subtype(b, vmctx, actual, expected))
+    }
+
+    fn funcref_type_id(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        fref: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        Ok(b.ins().load(
+            types::I32,
+            MemFlagsData::trusted().with_readonly(),
+            fref,
+            funcref::TYPE_ID,
+        ))
+    }
+
+    fn gc_array_init_data(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        dst: ir::Value,
+        data: DataIndex,
+        offset: ir::Value,
+        bytes: ir::Value,
+    ) -> EnvResult<()> {
+        let seg = Self::i32_const(b, data.as_u32());
+        self.builtin_trapping(
+            b,
+            vmctx,
+            Builtin::GcArrayInitData,
+            &[dst, seg, offset, bytes],
+            tc::HEAP_OUT_OF_BOUNDS,
+        );
+        Ok(())
+    }
+
+    fn gc_array_init_elem(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        dst: ir::Value,
+        elem: ElemIndex,
+        offset: ir::Value,
+        count: ir::Value,
+    ) -> EnvResult<()> {
+        let seg = Self::i32_const(b, elem.as_u32());
+        self.builtin_trapping(
+            b,
+            vmctx,
+            Builtin::GcArrayInitElem,
+            &[dst, seg, offset, count],
+            tc::TABLE_OUT_OF_BOUNDS,
+        );
         Ok(())
     }
 }

@@ -106,13 +106,17 @@ fn extern_store(ext: &Extern) -> u64 {
 }
 
 fn check_import(
+    engine: &crate::engine::Engine,
     module: &str,
     name: &str,
     expected: &ExternType,
     actual: &ExternType,
 ) -> Result<(), Error> {
     let ok = match (expected, actual) {
-        (ExternType::Func(e), ExternType::Func(a)) => e == a,
+        // A function of a declared subtype satisfies the import.
+        (ExternType::Func(e), ExternType::Func(a)) => {
+            e == a || engine.is_subtype(engine.register_type(a), engine.register_type(e))
+        }
         (ExternType::Table(e), ExternType::Table(a)) => {
             e.element == a.element
                 && e.table64 == a.table64
@@ -131,7 +135,9 @@ fn check_import(
         (ExternType::Global(e), ExternType::Global(a)) => {
             e.mutability == a.mutability
                 && match e.mutability {
-                    crate::types::Mutability::Const => a.content.matches(&e.content),
+                    crate::types::Mutability::Const => {
+                        engine.val_type_matches(&a.content, &e.content)
+                    }
                     crate::types::Mutability::Var => a.content == e.content,
                 }
         }
@@ -150,10 +156,128 @@ fn check_import(
 }
 
 impl StoreOpaque {
+    /// Evaluate an offset expression (no allocation).
     fn eval_const(&self, inst: &InstanceData, expr: &ConstExpr) -> Result<u128, Error> {
+        self.eval_const_in(inst, expr, None)
+    }
+
+    /// Evaluate an initialiser, which may allocate GC objects.
+    fn eval_const_alloc(&mut self, inst: &InstanceData, expr: &ConstExpr) -> Result<u128, Error> {
+        self.gc_sync_in();
+        let mut gc = std::mem::replace(&mut self.gc, crate::gc::GcHeap::new(0));
+        let result = self.eval_const_in(inst, expr, Some(&mut gc));
+        self.gc = gc;
+        self.gc_sync_out();
+        result
+    }
+
+    fn eval_const_in(
+        &self,
+        inst: &InstanceData,
+        expr: &ConstExpr,
+        mut gc: Option<&mut crate::gc::GcHeap>,
+    ) -> Result<u128, Error> {
         let mut stack: Vec<u128> = Vec::with_capacity(2);
         for op in expr.ops.iter() {
+            let pop = |stack: &mut Vec<u128>| {
+                stack
+                    .pop()
+                    .ok_or(Error::bug("validated constant expression underflow"))
+            };
             let v = match *op {
+                ConstOp::RefI31 => {
+                    let v = pop(&mut stack)? as u32;
+                    u128::from((v << 1) | 1)
+                }
+                ConstOp::Convert => pop(&mut stack)?,
+                ConstOp::StructNew(t)
+                | ConstOp::StructNewDefault(t)
+                | ConstOp::ArrayNew(t)
+                | ConstOp::ArrayNewDefault(t)
+                | ConstOp::ArrayNewFixed(t, _) => {
+                    let Some(gc) = gc.as_deref_mut() else {
+                        return Err(Error::bug("allocation in an offset expression"));
+                    };
+                    let id = inst.module.inner.info.type_ids[t as usize];
+                    let ty = self.engine.gc_type(id);
+                    let oom = || trap(TrapCode::GcHeapOutOfMemory);
+                    let write = |gc: &crate::gc::GcHeap,
+                                 addr: usize,
+                                 f: &crate::gc::FieldLayout,
+                                 v: u128| {
+                        gc.write_uint(addr, f.ty.storage.size(), v)
+                            .ok_or(Error::bug("GC object outside the heap"))
+                    };
+                    match *op {
+                        ConstOp::StructNew(_) | ConstOp::StructNewDefault(_) => {
+                            let mut values = vec![0u128; ty.fields.len()];
+                            if matches!(op, ConstOp::StructNew(_)) {
+                                for v in values.iter_mut().rev() {
+                                    *v = pop(&mut stack)?;
+                                }
+                            }
+                            let obj = gc
+                                .new_object(id, crate::gc::obj::KIND_STRUCT, u64::from(ty.size), 0)
+                                .map_err(|_| oom())?;
+                            for (f, v) in ty.fields.iter().zip(values) {
+                                write(gc, obj + f.offset as usize, f, v)?;
+                            }
+                            obj as u128
+                        }
+                        _ => {
+                            let (len, init): (u32, Vec<u128>) = match *op {
+                                ConstOp::ArrayNew(_) => {
+                                    let len = pop(&mut stack)? as u32;
+                                    let init = pop(&mut stack)?;
+                                    (len, vec![init])
+                                }
+                                ConstOp::ArrayNewDefault(_) => (pop(&mut stack)? as u32, vec![0]),
+                                ConstOp::ArrayNewFixed(_, n) => {
+                                    let mut values = vec![0u128; n as usize];
+                                    for v in values.iter_mut().rev() {
+                                        *v = pop(&mut stack)?;
+                                    }
+                                    (n, values)
+                                }
+                                _ => return Err(Error::bug("not an array allocation")),
+                            };
+                            let Some(f) = ty.fields.first() else {
+                                return Err(Error::bug("array type without an element"));
+                            };
+                            let size = u64::from(f.ty.storage.size());
+                            let bytes =
+                                u64::from(crate::gc::obj::ARRAY_DATA) + u64::from(len) * size;
+                            let obj = gc
+                                .new_object(id, crate::gc::obj::KIND_ARRAY, bytes, len)
+                                .map_err(|_| oom())?;
+                            let data = obj + crate::gc::obj::ARRAY_DATA as usize;
+                            if let [v] = init[..] {
+                                // `array.new`: one value repeated, written
+                                // a block at a time (fresh memory is zero).
+                                if v != 0 {
+                                    let elem = &v.to_le_bytes()[..size as usize];
+                                    let per_block = (4096 / elem.len()).max(1);
+                                    let block = elem.repeat(per_block);
+                                    let total = len as usize * elem.len();
+                                    let mut at = 0;
+                                    while at < total {
+                                        let n = block.len().min(total - at);
+                                        gc.write(data + at, &block[..n])
+                                            .ok_or(Error::bug("GC object outside the heap"))?;
+                                        at += n;
+                                    }
+                                }
+                            } else {
+                                for (i, v) in init.iter().enumerate() {
+                                    if *v != 0 {
+                                        write(gc, data + i * size as usize, f, *v)?;
+                                    }
+                                }
+                            }
+                            obj as u128
+                        }
+                    }
+                }
                 ConstOp::I32(v) => u128::from(v as u32),
                 ConstOp::I64(v) => u128::from(v as u64),
                 ConstOp::F32(v) => u128::from(v),
@@ -439,6 +563,7 @@ pub(crate) fn instantiate(
         store.check(extern_store(ext))?;
         let expected = entity_type(info, import.index);
         check_import(
+            &store.engine.clone(),
             &import.module,
             &import.name,
             &expected,
@@ -529,7 +654,7 @@ pub(crate) fn instantiate(
         elem_values: Vec::new(),
     };
     for (i, init) in info.global_inits.iter().enumerate() {
-        let value = store.eval_const(&inst, init)?;
+        let value = store.eval_const_alloc(&inst, init)?;
         let ty = info.globals[info.num_imported_globals as usize + i];
         store.globals.push(Box::new(GlobalData { value, ty }));
         inst.globals.push(store.globals.len() as u32 - 1);
@@ -539,7 +664,7 @@ pub(crate) fn instantiate(
         .enumerate()
     {
         let init = match &info.table_inits[i] {
-            Some(e) => store.eval_const(&inst, e)? as usize,
+            Some(e) => store.eval_const_alloc(&inst, e)? as usize,
             None => 0,
         };
         store.tables.push(TableData::new(*ty, init)?);
@@ -562,7 +687,7 @@ pub(crate) fn instantiate(
     for seg in &info.elems {
         let mut values = Vec::with_capacity(seg.items.len());
         for item in seg.items.iter() {
-            values.push(store.eval_const(&inst, item)? as usize);
+            values.push(store.eval_const_alloc(&inst, item)? as usize);
         }
         elem_values.push(values.into_boxed_slice());
     }

@@ -11,7 +11,8 @@
 //! [`Func`]. Underneath, `module` parses and validates, `translate` (the
 //! translator, safe code) turns bodies into Cranelift IR through the
 //! runtime's `func_env`, `compile` compiles in parallel and links, `vmctx`,
-//! `memory`, `table` and `global` hold runtime state, and `fiber` plus
+//! `memory`, `table`, `global` and `gc` (GC objects and type layouts, see
+//! `docs/design/gc.md`) hold runtime state, and `fiber` plus
 //! `signals` run guest code on coroutine stacks and turn faults into traps
 //! (see `docs/design/traps.md`).
 //!
@@ -34,6 +35,8 @@ mod fiber;
 mod func;
 #[forbid(unsafe_code)]
 mod func_env;
+#[forbid(unsafe_code)]
+mod gc;
 #[forbid(unsafe_code)]
 mod global;
 #[forbid(unsafe_code)]
@@ -82,7 +85,7 @@ pub use trap::{
     demangle_function_name,
 };
 pub use types::{
-    ExportType, ExternType, FuncType, FuncTypeId, GlobalType, HeapType, ImportType, MemoryType,
-    Mutability, RefType, TableType, ValType,
+    CompositeKind, ExportType, ExternType, FieldType, FuncType, FuncTypeId, GlobalType, HeapType,
+    ImportType, MemoryType, Mutability, RefType, StorageType, TableType, ValType,
 };
-pub use values::{Extern, ExternRef, Val};
+pub use values::{AnyRef, AnyRefKind, Extern, ExternRef, Val};

@@ -343,7 +343,11 @@ fn unsupported_at(offset: usize, what: &str) -> Error {
     Error::compile(offset, format!("unsupported: {what}"))
 }
 
-fn table_type(t: &wasmparser::TableType, offset: usize, types: &[u32]) -> Result<TableType, Error> {
+fn table_type(
+    t: &wasmparser::TableType,
+    offset: usize,
+    types: crate::types::Scope<'_>,
+) -> Result<TableType, Error> {
     if t.shared {
         return Err(unsupported_at(offset, "shared tables"));
     }
@@ -380,7 +384,7 @@ fn memory_type(m: &wasmparser::MemoryType, offset: usize) -> Result<MemoryType, 
 fn global_type(
     g: &wasmparser::GlobalType,
     offset: usize,
-    types: &[u32],
+    types: crate::types::Scope<'_>,
 ) -> Result<GlobalType, Error> {
     if g.shared {
         return Err(unsupported_at(offset, "shared globals"));
@@ -418,6 +422,20 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Error> {
             Operator::I64Add => ConstOp::I64Add,
             Operator::I64Sub => ConstOp::I64Sub,
             Operator::I64Mul => ConstOp::I64Mul,
+            Operator::RefI31 => ConstOp::RefI31,
+            Operator::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
+            Operator::StructNewDefault { struct_type_index } => {
+                ConstOp::StructNewDefault(struct_type_index)
+            }
+            Operator::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+            Operator::ArrayNewDefault { array_type_index } => {
+                ConstOp::ArrayNewDefault(array_type_index)
+            }
+            Operator::ArrayNewFixed {
+                array_type_index,
+                array_size,
+            } => ConstOp::ArrayNewFixed(array_type_index, array_size),
+            Operator::AnyConvertExtern | Operator::ExternConvertAny => ConstOp::Convert,
             Operator::End => break,
             _ => {
                 return Err(unsupported_at(
@@ -488,20 +506,29 @@ fn parse(
             Payload::TypeSection(reader) => {
                 for group in reader.into_iter_with_offsets() {
                     let (offset, group) = group?;
-                    let mut members = crate::types::rec_group_from_wasm(group, &info.type_ids)
+                    let mut members = crate::types::rec_group_from_wasm(group, info.scope())
                         .map_err(|m| unsupported_at(offset as usize, m))?;
-                    // A final type alone in its group and not referring to
-                    // itself is identified by its structure; any other
-                    // group iso-recursively, as a whole.
+                    // A final function type alone in its group, without a
+                    // supertype and not referring to itself, is identified
+                    // by its structure; any other group iso-recursively, as
+                    // a whole.
                     let ids = match members.as_slice() {
-                        [(true, ty)] if !ty.refers_into_group() => {
-                            let (_, ty) = members.remove(0);
+                        [m] if m.is_final
+                            && m.supertype.is_none()
+                            && !m.refers_into_group()
+                            && matches!(m.composite, crate::types::Composite::Func(_)) =>
+                        {
+                            let m = members.remove(0);
+                            let crate::types::Composite::Func(ty) = m.composite else {
+                                return Err(unsupported_at(offset as usize, "bug: not a function"));
+                            };
                             vec![engine.register_type(&ty)]
                         }
                         _ => engine.register_rec_group(members),
                     };
                     for id in ids {
                         info.type_ids.push(id);
+                        info.type_kinds.push(engine.gc_type(id).kind());
                         info.types.push(engine.type_of(id));
                     }
                 }
@@ -517,7 +544,7 @@ fn parse(
                             EntityIndex::Func(info.funcs.len() as u32 - 1)
                         }
                         TypeRef::Table(t) => {
-                            info.tables.push(table_type(&t, offset, &info.type_ids)?);
+                            info.tables.push(table_type(&t, offset, info.scope())?);
                             info.num_imported_tables += 1;
                             EntityIndex::Table(info.tables.len() as u32 - 1)
                         }
@@ -527,7 +554,7 @@ fn parse(
                             EntityIndex::Memory(info.memories.len() as u32 - 1)
                         }
                         TypeRef::Global(g) => {
-                            info.globals.push(global_type(&g, offset, &info.type_ids)?);
+                            info.globals.push(global_type(&g, offset, info.scope())?);
                             info.num_imported_globals += 1;
                             EntityIndex::Global(info.globals.len() as u32 - 1)
                         }
@@ -554,7 +581,7 @@ fn parse(
                 for table in reader {
                     let table = table?;
                     info.tables
-                        .push(table_type(&table.ty, offset, &info.type_ids)?);
+                        .push(table_type(&table.ty, offset, info.scope())?);
                     info.table_inits.push(match &table.init {
                         wasmparser::TableInit::RefNull => None,
                         wasmparser::TableInit::Expr(e) => Some(const_expr(e)?),
@@ -571,8 +598,7 @@ fn parse(
                 let offset = reader.range().start as usize;
                 for g in reader {
                     let g = g?;
-                    info.globals
-                        .push(global_type(&g.ty, offset, &info.type_ids)?);
+                    info.globals.push(global_type(&g.ty, offset, info.scope())?);
                     info.global_inits.push(const_expr(&g.init_expr)?);
                 }
             }
@@ -620,7 +646,7 @@ fn parse(
                             (RefType::FUNCREF, items)
                         }
                         ElementItems::Expressions(ty, exprs) => {
-                            let ty = RefType::from_wasm(ty, &info.type_ids)
+                            let ty = RefType::from_wasm(ty, info.scope())
                                 .map_err(|m| unsupported_at(elem.range.start as usize, m))?;
                             let mut items = Vec::new();
                             for e in exprs {

@@ -37,6 +37,8 @@ pub(crate) struct StoreOpaque {
     pub pending: Option<Pending>,
     /// Tags and exception objects (`exception.rs`).
     pub exn: crate::exception::ExnState,
+    /// GC objects (`gc.rs`).
+    pub gc: crate::gc::GcHeap,
 }
 
 impl StoreOpaque {
@@ -131,6 +133,22 @@ impl<T> std::fmt::Debug for Store<T> {
 static NEXT_STORE: AtomicU64 = AtomicU64::new(1);
 
 impl<T> Store<T> {
+    /// Bytes of GC objects (structs and arrays) this store has allocated.
+    /// There is no collector yet, so this only grows, up to
+    /// [`Config::max_gc_heap_bytes`](crate::Config::max_gc_heap_bytes).
+    pub fn gc_heap_bytes(&self) -> u64 {
+        let opaque = &self.inner.opaque;
+        // Compiled code may have bumped the free range since the heap
+        // last saw it.
+        let (top, end) = opaque.gc.free_range();
+        let bumped = if (top..=end).contains(&opaque.ctx.gc_top) {
+            opaque.ctx.gc_top - top
+        } else {
+            0
+        };
+        opaque.gc.used() + bumped as u64
+    }
+
     /// A store for `engine` holding `data`.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
         let ctx = Box::new(VMStoreContext {
@@ -138,6 +156,9 @@ impl<T> Store<T> {
             epoch_deadline: u64::MAX,
             stack_limit: 0,
             caller_vmctx: std::ptr::null_mut(),
+            gc_top: 0,
+            gc_end: 0,
+            gc_displays: engine.inner.displays.dir_addr(),
         });
         Store {
             inner: Box::new(StoreInner {
@@ -153,6 +174,7 @@ impl<T> Store<T> {
                     externrefs: Vec::new(),
                     pending: None,
                     exn: Default::default(),
+                    gc: crate::gc::GcHeap::new(engine.max_gc_heap_bytes()),
                 },
                 data,
             }),

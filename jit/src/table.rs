@@ -1,5 +1,6 @@
 //! Tables of references. Elements are pointer-sized: a funcref is a
-//! `*const VMFuncRef`, an externref is its store index plus one; 0 is null.
+//! `*const VMFuncRef`, an externref `(store index << 2) | 2` (or an
+//! externalised GC value), an anyref a GC word (see `gc.rs`); 0 is null.
 
 use crate::error::Error;
 use crate::store::{AsContext, AsContextMut, StoreOpaque};

@@ -45,6 +45,14 @@ pub enum TrapCode {
     /// that matches. A store runs one thread, so nothing could ever notify
     /// the waiter: the engine traps instead of hanging.
     AtomicWaitForever,
+    /// A GC array index or range past the array's end ("out of bounds
+    /// array access").
+    ArrayOutOfBounds,
+    /// `ref.cast` of a value not of the target type ("cast failure").
+    CastFailure,
+    /// A struct or array allocation past the store's GC heap limit
+    /// ([`Config::max_gc_heap_bytes`](crate::Config::max_gc_heap_bytes)).
+    GcHeapOutOfMemory,
     /// A host function trapped with this message.
     Host(Box<str>),
     /// A host function asked to exit with this status (WASI `proc_exit`).
@@ -76,6 +84,9 @@ impl TrapCode {
             TrapCode::AtomicWaitForever => {
                 crate::translate::trap_codes::ATOMIC_WAIT_FOREVER_MESSAGE
             }
+            TrapCode::ArrayOutOfBounds => "out of bounds array access",
+            TrapCode::CastFailure => "cast failure",
+            TrapCode::GcHeapOutOfMemory => "GC heap out of memory",
             TrapCode::Host(m) => m,
             TrapCode::Exit(_) => "exit",
             TrapCode::Exception(_) => "uncaught exception",
@@ -308,6 +319,9 @@ pub(crate) fn from_ir(code: cranelift_codegen::ir::TrapCode) -> Option<TrapCode>
         tc::HEAP_MISALIGNED => TrapCode::HeapMisaligned,
         tc::ATOMIC_WAIT_NON_SHARED_MEMORY => TrapCode::AtomicWaitNonSharedMemory,
         tc::ATOMIC_WAIT_FOREVER => TrapCode::AtomicWaitForever,
+        tc::ARRAY_OUT_OF_BOUNDS => TrapCode::ArrayOutOfBounds,
+        tc::CAST_FAILURE => TrapCode::CastFailure,
+        tc::GC_HEAP_OUT_OF_MEMORY => TrapCode::GcHeapOutOfMemory,
         HOST_TRAP => TrapCode::Host("host function trapped".into()),
         _ => return None,
     })

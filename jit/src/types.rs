@@ -13,6 +13,11 @@ pub struct RefType {
 }
 
 /// The referent of a reference type.
+///
+/// Three hierarchies share no values: `func` (`nofunc` <: `$f` <: `func`),
+/// `extern` (`noextern` <: `extern`), `exn` (`noexn` <: `exn`), and the GC
+/// proposal's `any` (`none` <: `i31`, `$s` <: `struct`, `$a` <: `array` <:
+/// `eq` <: `any`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum HeapType {
@@ -28,38 +33,129 @@ pub enum HeapType {
     /// A function of one concrete signature (`(ref $t)`, typed function
     /// references).
     ConcreteFunc(FuncTypeId),
+    /// The top of the GC hierarchy: i31s, structs, arrays and internalised
+    /// host references (`any.convert_extern`).
+    Any,
+    /// What `ref.eq` compares: i31s, structs and arrays.
+    Eq,
+    /// An unboxed 31-bit integer (`ref.i31`).
+    I31,
+    /// Any struct.
+    Struct,
+    /// Any array.
+    Array,
+    /// The bottom of the GC hierarchy (`nullref`'s referent): only null.
+    None,
+    /// The bottom of the function hierarchy (`nullfuncref`'s referent).
+    NoFunc,
+    /// The bottom of the extern hierarchy (`nullexternref`'s referent).
+    NoExtern,
+    /// A struct of one defined type (`(ref $s)`).
+    ConcreteStruct(FuncTypeId),
+    /// An array of one defined type (`(ref $a)`).
+    ConcreteArray(FuncTypeId),
 }
 
-/// The engine-wide identity of a function signature, as a concrete heap
-/// type (`(ref $t)`) carries it.
+/// The engine-wide identity of a defined type (a function signature, a
+/// struct or an array type), as a concrete heap type (`(ref $t)`) carries
+/// it.
 ///
-/// Signatures are interned per engine: two modules that declare the same
-/// signature get the same id, so ids compare as types do. Without the GC
-/// proposal every function type is final and in its own recursion group, so
-/// this structural identity is the spec's type equivalence. Read the
-/// signature back with [`Engine::func_type`](crate::Engine::func_type).
+/// Types are interned per engine: two modules that declare the same type
+/// (the same recursion group, at the same place) get the same id, so ids
+/// compare as types do (iso-recursive type equivalence). Read a signature
+/// back with [`Engine::func_type`](crate::Engine::func_type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FuncTypeId(pub(crate) u32);
 
+/// The kind of a defined type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CompositeKind {
+    /// A function signature.
+    Func,
+    /// A struct type.
+    Struct,
+    /// An array type.
+    Array,
+}
+
 impl HeapType {
-    /// Whether every reference to `self` is also a reference to `other`
-    /// (heap-type subtyping without GC: `$t <: func`, `noexn <: exn`).
+    /// Whether every reference to `self` is also a reference to `other`,
+    /// for abstract types and equal concrete types. Declared subtyping
+    /// between concrete types needs the engine's registry:
+    /// [`Engine::heap_type_matches`](crate::Engine::heap_type_matches).
     pub fn matches(&self, other: &HeapType) -> bool {
+        use HeapType as H;
         match (self, other) {
             (a, b) if a == b => true,
-            (HeapType::ConcreteFunc(_), HeapType::Func) => true,
-            (HeapType::NoExn, HeapType::Exn) => true,
+            (H::ConcreteFunc(_) | H::NoFunc, H::Func) => true,
+            (H::NoFunc, H::ConcreteFunc(_)) => true,
+            (H::NoExn, H::Exn) => true,
+            (H::NoExtern, H::Extern) => true,
+            (H::None, b) => b.top() == H::Any,
+            (
+                H::I31 | H::Struct | H::Array | H::ConcreteStruct(_) | H::ConcreteArray(_),
+                H::Any | H::Eq,
+            ) => true,
+            (H::Eq, H::Any) => true,
+            (H::ConcreteStruct(_), H::Struct) => true,
+            (H::ConcreteArray(_), H::Array) => true,
             _ => false,
         }
     }
 
     /// The abstract type at the top of this type's hierarchy (`func`,
-    /// `extern` or `exn`): what decides the runtime representation.
+    /// `extern`, `exn` or `any`): what decides the runtime representation.
     pub fn top(&self) -> HeapType {
         match self {
-            HeapType::Func | HeapType::ConcreteFunc(_) => HeapType::Func,
-            HeapType::Extern => HeapType::Extern,
+            HeapType::Func | HeapType::ConcreteFunc(_) | HeapType::NoFunc => HeapType::Func,
+            HeapType::Extern | HeapType::NoExtern => HeapType::Extern,
             HeapType::Exn | HeapType::NoExn => HeapType::Exn,
+            HeapType::Any
+            | HeapType::Eq
+            | HeapType::I31
+            | HeapType::Struct
+            | HeapType::Array
+            | HeapType::None
+            | HeapType::ConcreteStruct(_)
+            | HeapType::ConcreteArray(_) => HeapType::Any,
+        }
+    }
+
+    /// The bottom type of this type's hierarchy.
+    pub fn bottom(&self) -> HeapType {
+        match self.top() {
+            HeapType::Func => HeapType::NoFunc,
+            HeapType::Extern => HeapType::NoExtern,
+            HeapType::Exn => HeapType::NoExn,
+            _ => HeapType::None,
+        }
+    }
+
+    /// The defined type a concrete heap type names.
+    pub fn concrete(&self) -> Option<FuncTypeId> {
+        match self {
+            HeapType::ConcreteFunc(id)
+            | HeapType::ConcreteStruct(id)
+            | HeapType::ConcreteArray(id) => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// The same kind of concrete type with another id.
+    pub(crate) fn with_id(self, id: FuncTypeId) -> HeapType {
+        match self {
+            HeapType::ConcreteFunc(_) => HeapType::ConcreteFunc(id),
+            HeapType::ConcreteStruct(_) => HeapType::ConcreteStruct(id),
+            HeapType::ConcreteArray(_) => HeapType::ConcreteArray(id),
+            other => other,
+        }
+    }
+
+    fn concrete_of(kind: CompositeKind, id: FuncTypeId) -> HeapType {
+        match kind {
+            CompositeKind::Func => HeapType::ConcreteFunc(id),
+            CompositeKind::Struct => HeapType::ConcreteStruct(id),
+            CompositeKind::Array => HeapType::ConcreteArray(id),
         }
     }
 }
@@ -69,6 +165,11 @@ impl RefType {
     pub const FUNCREF: RefType = RefType {
         nullable: true,
         heap: HeapType::Func,
+    };
+    /// `anyref`.
+    pub const ANYREF: RefType = RefType {
+        nullable: true,
+        heap: HeapType::Any,
     };
     /// `externref`.
     pub const EXTERNREF: RefType = RefType {
@@ -112,7 +213,17 @@ impl fmt::Display for HeapType {
             HeapType::Extern => f.write_str("extern"),
             HeapType::Exn => f.write_str("exn"),
             HeapType::NoExn => f.write_str("noexn"),
-            HeapType::ConcreteFunc(id) => write!(f, "<type {}>", id.0),
+            HeapType::Any => f.write_str("any"),
+            HeapType::Eq => f.write_str("eq"),
+            HeapType::I31 => f.write_str("i31"),
+            HeapType::Struct => f.write_str("struct"),
+            HeapType::Array => f.write_str("array"),
+            HeapType::None => f.write_str("none"),
+            HeapType::NoFunc => f.write_str("nofunc"),
+            HeapType::NoExtern => f.write_str("noextern"),
+            HeapType::ConcreteFunc(id)
+            | HeapType::ConcreteStruct(id)
+            | HeapType::ConcreteArray(id) => write!(f, "<type {}>", id.0),
         }
     }
 }
@@ -160,7 +271,10 @@ impl ValType {
 
     /// `ty`, with module type indices resolved through `types` (the
     /// module's type index → engine-wide signature id).
-    pub(crate) fn from_wasm(ty: wasmparser::ValType, types: &[u32]) -> Result<Self, &'static str> {
+    pub(crate) fn from_wasm(
+        ty: wasmparser::ValType,
+        types: Scope<'_>,
+    ) -> Result<Self, &'static str> {
         Ok(match ty {
             wasmparser::ValType::I32 => ValType::I32,
             wasmparser::ValType::I64 => ValType::I64,
@@ -175,7 +289,10 @@ impl ValType {
 impl RefType {
     /// `r`, with a concrete heap type's module index resolved through
     /// `types` (the module's type index → engine-wide signature id).
-    pub(crate) fn from_wasm(r: wasmparser::RefType, types: &[u32]) -> Result<Self, &'static str> {
+    pub(crate) fn from_wasm(
+        r: wasmparser::RefType,
+        types: Scope<'_>,
+    ) -> Result<Self, &'static str> {
         use wasmparser::{AbstractHeapType as A, UnpackedIndex};
         let heap = match r.heap_type() {
             wasmparser::HeapType::Abstract { shared: false, ty } => match ty {
@@ -183,15 +300,29 @@ impl RefType {
                 A::Extern => HeapType::Extern,
                 A::Exn => HeapType::Exn,
                 A::NoExn => HeapType::NoExn,
-                _ => return Err("GC reference types"),
+                A::Any => HeapType::Any,
+                A::Eq => HeapType::Eq,
+                A::I31 => HeapType::I31,
+                A::Struct => HeapType::Struct,
+                A::Array => HeapType::Array,
+                A::None => HeapType::None,
+                A::NoFunc => HeapType::NoFunc,
+                A::NoExtern => HeapType::NoExtern,
+                _ => return Err("continuation reference types"),
             },
-            wasmparser::HeapType::Concrete(UnpackedIndex::Module(index)) => {
+            wasmparser::HeapType::Concrete(UnpackedIndex::Module(index))
+            | wasmparser::HeapType::Exact(UnpackedIndex::Module(index)) => {
                 let id = types
+                    .ids
                     .get(index as usize)
                     .ok_or("reference to a type not yet defined")?;
-                HeapType::ConcreteFunc(FuncTypeId(*id))
+                let kind = types
+                    .kinds
+                    .get(index as usize)
+                    .ok_or("reference to a type not yet defined")?;
+                HeapType::concrete_of(*kind, FuncTypeId(*id))
             }
-            _ => return Err("reference type other than func, extern, exn or a function type"),
+            _ => return Err("shared reference types"),
         };
         Ok(RefType {
             nullable: r.is_nullable(),
@@ -225,9 +356,148 @@ struct RecIdentity {
     index: u32,
 }
 
-/// One type of a recursion group as the engine keys it: finality and the
-/// signature, references into the group encoded with [`rec_local`].
-pub(crate) type RecMember = (bool, FuncType);
+/// How a struct field or an array element is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StorageType {
+    /// A packed 8-bit integer (read with `get_s`/`get_u`).
+    I8,
+    /// A packed 16-bit integer.
+    I16,
+    /// A value of a value type.
+    Val(ValType),
+}
+
+/// A struct field or an array's element type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FieldType {
+    /// How it is stored.
+    pub storage: StorageType,
+    /// Whether `struct.set`/`array.set` may write it.
+    pub mutable: bool,
+}
+
+impl StorageType {
+    /// Bytes the field occupies in an object.
+    pub(crate) fn size(&self) -> u32 {
+        match self {
+            StorageType::I8 => 1,
+            StorageType::I16 => 2,
+            StorageType::Val(ValType::I32 | ValType::F32) => 4,
+            StorageType::Val(ValType::I64 | ValType::F64 | ValType::Ref(_)) => 8,
+            StorageType::Val(ValType::V128) => 16,
+        }
+    }
+
+    /// The value type a read of the field produces (`i32` for packed).
+    pub fn unpacked(&self) -> ValType {
+        match self {
+            StorageType::I8 | StorageType::I16 => ValType::I32,
+            StorageType::Val(v) => *v,
+        }
+    }
+
+    fn map_ref(self, f: impl Fn(RefType) -> RefType) -> StorageType {
+        match self {
+            StorageType::Val(ValType::Ref(r)) => StorageType::Val(ValType::Ref(f(r))),
+            other => other,
+        }
+    }
+
+    fn from_wasm(s: wasmparser::StorageType, types: Scope<'_>) -> Result<Self, &'static str> {
+        Ok(match s {
+            wasmparser::StorageType::I8 => StorageType::I8,
+            wasmparser::StorageType::I16 => StorageType::I16,
+            wasmparser::StorageType::Val(v) => StorageType::Val(ValType::from_wasm(v, types)?),
+        })
+    }
+}
+
+impl FieldType {
+    fn from_wasm(f: wasmparser::FieldType, types: Scope<'_>) -> Result<Self, &'static str> {
+        Ok(FieldType {
+            storage: StorageType::from_wasm(f.element_type, types)?,
+            mutable: f.mutable,
+        })
+    }
+}
+
+/// The structure of a defined type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Composite {
+    /// A function signature.
+    Func(FuncType),
+    /// A struct's fields.
+    Struct(Box<[FieldType]>),
+    /// An array's element.
+    Array(FieldType),
+}
+
+impl Composite {
+    /// Which kind of type this is.
+    pub(crate) fn kind(&self) -> CompositeKind {
+        match self {
+            Composite::Func(_) => CompositeKind::Func,
+            Composite::Struct(_) => CompositeKind::Struct,
+            Composite::Array(_) => CompositeKind::Array,
+        }
+    }
+
+    /// Every reference type it mentions.
+    fn refs(&self) -> Vec<RefType> {
+        let of_val = |v: &ValType| match v {
+            ValType::Ref(r) => Some(*r),
+            _ => None,
+        };
+        let of_field = |f: &FieldType| match f.storage {
+            StorageType::Val(v) => of_val(&v),
+            _ => None,
+        };
+        match self {
+            Composite::Func(f) => f
+                .params
+                .iter()
+                .chain(f.results.iter())
+                .filter_map(of_val)
+                .collect(),
+            Composite::Struct(fields) => fields.iter().filter_map(of_field).collect(),
+            Composite::Array(f) => of_field(f).into_iter().collect(),
+        }
+    }
+
+    /// The same structure with every reference mapped by `f`.
+    fn map_refs(&self, f: &impl Fn(RefType) -> RefType) -> Composite {
+        let val = |v: &ValType| match *v {
+            ValType::Ref(r) => ValType::Ref(f(r)),
+            other => other,
+        };
+        let field = |x: &FieldType| FieldType {
+            storage: x.storage.map_ref(f),
+            mutable: x.mutable,
+        };
+        match self {
+            Composite::Func(t) => Composite::Func(FuncType {
+                params: t.params.iter().map(val).collect(),
+                results: t.results.iter().map(val).collect(),
+                rec: t.rec.clone(),
+            }),
+            Composite::Struct(fields) => Composite::Struct(fields.iter().map(field).collect()),
+            Composite::Array(x) => Composite::Array(field(x)),
+        }
+    }
+}
+
+/// One type of a recursion group as the engine keys it: finality, the
+/// declared supertype and the structure, references into the group encoded
+/// with [`rec_local`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct RecMember {
+    /// Declared `final` (no subtypes allowed).
+    pub is_final: bool,
+    /// The declared supertype's id (engine id or [`rec_local`]).
+    pub supertype: Option<u32>,
+    /// The structure.
+    pub composite: Composite,
+}
 
 /// Ids at or above this stand for "the type at (id - base) of the group
 /// being defined" in a group key; engine ids never get this high.
@@ -236,6 +506,61 @@ const REC_LOCAL_BASE: u32 = 1 << 31;
 /// The placeholder id of the `index`-th type of the group being defined.
 pub(crate) fn rec_local(index: u32) -> u32 {
     REC_LOCAL_BASE + index
+}
+
+/// What a module's type indices mean while its types are read: the
+/// engine-wide id and the kind of each type defined so far.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scope<'a> {
+    /// Module type index → engine-wide id (or [`rec_local`] id).
+    pub ids: &'a [u32],
+    /// Module type index → kind.
+    pub kinds: &'a [CompositeKind],
+}
+
+impl RecMember {
+    /// Whether the member refers to a type of the group being defined
+    /// (a [`rec_local`] id).
+    pub(crate) fn refers_into_group(&self) -> bool {
+        self.supertype.is_some_and(|s| s >= REC_LOCAL_BASE)
+            || self
+                .composite
+                .refs()
+                .iter()
+                .any(|r| r.heap.concrete().is_some_and(|id| id.0 >= REC_LOCAL_BASE))
+    }
+
+    /// Member `index` of `group`, with its references into the group
+    /// resolved to the engine ids `first..` the group was given.
+    pub(crate) fn resolve(group: &Arc<[RecMember]>, index: u32, first: u32) -> RecMember {
+        let resolve_id = |id: u32| {
+            if id >= REC_LOCAL_BASE {
+                first + (id - REC_LOCAL_BASE)
+            } else {
+                id
+            }
+        };
+        let resolve = |r: RefType| match r.heap.concrete() {
+            Some(id) => RefType {
+                nullable: r.nullable,
+                heap: r.heap.with_id(FuncTypeId(resolve_id(id.0))),
+            },
+            None => r,
+        };
+        let member = &group[index as usize];
+        let mut composite = member.composite.map_refs(&resolve);
+        if let Composite::Func(f) = &mut composite {
+            f.rec = Some(Arc::new(RecIdentity {
+                group: group.clone(),
+                index,
+            }));
+        }
+        RecMember {
+            is_final: member.is_final,
+            supertype: member.supertype.map(resolve_id),
+            composite,
+        }
+    }
 }
 
 impl FuncType {
@@ -251,39 +576,6 @@ impl FuncType {
         }
     }
 
-    /// Whether the signature refers to a type of the group being defined
-    /// (a [`rec_local`] id).
-    pub(crate) fn refers_into_group(&self) -> bool {
-        self.params
-            .iter()
-            .chain(self.results.iter())
-            .any(|t| matches!(t, ValType::Ref(RefType { heap: HeapType::ConcreteFunc(id), .. }) if id.0 >= REC_LOCAL_BASE))
-    }
-
-    /// Member `index` of `group`, with its references into the group
-    /// resolved to the engine ids `first..` the group was given.
-    pub(crate) fn resolve_rec_member(group: &Arc<[RecMember]>, index: u32, first: u32) -> Self {
-        let resolve = |t: &ValType| match *t {
-            ValType::Ref(RefType {
-                nullable,
-                heap: HeapType::ConcreteFunc(id),
-            }) if id.0 >= REC_LOCAL_BASE => ValType::Ref(RefType {
-                nullable,
-                heap: HeapType::ConcreteFunc(FuncTypeId(first + (id.0 - REC_LOCAL_BASE))),
-            }),
-            other => other,
-        };
-        let (_, ty) = &group[index as usize];
-        FuncType {
-            params: ty.params.iter().map(resolve).collect(),
-            results: ty.results.iter().map(resolve).collect(),
-            rec: Some(Arc::new(RecIdentity {
-                group: group.clone(),
-                index,
-            })),
-        }
-    }
-
     /// Parameter types.
     pub fn params(&self) -> &[ValType] {
         &self.params
@@ -294,11 +586,10 @@ impl FuncType {
         &self.results
     }
 
-    /// `ty`, with module type indices resolved through `types` (the
-    /// module's type index → engine-wide signature id).
+    /// `ty`, with module type indices resolved through `types`.
     pub(crate) fn from_wasm(
         ty: &wasmparser::FuncType,
-        types: &[u32],
+        types: Scope<'_>,
     ) -> Result<Self, &'static str> {
         let params = ty
             .params()
@@ -334,35 +625,69 @@ impl fmt::Display for FuncType {
 
 /// The types of one recursion group of a type section, references into the
 /// group as [`rec_local`] ids and other references resolved through `types`
-/// (the module's earlier types' engine ids).
+/// (the module's earlier types).
 ///
-/// Function types only: struct and array types, declared supertypes and
-/// shared types need the GC proposal's runtime, which the engine lacks.
+/// Shared types and descriptors (shared-everything threads, custom
+/// descriptors) and continuations are not supported.
 pub(crate) fn rec_group_from_wasm(
     group: wasmparser::RecGroup,
-    types: &[u32],
+    types: Scope<'_>,
 ) -> Result<Vec<RecMember>, &'static str> {
-    let n = group.types().len() as u32;
-    let mut scope = types.to_vec();
-    scope.extend((0..n).map(rec_local));
-    group
-        .into_types()
+    let subs: Vec<wasmparser::SubType> = group.into_types().collect();
+    let n = subs.len() as u32;
+    let mut ids = types.ids.to_vec();
+    ids.extend((0..n).map(rec_local));
+    let mut kinds = types.kinds.to_vec();
+    for sub in &subs {
+        kinds.push(match &sub.composite_type.inner {
+            wasmparser::CompositeInnerType::Func(_) => CompositeKind::Func,
+            wasmparser::CompositeInnerType::Struct(_) => CompositeKind::Struct,
+            wasmparser::CompositeInnerType::Array(_) => CompositeKind::Array,
+            _ => return Err("continuation types"),
+        });
+    }
+    let scope = Scope {
+        ids: &ids,
+        kinds: &kinds,
+    };
+    subs.into_iter()
         .map(|sub| {
-            if !sub.supertype_idxs.is_empty() {
-                return Err("declared supertypes (GC subtyping)");
-            }
             if sub.composite_type.shared
                 || sub.composite_type.descriptor_idx.is_some()
                 || sub.composite_type.describes_idx.is_some()
             {
                 return Err("shared or descriptor types");
             }
-            match &sub.composite_type.inner {
-                wasmparser::CompositeInnerType::Func(f) => {
-                    Ok((sub.is_final, FuncType::from_wasm(f, &scope)?))
+            let supertype = match sub.supertype_idxs.first() {
+                None => None,
+                Some(idx) => {
+                    let index = idx.as_module_index().ok_or("supertype index")?;
+                    Some(
+                        *ids.get(index as usize)
+                            .ok_or("supertype index out of range")?,
+                    )
                 }
-                _ => Err("struct, array and continuation types (GC)"),
-            }
+            };
+            let composite = match &sub.composite_type.inner {
+                wasmparser::CompositeInnerType::Func(f) => {
+                    Composite::Func(FuncType::from_wasm(f, scope)?)
+                }
+                wasmparser::CompositeInnerType::Struct(s) => Composite::Struct(
+                    s.fields
+                        .iter()
+                        .map(|f| FieldType::from_wasm(*f, scope))
+                        .collect::<Result<_, _>>()?,
+                ),
+                wasmparser::CompositeInnerType::Array(a) => {
+                    Composite::Array(FieldType::from_wasm(a.0, scope)?)
+                }
+                _ => return Err("continuation types"),
+            };
+            Ok(RecMember {
+                is_final: sub.is_final,
+                supertype,
+                composite,
+            })
         })
         .collect()
 }

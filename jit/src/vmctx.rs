@@ -21,6 +21,12 @@ pub(crate) struct VMStoreContext {
     pub stack_limit: usize,
     /// The vmctx of the last wasm function that called out.
     pub caller_vmctx: *mut u8,
+    /// Next free byte of the GC heap's current chunk (`gc.rs`).
+    pub gc_top: usize,
+    /// End of that chunk.
+    pub gc_end: usize,
+    /// The engine's supertype display directory (`gc::SupertypeDisplays`).
+    pub gc_displays: usize,
 }
 
 // SAFETY: the pointers refer to the engine's epoch (shared, atomic) and to
@@ -214,6 +220,10 @@ struct BuiltinTable {
     elem_drop: unsafe extern "C" fn(*mut u8, u32) -> u32,
     memory_atomic_wait32: unsafe extern "C" fn(*mut u8, *const u8, u32, i64) -> u32,
     memory_atomic_wait64: unsafe extern "C" fn(*mut u8, *const u8, u64, i64) -> u32,
+    gc_alloc: unsafe extern "C" fn(*mut u8, u32, u32, u64, u32) -> usize,
+    gc_is_subtype: unsafe extern "C" fn(*mut u8, u32, u32) -> u32,
+    gc_array_init_data: unsafe extern "C" fn(*mut u8, usize, u32, u32, u64) -> u32,
+    gc_array_init_elem: unsafe extern "C" fn(*mut u8, usize, u32, u32, u32) -> u32,
 }
 
 const _: () = assert!(
@@ -234,6 +244,10 @@ static BUILTINS: BuiltinTable = BuiltinTable {
     elem_drop,
     memory_atomic_wait32,
     memory_atomic_wait64,
+    gc_alloc,
+    gc_is_subtype,
+    gc_array_init_data,
+    gc_array_init_elem,
 };
 
 /// The store and instance behind a vmctx.
@@ -356,6 +370,52 @@ unsafe extern "C" fn table_init(
     // SAFETY: compiled code passes its own vmctx.
     let (store, inst) = unsafe { store_of(vmctx) };
     status(store.table_init(inst, table, seg, dst, src, len))
+}
+
+/// `gc_alloc`: a new GC object (header written, fields zero), or 0 when
+/// the store's GC heap limit is reached.
+unsafe extern "C" fn gc_alloc(
+    vmctx: *mut u8,
+    type_id: u32,
+    kind: u32,
+    bytes: u64,
+    len: u32,
+) -> usize {
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, _) = unsafe { store_of(vmctx) };
+    store.gc_alloc(type_id, kind, bytes, len)
+}
+
+/// `gc_is_subtype`: 1 when defined type `actual` is `expected` or one of
+/// its declared subtypes.
+unsafe extern "C" fn gc_is_subtype(vmctx: *mut u8, actual: u32, expected: u32) -> u32 {
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, _) = unsafe { store_of(vmctx) };
+    u32::from(store.engine.is_subtype(actual, expected))
+}
+
+unsafe extern "C" fn gc_array_init_data(
+    vmctx: *mut u8,
+    dst: usize,
+    seg: u32,
+    offset: u32,
+    bytes: u64,
+) -> u32 {
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, inst) = unsafe { store_of(vmctx) };
+    status(store.gc_init_data(inst, dst, seg, offset, bytes))
+}
+
+unsafe extern "C" fn gc_array_init_elem(
+    vmctx: *mut u8,
+    dst: usize,
+    seg: u32,
+    offset: u32,
+    count: u32,
+) -> u32 {
+    // SAFETY: compiled code passes its own vmctx.
+    let (store, inst) = unsafe { store_of(vmctx) };
+    status(store.gc_init_elem(inst, dst, seg, offset, count))
 }
 
 unsafe extern "C" fn elem_drop(vmctx: *mut u8, seg: u32) -> u32 {

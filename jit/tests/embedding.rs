@@ -61,7 +61,7 @@ fn host_defined_items_are_imported_and_shared() {
         .expect("swap");
     swap.call(&mut store, ()).expect("call");
     match table.get(&mut store, 1) {
-        Some(Val::ExternRef(Some(back))) => assert_eq!(back.payload(&store), 0xfeed),
+        Some(Val::ExternRef(Some(back))) => assert_eq!(back.payload(&store), Some(0xfeed)),
         other => panic!("expected the externref back, got {other:?}"),
     }
     assert_eq!(memory.grow(&mut store, 1).expect("grow"), 1);

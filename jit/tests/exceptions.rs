@@ -119,7 +119,7 @@ fn payload_of_several_types_arrives_intact() {
     let Val::ExternRef(Some(back)) = results[5] else {
         panic!("externref payload lost: {:?}", results[5]);
     };
-    assert_eq!(back.payload(&store), 77);
+    assert_eq!(back.payload(&store), Some(77));
 }
 
 #[test]

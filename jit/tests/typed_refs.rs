@@ -468,15 +468,19 @@ fn self_referential_function_type_runs() {
 }
 
 #[test]
-fn gc_types_and_instructions_are_rejected_at_compile_time() {
+fn gc_types_and_instructions_compile_and_need_the_gc_feature() {
     let engine = Engine::default();
+    let mut config = ringwasm_jit::Config::new();
+    config.wasm_gc(false);
+    let without_gc = Engine::new(&config).expect("an engine without GC");
     for wat in [
         "(module (type (struct (field i32))))",
         "(module (type $a (sub (func))) (type (sub $a (func))))",
         "(module (func (param anyref)))",
         "(module (func (result i32) (ref.test (ref func) (ref.null func))))",
     ] {
-        let err = Module::new(&engine, wat).expect_err(wat);
+        Module::new(&engine, wat).expect(wat);
+        let err = Module::new(&without_gc, wat).expect_err(wat);
         assert!(matches!(err, Error::Compile { .. }), "{wat}: {err}");
     }
 }

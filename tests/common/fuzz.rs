@@ -299,6 +299,7 @@ fn observe_jit(val: &jit::Val) -> Observed {
         jit::Val::V128(v) => Observed::V128(*v),
         jit::Val::FuncRef(f) => Observed::Ref { null: f.is_none() },
         jit::Val::ExternRef(r) => Observed::Ref { null: r.is_none() },
+        jit::Val::AnyRef(r) => Observed::Ref { null: r.is_none() },
     }
 }
 

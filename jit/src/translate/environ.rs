@@ -20,8 +20,9 @@
 //!   `extern "C"` trampoline either way.
 //! * The translator passes the current function's VMContext value to every
 //!   emitter (`vmctx`); it is the entry block's first parameter.
-//! * A reference (`funcref`, `externref`) is a pointer-sized value
-//!   ([`FuncEnvironment::pointer_type`]); the null reference is `0`.
+//! * A reference (`funcref`, `externref`, `anyref`, ...) is a pointer-sized
+//!   value ([`FuncEnvironment::pointer_type`]); the null reference is `0`.
+//!   GC objects follow the layout in [`gc_object`] and [`GcLayout`].
 //! * Emitters that can trap use the codes in [`super::trap_codes`].
 
 use cranelift_codegen::ir;
@@ -115,6 +116,39 @@ pub struct GlobalLocation {
     pub base: ir::Value,
     /// Byte offset from `base`.
     pub offset: i32,
+}
+
+/// How the runtime lays out objects of one struct or array type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GcLayout {
+    /// The engine-wide type id stored in each object's header.
+    pub type_id: u32,
+    /// Declared `final`: no subtypes, so a cast is one comparison.
+    pub is_final: bool,
+    /// A struct's field offsets from the object's address.
+    pub field_offsets: Vec<u32>,
+    /// A struct's size in bytes.
+    pub size: u32,
+    /// An array's element size in bytes.
+    pub elem_size: u32,
+}
+
+/// Byte offsets of the GC object header (see the runtime's `gc.rs`).
+pub mod gc_object {
+    /// The engine-wide type id (`u32`).
+    pub const TYPE_ID: i32 = 0;
+    /// The kind (`u32`): [`KIND_STRUCT`] or [`KIND_ARRAY`].
+    pub const KIND: i32 = 4;
+    /// An array's length (`u32`).
+    pub const ARRAY_LEN: i32 = 8;
+    /// An array's first element.
+    pub const ARRAY_DATA: u32 = 16;
+    /// A struct's first field.
+    pub const STRUCT_DATA: u32 = 8;
+    /// Kind of a struct.
+    pub const KIND_STRUCT: u32 = 1;
+    /// Kind of an array.
+    pub const KIND_ARRAY: u32 = 2;
 }
 
 /// Why the environment could not emit an operation.
@@ -658,5 +692,94 @@ pub trait FuncEnvironment {
         _exn: ir::Value,
     ) -> EnvResult<()> {
         Err(EnvError::Unsupported("exception handling"))
+    }
+
+    /// The layout of struct or array type `index`.
+    ///
+    /// # Errors
+    /// When the runtime does not implement GC.
+    fn gc_layout(&self, _index: TypeIndex) -> EnvResult<GcLayout> {
+        Err(EnvError::Unsupported("GC"))
+    }
+
+    /// A new zeroed object of struct or array type `index` (`len` elements,
+    /// an `i32`, for an array; ignored for a struct), header written;
+    /// traps with [`super::trap_codes::GC_HEAP_OUT_OF_MEMORY`] when the
+    /// heap is full.
+    ///
+    /// # Errors
+    /// When the runtime does not implement GC.
+    fn gc_alloc(
+        &mut self,
+        _builder: &mut FunctionBuilder<'_>,
+        _vmctx: ir::Value,
+        _index: TypeIndex,
+        _len: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        Err(EnvError::Unsupported("GC"))
+    }
+
+    /// Whether the defined type with engine id `actual` (an `i32`) is type
+    /// `index` or declares it as a supertype: an `i32` 0 or 1.
+    ///
+    /// # Errors
+    /// When the runtime does not implement GC.
+    fn gc_is_subtype(
+        &mut self,
+        _builder: &mut FunctionBuilder<'_>,
+        _vmctx: ir::Value,
+        _actual: ir::Value,
+        _index: TypeIndex,
+    ) -> EnvResult<ir::Value> {
+        Err(EnvError::Unsupported("GC"))
+    }
+
+    /// The engine type id (an `i32`) of the non-null function reference
+    /// `fref`.
+    ///
+    /// # Errors
+    /// When the runtime does not implement GC.
+    fn funcref_type_id(
+        &mut self,
+        _builder: &mut FunctionBuilder<'_>,
+        _fref: ir::Value,
+    ) -> EnvResult<ir::Value> {
+        Err(EnvError::Unsupported("GC"))
+    }
+
+    /// Copy `bytes` (an `i64`) bytes of data segment `data` from `offset`
+    /// (an `i32`) to address `dst`, trapping "out of bounds memory access"
+    /// when the segment range is out of bounds.
+    ///
+    /// # Errors
+    /// When the runtime does not implement GC.
+    fn gc_array_init_data(
+        &mut self,
+        _builder: &mut FunctionBuilder<'_>,
+        _vmctx: ir::Value,
+        _dst: ir::Value,
+        _data: DataIndex,
+        _offset: ir::Value,
+        _bytes: ir::Value,
+    ) -> EnvResult<()> {
+        Err(EnvError::Unsupported("GC"))
+    }
+
+    /// Copy `count` (an `i32`) references of element segment `elem` from
+    /// `offset` to address `dst`, trapping "out of bounds table access"
+    /// when the segment range is out of bounds.
+    ///
+    /// # Errors
+    /// When the runtime does not implement GC.
+    fn gc_array_init_elem(
+        &mut self,
+        _builder: &mut FunctionBuilder<'_>,
+        _vmctx: ir::Value,
+        _dst: ir::Value,
+        _elem: ElemIndex,
+        _offset: ir::Value,
+        _count: ir::Value,
+    ) -> EnvResult<()> {
+        Err(EnvError::Unsupported("GC"))
     }
 }

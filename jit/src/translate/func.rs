@@ -386,6 +386,7 @@ macro_rules! define_visit_one {
     (@function_references $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@threads $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@wide_arithmetic $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
+    (@gc $($rest:tt)*) => { define_visit_one!(@translate $($rest)*); };
     (@simd $($rest:tt)*) => { define_visit_one!(@translate_simd $($rest)*); };
     (@relaxed_simd $($rest:tt)*) => { define_visit_one!(@translate_simd $($rest)*); };
     (@translate_simd $visit:ident $($arg:ident: $argty:ty),*) => {

@@ -24,6 +24,7 @@ mod control;
 mod environ;
 mod exceptions;
 mod func;
+mod gc;
 mod memory;
 mod numeric;
 mod reference;
@@ -36,8 +37,9 @@ mod wide;
 #[cfg(test)]
 mod tests;
 
+pub use environ::gc_object;
 pub use environ::{
-    DataIndex, ElemIndex, EnvError, EnvResult, FuncEnvironment, FuncIndex, GlobalIndex,
+    DataIndex, ElemIndex, EnvError, EnvResult, FuncEnvironment, FuncIndex, GcLayout, GlobalIndex,
     GlobalLocation, MemoryIndex, MemoryPlan, TableIndex, TagIndex, TypeIndex,
 };
 pub use func::translate_function;

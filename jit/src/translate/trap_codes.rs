@@ -42,13 +42,20 @@ pub const ATOMIC_WAIT_NON_SHARED_MEMORY: TrapCode = TrapCode::unwrap_user(10);
 /// value that matches: no other thread can notify, so it would never return.
 pub const ATOMIC_WAIT_FOREVER: TrapCode = TrapCode::unwrap_user(11);
 
+/// An array index (or range) past the end of a GC array.
+pub const ARRAY_OUT_OF_BOUNDS: TrapCode = TrapCode::unwrap_user(12);
+/// `ref.cast` of a value not of the target type.
+pub const CAST_FAILURE: TrapCode = TrapCode::unwrap_user(13);
+/// A GC allocation past the store's GC heap limit.
+pub const GC_HEAP_OUT_OF_MEMORY: TrapCode = TrapCode::unwrap_user(14);
+
 /// The message of [`ATOMIC_WAIT_FOREVER`]; the spec has no text for it (its
 /// reference interpreter would block).
 pub const ATOMIC_WAIT_FOREVER_MESSAGE: &str = "atomic wait with an infinite timeout would block forever: \
      no other thread can notify this store";
 
 /// Every code above, for exhaustive mapping tests.
-pub const ALL: [TrapCode; 16] = [
+pub const ALL: [TrapCode; 19] = [
     STACK_OVERFLOW,
     HEAP_OUT_OF_BOUNDS,
     INTEGER_OVERFLOW,
@@ -65,6 +72,9 @@ pub const ALL: [TrapCode; 16] = [
     HEAP_MISALIGNED,
     ATOMIC_WAIT_NON_SHARED_MEMORY,
     ATOMIC_WAIT_FOREVER,
+    ARRAY_OUT_OF_BOUNDS,
+    CAST_FAILURE,
+    GC_HEAP_OUT_OF_MEMORY,
 ];
 
 /// The spec test suite's message for a trap code, or `None` for a code not
@@ -87,6 +97,9 @@ pub fn message(code: TrapCode) -> Option<&'static str> {
         HEAP_MISALIGNED => "unaligned atomic",
         ATOMIC_WAIT_NON_SHARED_MEMORY => "expected shared memory",
         ATOMIC_WAIT_FOREVER => ATOMIC_WAIT_FOREVER_MESSAGE,
+        ARRAY_OUT_OF_BOUNDS => "out of bounds array access",
+        CAST_FAILURE => "cast failure",
+        GC_HEAP_OUT_OF_MEMORY => "GC heap out of memory",
         _ => return None,
     })
 }

@@ -66,9 +66,11 @@ pub struct RunArgs {
     /// `multi-value`, `reference-types`, `simd`, `relaxed-simd`, `tail-call`,
     /// `multi-memory`, `memory64`, `extended-const`, `exceptions`,
     /// `function-references`, `threads` (atomics and shared memories within
-    /// one instance's store; no thread spawning), `wide-arithmetic` (`=n`
-    /// turns one off); `custom-page-sizes` (1-byte memory pages) is off
-    /// unless `=y`; `gc` and `component-model` are not implemented.
+    /// one instance's store; no thread spawning), `wide-arithmetic`, `gc`
+    /// (structs, arrays and i31; objects live until the program ends, no
+    /// collector yet) (`=n` turns one off); `custom-page-sizes` (1-byte
+    /// memory pages) is off unless `=y`; `component-model` is not
+    /// implemented.
     #[arg(
         short = 'W',
         long = "wasm",
@@ -286,6 +288,8 @@ const PROPOSALS: &[(&str, WasmFeatures)] = &[
     ("function-references", WasmFeatures::FUNCTION_REFERENCES),
     ("threads", WasmFeatures::THREADS),
     ("wide-arithmetic", WasmFeatures::WIDE_ARITHMETIC),
+    // On by default, as in wasmtime (since 47).
+    ("gc", WasmFeatures::GC),
     // Off by default, as in wasmtime.
     ("custom-page-sizes", WasmFeatures::CUSTOM_PAGE_SIZES),
 ];
@@ -294,7 +298,6 @@ const PROPOSALS: &[(&str, WasmFeatures)] = &[
 /// accepted, `=y` refused with that reason.
 const UNIMPLEMENTED_PROPOSALS: &[&str] = &[
     "shared-everything-threads",
-    "gc",
     "component-model",
     "component-model-async",
     "stack-switching",
@@ -674,9 +677,10 @@ fn show(val: &Val) -> String {
         Val::F32(bits) => f32::from_bits(*bits).to_string(),
         Val::F64(bits) => f64::from_bits(*bits).to_string(),
         Val::V128(v) => format!("{v:#034x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) => "null".to_owned(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) => "null".to_owned(),
         Val::FuncRef(Some(_)) => "<funcref>".to_owned(),
         Val::ExternRef(Some(_)) => "<externref>".to_owned(),
+        Val::AnyRef(Some(_)) => "<anyref>".to_owned(),
     }
 }
 
@@ -758,11 +762,15 @@ mod tests {
         );
         let e = parse_wasm_opt("shared-memory=n").expect_err("not separable");
         assert!(e.contains("threads=n"), "{e}");
-        assert!(matches!(
+        assert_eq!(
             parse_wasm_opt("gc=n"),
-            Ok(WasmOpt::Feature(_, false))
-        ));
-        let e = parse_wasm_opt("gc=y").expect_err("not implemented");
+            Ok(WasmOpt::Feature(WasmFeatures::GC, false))
+        );
+        assert_eq!(
+            parse_wasm_opt("gc"),
+            Ok(WasmOpt::Feature(WasmFeatures::GC, true))
+        );
+        let e = parse_wasm_opt("component-model=y").expect_err("not implemented");
         assert!(e.contains("not implemented"), "{e}");
         let e = parse_wasm_opt("fuel=10").expect_err("wasmtime only");
         assert!(e.contains("wasmtime option"), "{e}");

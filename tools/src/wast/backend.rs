@@ -24,6 +24,24 @@ pub enum Value {
     FuncRef(bool),
     /// An `externref`: `None` is null, `Some(n)` is `ref.extern n`.
     ExternRef(Option<u64>),
+    /// A non-null `externref` that externalises a GC value
+    /// (`extern.convert_any` of an i31, struct or array).
+    ExternGc,
+    /// An `anyref` (GC proposal): `None` is null.
+    AnyRef(Option<AnyValue>),
+}
+
+/// What a script can observe about a non-null `anyref`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnyValue {
+    /// An `i31`, sign-extended.
+    I31(i32),
+    /// A struct.
+    Struct,
+    /// An array.
+    Array,
+    /// An internalised host reference: `ref.host n`.
+    Host(u64),
 }
 
 impl fmt::Display for Value {
@@ -38,6 +56,12 @@ impl fmt::Display for Value {
             Value::FuncRef(true) => f.write_str("ref.func"),
             Value::ExternRef(None) => f.write_str("ref.null extern"),
             Value::ExternRef(Some(n)) => write!(f, "ref.extern {n}"),
+            Value::ExternGc => f.write_str("ref.extern (externalised GC value)"),
+            Value::AnyRef(None) => f.write_str("ref.null any"),
+            Value::AnyRef(Some(AnyValue::I31(v))) => write!(f, "ref.i31 {v}"),
+            Value::AnyRef(Some(AnyValue::Struct)) => f.write_str("ref.struct"),
+            Value::AnyRef(Some(AnyValue::Array)) => f.write_str("ref.array"),
+            Value::AnyRef(Some(AnyValue::Host(n))) => write!(f, "ref.host {n}"),
         }
     }
 }

@@ -2,8 +2,9 @@
 //! API in `docs/design/embedding-api.md`.
 
 use ringwasm_jit::{
-    Config, Engine, Error, ExternRef, Func, Global, GlobalType, Instance, Linker, Memory,
-    MemoryType, Module, Mutability, RefType, Store, Table, TableType, TrapCode, Val, ValType,
+    AnyRef, AnyRefKind, Config, Engine, Error, ExternRef, Func, Global, GlobalType, Instance,
+    Linker, Memory, MemoryType, Module, Mutability, RefType, Store, Table, TableType, TrapCode,
+    Val, ValType,
 };
 
 use std::sync::mpsc;
@@ -11,7 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use super::FeatureSet;
-use super::backend::{Backend, EngineError, Value};
+use super::backend::{AnyValue, Backend, EngineError, Value};
 
 /// How often the watchdog advances the engine's epoch.
 const TICK: Duration = Duration::from_millis(100);
@@ -111,6 +112,18 @@ impl JitBackend {
 
     fn val_of(&mut self, value: &Value) -> Val {
         match *value {
+            Value::AnyRef(None) => Val::AnyRef(None),
+            Value::AnyRef(Some(AnyValue::Host(n))) => {
+                Val::AnyRef(Some(ExternRef::new(&mut self.store, n).to_any()))
+            }
+            Value::AnyRef(Some(AnyValue::I31(v))) => {
+                Val::AnyRef(Some(AnyRef::from_i31(&self.store, v)))
+            }
+            // Scripts cannot build structs, arrays or externalised GC
+            // values as arguments.
+            Value::AnyRef(Some(AnyValue::Struct | AnyValue::Array)) | Value::ExternGc => {
+                Val::AnyRef(None)
+            }
             Value::I32(v) => Val::I32(v),
             Value::I64(v) => Val::I64(v),
             Value::F32(bits) => Val::F32(bits),
@@ -130,7 +143,20 @@ impl JitBackend {
             Val::F64(bits) => Value::F64(*bits),
             Val::V128(v) => Value::V128(*v),
             Val::FuncRef(f) => Value::FuncRef(f.is_some()),
-            Val::ExternRef(r) => Value::ExternRef(r.as_ref().map(|r| r.payload(&self.store))),
+            Val::ExternRef(None) => Value::ExternRef(None),
+            Val::ExternRef(Some(r)) => match r.payload(&self.store) {
+                Some(n) => Value::ExternRef(Some(n)),
+                None => Value::ExternGc,
+            },
+            Val::AnyRef(None) => Value::AnyRef(None),
+            Val::AnyRef(Some(r)) => Value::AnyRef(Some(match r.kind(&self.store) {
+                Some(AnyRefKind::I31) => AnyValue::I31(r.i31_s().unwrap_or(0)),
+                Some(AnyRefKind::Array(_)) => AnyValue::Array,
+                Some(AnyRefKind::Host) => {
+                    AnyValue::Host(r.to_extern().payload(&self.store).unwrap_or(u64::MAX))
+                }
+                _ => AnyValue::Struct,
+            })),
         }
     }
 }
