@@ -136,6 +136,50 @@ fn main() {
             features: FeatureSet::All,
         },
         Suite {
+            // The proposal's own copy of the 2.0 scripts: its binary.wast
+            // expects a nonzero memory-index byte to be malformed, so not
+            // under multi-memory.
+            files: data::proposal(Proposal::FunctionReferences).collect(),
+            prefix: "proposals/function-references",
+            config: "memory64",
+            features: FeatureSet::Memory64,
+        },
+        Suite {
+            files: data::proposal(Proposal::Annotations).collect(),
+            prefix: "proposals/annotations",
+            config: "all",
+            features: FeatureSet::All,
+        },
+        Suite {
+            // As function-references: scripts from before multi-memory.
+            files: data::proposal(Proposal::BulkMemoryOperations).collect(),
+            prefix: "proposals/bulk-memory",
+            config: "memory64",
+            features: FeatureSet::Memory64,
+        },
+        // Proposals merged into wasm 2.0, under 2.0. (`mutable-global` and
+        // `reference-types` are not run: their copies of `linking.wast` and
+        // `unreached-invalid.wast` predate bulk memory's instantiation
+        // semantics and the final typing rules, which wasm-v2 checks.)
+        Suite {
+            files: data::proposal(Proposal::MultiValue).collect(),
+            prefix: "proposals/multi-value",
+            config: "wasm2",
+            features: FeatureSet::Wasm2,
+        },
+        Suite {
+            files: data::proposal(Proposal::NontrappingFloatToIntConversions).collect(),
+            prefix: "proposals/nontrapping-float-to-int-conversions",
+            config: "wasm2",
+            features: FeatureSet::Wasm2,
+        },
+        Suite {
+            files: data::proposal(Proposal::SignExtensionOps).collect(),
+            prefix: "proposals/sign-extension-ops",
+            config: "wasm2",
+            features: FeatureSet::Wasm2,
+        },
+        Suite {
             files: data::proposal(Proposal::GC).collect(),
             prefix: "proposals/gc",
             config: "all",
