@@ -12,7 +12,7 @@ pub use wasmparser::WasmFeatures;
 
 use crate::compile::Trampolines;
 use crate::error::Error;
-use crate::gc::GcType;
+use crate::runtime::gc::GcType;
 use crate::types::{Composite, FuncType, RecMember};
 
 /// Engine configuration.
@@ -86,7 +86,7 @@ impl Config {
             max_memories: 10_000,
             max_gc_heap_bytes: 1 << 30,
             cache_dir: None,
-            cache_size_limit: crate::cache::DEFAULT_SIZE_LIMIT,
+            cache_size_limit: crate::compile::cache::DEFAULT_SIZE_LIMIT,
             allow_precompiled: false,
             opt_level: OptLevel::Speed,
         }
@@ -229,9 +229,9 @@ pub(crate) struct EngineInner {
     pub epoch: Box<AtomicU64>,
     types: Mutex<TypeRegistry>,
     /// Each type's supertype display, where compiled code reads it.
-    pub displays: crate::gc::SupertypeDisplays,
+    pub displays: crate::runtime::gc::SupertypeDisplays,
     /// Who may load an artefact: everything that shapes generated code.
-    pub header: crate::cache::Header,
+    pub header: crate::compile::cache::Header,
     trampolines: Mutex<HashMap<u32, Arc<Trampolines>>>,
 }
 
@@ -321,7 +321,7 @@ impl Engine {
                 isa,
                 epoch: Box::new(AtomicU64::new(0)),
                 types: Mutex::new(TypeRegistry::default()),
-                displays: crate::gc::SupertypeDisplays::new(),
+                displays: crate::runtime::gc::SupertypeDisplays::new(),
                 trampolines: Mutex::new(HashMap::new()),
             }),
         })
@@ -569,7 +569,7 @@ impl Engine {
 fn artefact_header(
     config: &Config,
     isa: &dyn cranelift_codegen::isa::TargetIsa,
-) -> crate::cache::Header {
+) -> crate::compile::cache::Header {
     let isa_flags = isa
         .isa_flags()
         .iter()
@@ -581,17 +581,17 @@ fn artefact_header(
         config.features.bits(),
         config.epoch_interruption,
     );
-    let fingerprint = crate::cache::digest(&[
-        crate::cache::BUILD_ID.as_bytes(),
+    let fingerprint = crate::compile::cache::digest(&[
+        crate::compile::cache::BUILD_ID.as_bytes(),
         isa.triple().to_string().as_bytes(),
         isa.flags().to_string().as_bytes(),
         isa_flags.as_bytes(),
         settings.as_bytes(),
     ]);
-    let cpu = crate::cache::digest(&[isa_flags.as_bytes()]);
+    let cpu = crate::compile::cache::digest(&[isa_flags.as_bytes()]);
     let description = format!(
         "ringwasm {} for {} (cpu flags #{:02x}{:02x}{:02x}{:02x}, {})",
-        crate::cache::BUILD_ID,
+        crate::compile::cache::BUILD_ID,
         isa.triple(),
         cpu[0],
         cpu[1],
@@ -599,7 +599,7 @@ fn artefact_header(
         cpu[3],
         settings
     );
-    crate::cache::Header {
+    crate::compile::cache::Header {
         fingerprint,
         description,
     }

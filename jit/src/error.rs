@@ -1,6 +1,6 @@
 //! The crate's one error type.
 
-use crate::trap::Trap;
+use crate::runtime::trap::Trap;
 
 /// Everything that can go wrong in the engine. Every payload is one
 /// pointer, so an `Error` is 16 bytes and a `Result` stays cheap to return.

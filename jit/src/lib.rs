@@ -8,84 +8,62 @@
 //!
 //! Where to start reading: the embedding API (`docs/design/embedding-api.md`)
 //! is [`Engine`] → [`Module`] → [`Store`] → [`Linker`]/[`Instance`] →
-//! [`Func`]. Underneath, `module` parses and validates, `translate` (the
-//! translator, safe code) turns bodies into Cranelift IR through the
-//! runtime's `func_env`, `compile` compiles in parallel and links, `vmctx`,
-//! `memory`, `table`, `global` and `gc` (GC objects and type layouts, see
-//! `docs/design/gc.md`) hold runtime state, and `fiber` plus
-//! `signals` run guest code on coroutine stacks and turn faults into traps
-//! (see `docs/design/traps.md`).
+//! [`Func`]. The crate has three rooms:
 //!
-//! `unsafe` lives only in `compile`, `vmctx`, `memory`, `signals`, `fiber`,
-//! `func` and `exception` (the throw libcall and its frame walk); every
-//! other module is safe code.
+//! - `compile/`: `translate` (the translator, safe code) turns bodies into
+//!   Cranelift IR through `func_env`, which alone knows the VMContext layout
+//!   (`env`); `compile` itself compiles in parallel and links; `cache` is
+//!   the code cache and `compile` artefact format.
+//! - `runtime/`: the store and what it owns. `vmctx`, `memory`, `table`,
+//!   `global` and `gc` (see `docs/design/gc.md`) hold runtime state, and
+//!   `fiber` plus `signals` run guest code on coroutine stacks and turn
+//!   faults into traps (see `docs/design/traps.md`).
+//! - `component/`: the component model (see `docs/design/components.md`),
+//!   built on the other two and, like them, free of I/O.
+//!
+//! `module` (parse and validate a core module), `engine`, `types` and
+//! `error` sit at the top, shared by the three rooms.
+//!
+//! `unsafe` lives only in `compile` (code memory and linking, not its
+//! submodules), `runtime::{vmctx, memory, signals, fiber, func, exception}`
+//! (the last for the throw libcall and its frame walk); every other module
+//! is safe code.
 #![deny(missing_docs)]
 
-#[forbid(unsafe_code)]
-mod cache;
 mod compile;
 #[forbid(unsafe_code)]
 mod engine;
 #[forbid(unsafe_code)]
-mod env;
-#[forbid(unsafe_code)]
 mod error;
-mod exception;
-mod fiber;
-mod func;
-#[forbid(unsafe_code)]
-mod func_env;
-#[forbid(unsafe_code)]
-mod gc;
-#[forbid(unsafe_code)]
-mod global;
-#[forbid(unsafe_code)]
-mod instance;
-#[forbid(unsafe_code)]
-mod linker;
-mod memory;
-#[forbid(unsafe_code)]
-mod memory_api;
 #[forbid(unsafe_code)]
 mod module;
-mod signals;
-#[forbid(unsafe_code)]
-mod store;
-#[forbid(unsafe_code)]
-mod table;
-#[forbid(unsafe_code)]
-mod tag;
-#[forbid(unsafe_code)]
-pub mod translate;
-#[forbid(unsafe_code)]
-mod trap;
+mod runtime;
 #[forbid(unsafe_code)]
 mod types;
-#[forbid(unsafe_code)]
-mod values;
-mod vmctx;
 
-pub use cache::default_cache_dir;
+pub use compile::translate;
+
+pub use compile::cache::default_cache_dir;
 pub use engine::{Config, Engine, OptLevel, WasmFeatures};
 pub use error::{CompileError, Error, LinkError, Message};
-pub use exception::ThrownException;
-pub use func::{
+pub use module::Module;
+pub use runtime::exception::ThrownException;
+pub use runtime::func::{
     Caller, Func, HostFunc, HostReturn, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy,
 };
-pub use global::Global;
-pub use instance::Instance;
-pub use linker::Linker;
-pub use memory_api::Memory;
-pub use module::Module;
-pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
-pub use table::Table;
-pub use tag::{Tag, TagType};
-pub use trap::{
+pub use runtime::global::Global;
+pub use runtime::instance::Instance;
+pub use runtime::linker::Linker;
+pub use runtime::memory_api::Memory;
+pub use runtime::store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use runtime::table::Table;
+pub use runtime::tag::{Tag, TagType};
+pub use runtime::trap::{
     FrameInfo, Trap, TrapCode, WASMTIME_BACKTRACE_MAX_FRAMES, WasmBacktrace, WasmFault,
     demangle_function_name,
 };
+pub use runtime::values::{AnyRef, AnyRefKind, Extern, ExternRef, Val};
 pub use types::{
     CompositeKind, ExportType, ExternType, FieldType, FuncType, FuncTypeId, GlobalType, HeapType,
     ImportType, MemoryType, Mutability, RefType, StorageType, TableType, ValType,
 };
-pub use values::{AnyRef, AnyRefKind, Extern, ExternRef, Val};

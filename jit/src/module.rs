@@ -9,13 +9,13 @@ use wasmparser::{
     Operator, Parser, Payload, TypeRef, ValidPayload, Validator, ValidatorResources,
 };
 
-use crate::cache::{self, Bytes, Serial};
 use crate::compile::CompiledFunc;
-use crate::engine::Engine;
-use crate::env::{
+use crate::compile::cache::{self, Bytes, Serial};
+use crate::compile::env::{
     ConstExpr, ConstOp, DataKind, DataSegment, ElemKind, ElemSegment, EntityIndex, Import,
     ModuleInfo, VMOffsets,
 };
+use crate::engine::Engine;
 use crate::error::Error;
 use crate::types::{
     ExportType, ExternType, GlobalType, ImportType, MemoryType, Mutability, RefType, TableType,
@@ -333,7 +333,7 @@ pub(crate) fn entity_type(info: &ModuleInfo, index: EntityIndex) -> ExternType {
         EntityIndex::Table(i) => ExternType::Table(info.tables[i as usize]),
         EntityIndex::Memory(i) => ExternType::Memory(info.memories[i as usize]),
         EntityIndex::Global(i) => ExternType::Global(info.globals[i as usize]),
-        EntityIndex::Tag(i) => ExternType::Tag(crate::tag::TagType::from_func_type(
+        EntityIndex::Tag(i) => ExternType::Tag(crate::runtime::tag::TagType::from_func_type(
             info.types[info.tags[i as usize] as usize].clone(),
         )),
     }

@@ -843,7 +843,7 @@ pub enum ExternType {
     /// A global.
     Global(GlobalType),
     /// A tag (exception handling).
-    Tag(crate::tag::TagType),
+    Tag(crate::runtime::tag::TagType),
 }
 
 /// One import of a module.

@@ -6,15 +6,15 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
 
 use crate::compile::EntryTrampoline;
-use crate::env::VMFuncRef;
+use crate::compile::env::VMFuncRef;
 use crate::error::Error;
-use crate::store::{
+use crate::runtime::store::{
     AsContext, AsContextMut, Pending, StoreContext, StoreContextMut, StoreInner, StoreOpaque,
 };
-use crate::trap::{FrameInfo, Trap, TrapCode};
+use crate::runtime::trap::{FrameInfo, Trap, TrapCode};
+use crate::runtime::values::{Extern, Val};
+use crate::runtime::vmctx::VMStoreContext;
 use crate::types::{FuncType, ValType};
-use crate::values::{Extern, Val};
-use crate::vmctx::VMStoreContext;
 
 /// A host function in its type-erased form: it receives the store, the
 /// calling instance (if wasm called it) and the argument/result slots.
@@ -134,7 +134,7 @@ pub(crate) unsafe extern "C" fn host_dispatch(context: *mut HostContext, values:
     let callable = callable.clone();
     // SAFETY: the caller's vmctx was recorded by compiled code just before
     // the call and is a live instance's.
-    let caller = unsafe { crate::vmctx::instance_index_of(store.ctx.caller_vmctx) };
+    let caller = unsafe { crate::runtime::vmctx::instance_index_of(store.ctx.caller_vmctx) };
     // SAFETY: per contract, `values` holds `n` slots.
     let slots = unsafe { std::slice::from_raw_parts_mut(values, n) };
     let result = catch_unwind(AssertUnwindSafe(|| callable(store_ptr, caller, slots)));
@@ -145,7 +145,7 @@ pub(crate) unsafe extern "C" fn host_dispatch(context: *mut HostContext, values:
         Ok(Err(trap)) => {
             if let TrapCode::Exception(thrown) = &trap.code {
                 // The trampoline throws it into the calling wasm code.
-                let exn = crate::exception::host_thrown(store, thrown);
+                let exn = crate::runtime::exception::host_thrown(store, thrown);
                 // SAFETY: per contract `values` has at least one slot (the
                 // trampoline's area is never empty).
                 unsafe { values.write(exn as usize as u128) };
@@ -189,7 +189,7 @@ pub(crate) fn call_raw(
     let ctx_ptr: *mut VMStoreContext = &mut *store.ctx;
     let values_ptr = values.as_mut_ptr();
     let wasm_stack = store.engine.max_wasm_stack();
-    let outcome = crate::fiber::on_guest_stack(wasm_stack, &mut |limit| {
+    let outcome = crate::runtime::fiber::on_guest_stack(wasm_stack, &mut |limit| {
         let limit_ptr =
             ctx_ptr.wrapping_byte_add(std::mem::offset_of!(VMStoreContext, stack_limit));
         // SAFETY: the store context outlives the call; volatile because the
@@ -208,12 +208,13 @@ pub(crate) fn call_raw(
     }
 }
 
-fn trap_from_record(store: &mut StoreOpaque, record: &crate::fiber::TrapRecord) -> Error {
+fn trap_from_record(store: &mut StoreOpaque, record: &crate::runtime::fiber::TrapRecord) -> Error {
     // Taken first, so that no later trap of this thread sees it.
-    let fault = crate::signals::take_fault_address().and_then(|addr| store.wasm_fault(addr));
+    let fault =
+        crate::runtime::signals::take_fault_address().and_then(|addr| store.wasm_fault(addr));
     let code_info = crate::compile::lookup_code(record.pc);
     let ir_code = code_info.as_ref().and_then(|c| c.trap_at(record.pc));
-    let code = ir_code.and_then(crate::trap::from_ir);
+    let code = ir_code.and_then(crate::runtime::trap::from_ir);
     let code = match code {
         Some(TrapCode::Host(_)) => match store.pending.take() {
             Some(Pending::Trap(mut trap)) => {
@@ -243,7 +244,7 @@ fn trap_from_record(store: &mut StoreOpaque, record: &crate::fiber::TrapRecord) 
 /// trap is the stack-limit check, which is prologue code belonging to no
 /// wasm operator, so the innermost frame has no module offset (wasmtime
 /// shows it without one).
-fn backtrace_of(record: &crate::fiber::TrapRecord, in_prologue: bool) -> Vec<FrameInfo> {
+fn backtrace_of(record: &crate::runtime::fiber::TrapRecord, in_prologue: bool) -> Vec<FrameInfo> {
     let mut backtrace = Vec::new();
     let pcs =
         std::iter::once(record.pc).chain(record.frames[..record.nframes].iter().map(|r| r - 1));
@@ -450,7 +451,7 @@ impl<T> Caller<'_, T> {
     /// An export of the calling instance.
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
         let instance = self.instance?;
-        crate::instance::export_of(&mut self.inner.opaque, instance, name)
+        crate::runtime::instance::export_of(&mut self.inner.opaque, instance, name)
     }
 
     /// The instance whose code called this host function (`None` when the

@@ -3,10 +3,10 @@
 
 use std::alloc::Layout;
 
-use crate::env::{VMCTX_MAGIC, VMFuncRef, VMOffsets};
+use crate::compile::env::{VMCTX_MAGIC, VMFuncRef, VMOffsets};
 use crate::error::Error;
-use crate::memory::{LinearMemory, VMMemoryDefinition};
-use crate::store::StoreOpaque;
+use crate::runtime::memory::{LinearMemory, VMMemoryDefinition};
+use crate::runtime::store::StoreOpaque;
 use crate::types::MemoryType;
 
 /// Per-store state compiled code reads through every instance's VMContext.
@@ -130,7 +130,8 @@ impl VMContext {
         );
         vmctx.write_ptr(
             offsets.exn_builtins(),
-            &crate::exception::EXN_BUILTINS as *const crate::exception::ExnBuiltins as usize,
+            &crate::runtime::exception::EXN_BUILTINS
+                as *const crate::runtime::exception::ExnBuiltins as usize,
         );
         Ok(vmctx)
     }
@@ -227,7 +228,7 @@ struct BuiltinTable {
 }
 
 const _: () = assert!(
-    size_of::<BuiltinTable>() == crate::func_env::NUM_BUILTINS * 8,
+    size_of::<BuiltinTable>() == crate::compile::func_env::NUM_BUILTINS * 8,
     "one slot per builtin"
 );
 
@@ -437,7 +438,7 @@ const WAIT_SLICE: std::time::Duration = std::time::Duration::from_millis(10);
 /// (`func_env::WAIT_INTERRUPTED`), so `-W timeout` bounds a long wait too.
 fn wait_for_timeout(store: &StoreOpaque, timeout: i64) -> u32 {
     let Ok(nanos) = u64::try_from(timeout) else {
-        return crate::func_env::WAIT_FOREVER;
+        return crate::compile::func_env::WAIT_FOREVER;
     };
     let total = std::time::Duration::from_nanos(nanos);
     if !store.engine.epoch_interruption() {
@@ -447,7 +448,7 @@ fn wait_for_timeout(store: &StoreOpaque, timeout: i64) -> u32 {
     let start = std::time::Instant::now();
     loop {
         if store.engine.current_epoch() >= store.ctx.epoch_deadline {
-            return crate::func_env::WAIT_INTERRUPTED;
+            return crate::compile::func_env::WAIT_INTERRUPTED;
         }
         let elapsed = start.elapsed();
         if elapsed >= total {
@@ -497,7 +498,7 @@ unsafe extern "C" fn memory_atomic_wait64(
 
 // The offsets `func_env` compiles into code match the structures.
 const _: () = {
-    use crate::env::{memdef, storectx, tabledef};
+    use crate::compile::env::{memdef, storectx, tabledef};
     use std::mem::offset_of;
     assert!(offset_of!(VMStoreContext, epoch_ptr) == storectx::EPOCH_PTR as usize);
     assert!(offset_of!(VMStoreContext, epoch_deadline) == storectx::EPOCH_DEADLINE as usize);

@@ -2,9 +2,9 @@
 //! pointer in the VMContext, so imported and defined globals look the same.
 
 use crate::error::Error;
-use crate::store::{AsContext, AsContextMut, StoreOpaque};
+use crate::runtime::store::{AsContext, AsContextMut, StoreOpaque};
+use crate::runtime::values::Val;
 use crate::types::{GlobalType, Mutability};
-use crate::values::Val;
 
 /// A global of a store.
 pub(crate) struct GlobalData {

@@ -27,7 +27,7 @@ use crate::types::{Composite, CompositeKind, FieldType, HeapType};
 
 /// Byte offsets and constants of the object layout (defined where the
 /// translator sees them).
-pub(crate) use crate::translate::gc_object as obj;
+pub(crate) use crate::compile::translate::gc_object as obj;
 
 /// The low bits of an internalised host reference (and of an `externref`).
 pub(crate) const HOST_TAG: usize = 2;
@@ -384,7 +384,11 @@ pub(crate) fn classify(heap: &GcHeap, raw: usize) -> Option<AnyKind> {
 
 /// Whether the non-null `any`-hierarchy word `raw` of `store` is a value of
 /// heap type `ty` (the host-side twin of the cast compiled code performs).
-pub(crate) fn value_matches(store: &crate::store::StoreOpaque, raw: usize, ty: HeapType) -> bool {
+pub(crate) fn value_matches(
+    store: &crate::runtime::store::StoreOpaque,
+    raw: usize,
+    ty: HeapType,
+) -> bool {
     let Some(kind) = classify(&store.gc, raw) else {
         return false;
     };
@@ -402,7 +406,7 @@ pub(crate) fn value_matches(store: &crate::store::StoreOpaque, raw: usize, ty: H
     }
 }
 
-impl crate::store::StoreOpaque {
+impl crate::runtime::store::StoreOpaque {
     /// The `gc_alloc` builtin: a new object, or 0 when the heap is full.
     /// Compiled code calls it when its inline bump allocation does not fit.
     pub(crate) fn gc_alloc(&mut self, type_id: u32, kind: u32, bytes: u64, len: u32) -> usize {

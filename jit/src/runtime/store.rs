@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::global::GlobalData;
-use crate::instance::InstanceData;
-use crate::table::TableData;
-use crate::trap::Trap;
-use crate::vmctx::MemoryData;
+use crate::runtime::global::GlobalData;
+use crate::runtime::instance::InstanceData;
+use crate::runtime::table::TableData;
+use crate::runtime::trap::Trap;
+use crate::runtime::vmctx::MemoryData;
 
-pub(crate) use crate::vmctx::VMStoreContext;
+pub(crate) use crate::runtime::vmctx::VMStoreContext;
 
 /// What a host function left behind when it made the guest trap.
 pub(crate) enum Pending {
@@ -32,13 +32,13 @@ pub(crate) struct StoreOpaque {
     pub tables: Vec<Box<TableData>>,
     #[expect(clippy::vec_box, reason = "compiled code holds pointers into each box")]
     pub globals: Vec<Box<GlobalData>>,
-    pub funcs: Vec<crate::func::FuncData>,
+    pub funcs: Vec<crate::runtime::func::FuncData>,
     pub externrefs: Vec<u64>,
     pub pending: Option<Pending>,
     /// Tags and exception objects (`exception.rs`).
-    pub exn: crate::exception::ExnState,
+    pub exn: crate::runtime::exception::ExnState,
     /// GC objects (`gc.rs`).
-    pub gc: crate::gc::GcHeap,
+    pub gc: crate::runtime::gc::GcHeap,
 }
 
 impl StoreOpaque {
@@ -91,10 +91,10 @@ impl StoreOpaque {
     /// address in it and its current size. `None` when no memory of this
     /// store holds `addr` (as wasmtime, which searches its store the same
     /// way) or wasmtime would have stopped the access at an explicit check.
-    pub(crate) fn wasm_fault(&self, addr: usize) -> Option<crate::trap::WasmFault> {
+    pub(crate) fn wasm_fault(&self, addr: usize) -> Option<crate::runtime::trap::WasmFault> {
         self.memories.iter().find_map(|m| {
             let wasm_address = m.mem.fault_address(addr)?;
-            Some(crate::trap::WasmFault {
+            Some(crate::runtime::trap::WasmFault {
                 memory_size: m.mem.len() as u64,
                 wasm_address,
             })
@@ -174,7 +174,7 @@ impl<T> Store<T> {
                     externrefs: Vec::new(),
                     pending: None,
                     exn: Default::default(),
-                    gc: crate::gc::GcHeap::new(engine.max_gc_heap_bytes()),
+                    gc: crate::runtime::gc::GcHeap::new(engine.max_gc_heap_bytes()),
                 },
                 data,
             }),

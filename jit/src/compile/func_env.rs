@@ -1,6 +1,6 @@
 //! The runtime's [`FuncEnvironment`]: how compiled code reaches memories,
 //! tables, globals, other functions and builtins through the VMContext
-//! layout of [`crate::env::VMOffsets`]. Safe code: it only builds IR.
+//! layout of [`crate::compile::env::VMOffsets`]. Safe code: it only builds IR.
 
 use cranelift_codegen::ir::{
     self, AbiParam, ExtFuncData, ExternalName, GlobalValueData, InstBuilder, MemFlagsData,
@@ -9,14 +9,14 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::FunctionBuilder;
 
-use crate::engine::Engine;
-use crate::env::{ModuleInfo, VMOffsets, funcref, memdef, storectx, tabledef};
-use crate::exception;
-use crate::translate::trap_codes as tc;
-use crate::translate::{
+use crate::compile::env::{ModuleInfo, VMOffsets, funcref, memdef, storectx, tabledef};
+use crate::compile::translate::trap_codes as tc;
+use crate::compile::translate::{
     DataIndex, ElemIndex, EnvError, EnvResult, FuncEnvironment, FuncIndex, GcLayout, GlobalIndex,
     GlobalLocation, MemoryIndex, MemoryPlan, TableIndex, TagIndex, TypeIndex,
 };
+use crate::engine::Engine;
+use crate::runtime::exception;
 use crate::types::MemoryType;
 
 /// Builtin functions compiled code calls through the table at
@@ -205,7 +205,7 @@ impl<'a> ModuleFuncEnv<'a> {
         actual: ir::Value,
         expected: u32,
     ) -> ir::Value {
-        use crate::gc::{DIR_PAGES, DISPLAY_LEN, PAGE_TYPES};
+        use crate::runtime::gc::{DIR_PAGES, DISPLAY_LEN, PAGE_TYPES};
         let depth = self.engine.gc_type(expected).supers.len() as u32 - 1;
         if depth >= DISPLAY_LEN {
             let expected = Self::i32_const(b, expected);
@@ -470,7 +470,7 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
             // A memory64 memory is always checked explicitly; the figure
             // only matters for 32-bit memories.
             reserved_bytes: 1 << 32,
-            guard_bytes: crate::memory::GUARD_SIZE as u64,
+            guard_bytes: crate::runtime::memory::GUARD_SIZE as u64,
         }
     }
 
@@ -941,7 +941,7 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         exn: ir::Value,
     ) -> EnvResult<()> {
         self.exn_builtin(b, vmctx, exception::builtin::THROW, &[exn], false);
-        b.ins().trap(crate::trap::HOST_TRAP);
+        b.ins().trap(crate::runtime::trap::HOST_TRAP);
         Ok(())
     }
 
@@ -1016,14 +1016,14 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         // A struct's size includes its header; an array's is per element.
         let (kind, bytes) = if layout.size > 0 {
             let bytes = b.ins().iconst(types::I64, i64::from(layout.size.max(8)));
-            (crate::gc::obj::KIND_STRUCT, bytes)
+            (crate::runtime::gc::obj::KIND_STRUCT, bytes)
         } else {
             let len64 = b.ins().uextend(types::I64, len);
             let data = b.ins().imul_imm_u(len64, i64::from(layout.elem_size));
             let bytes = b
                 .ins()
-                .iadd_imm_u(data, i64::from(crate::gc::obj::ARRAY_DATA));
-            (crate::gc::obj::KIND_ARRAY, bytes)
+                .iadd_imm_u(data, i64::from(crate::runtime::gc::obj::ARRAY_DATA));
+            (crate::runtime::gc::obj::KIND_ARRAY, bytes)
         };
         // Whole words: the free range stays 8-byte aligned.
         let bytes = if layout.size > 0 {
@@ -1051,9 +1051,11 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         b.ins().store(flags, new_top, sc, storectx::GC_TOP);
         let header = (u64::from(kind) << 32) | u64::from(layout.type_id);
         let header = b.ins().iconst(types::I64, header as i64);
-        b.ins().store(flags, header, top, crate::gc::obj::TYPE_ID);
-        if kind == crate::gc::obj::KIND_ARRAY {
-            b.ins().store(flags, len, top, crate::gc::obj::ARRAY_LEN);
+        b.ins()
+            .store(flags, header, top, crate::runtime::gc::obj::TYPE_ID);
+        if kind == crate::runtime::gc::obj::KIND_ARRAY {
+            b.ins()
+                .store(flags, len, top, crate::runtime::gc::obj::ARRAY_LEN);
         }
         b.ins().jump(done, &[top.into()]);
 

@@ -33,10 +33,10 @@
 //! x86-64 only: the stub and the resume are a few instructions of assembly.
 //! Other targets compile but report `Unsupported` at the first throw.
 
-use crate::store::{Pending, StoreOpaque};
-use crate::tag::{Tag, TagData, TagType};
-use crate::trap::{FrameInfo, Trap, TrapCode};
-use crate::values::Val;
+use crate::runtime::store::{Pending, StoreOpaque};
+use crate::runtime::tag::{Tag, TagData, TagType};
+use crate::runtime::trap::{FrameInfo, Trap, TrapCode};
+use crate::runtime::values::Val;
 
 /// An exception in flight or caught: the tag identity and the payload, one
 /// 16-byte slot per value. Compiled code reads the fields at the offsets in
@@ -196,7 +196,7 @@ impl ThrownException {
     /// # Errors
     /// `Error::Type` when the values do not match the tag's type.
     pub fn new(
-        store: impl crate::store::AsContext,
+        store: impl crate::runtime::store::AsContext,
         tag: Tag,
         values: &[Val],
     ) -> Result<Self, crate::Error> {
@@ -237,7 +237,7 @@ impl ThrownException {
     ///
     /// # Panics
     /// When used with a store other than the tag's.
-    pub fn values(&self, store: impl crate::store::AsContext) -> Vec<Val> {
+    pub fn values(&self, store: impl crate::runtime::store::AsContext) -> Vec<Val> {
         let store = &store.as_context().0.opaque;
         assert_eq!(
             store.id, self.tag.store,
@@ -352,7 +352,7 @@ unsafe extern "C" fn throw_impl(
     fp: usize,
     _sp: usize,
 ) {
-    let entry = crate::fiber::current_entry();
+    let entry = crate::runtime::fiber::current_entry();
     let bounds = if entry.is_null() {
         None
     } else {

@@ -2,9 +2,9 @@
 
 use crate::engine::WasmFeatures;
 use crate::error::Error;
-use crate::store::{AsContextMut, StoreContext, StoreContextMut, StoreOpaque};
+use crate::runtime::store::{AsContextMut, StoreContext, StoreContextMut, StoreOpaque};
+use crate::runtime::vmctx::MemoryData;
 use crate::types::MemoryType;
-use crate::vmctx::MemoryData;
 
 /// A linear memory handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

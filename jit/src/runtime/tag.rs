@@ -8,7 +8,7 @@
 //! equal, and two instantiations of one module that define a tag do not.
 
 use crate::error::Error;
-use crate::store::{AsContext, AsContextMut};
+use crate::runtime::store::{AsContext, AsContextMut};
 use crate::types::{FuncType, ValType};
 
 /// The type of a tag: the types of the values an exception carries.

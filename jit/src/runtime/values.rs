@@ -1,12 +1,12 @@
 //! Values crossing the host/guest boundary.
 
-use crate::env::VMFuncRef;
+use crate::compile::env::VMFuncRef;
 use crate::error::Error;
-use crate::func::Func;
-use crate::global::Global;
-use crate::memory_api::Memory;
-use crate::store::{AsContext, AsContextMut, StoreOpaque};
-use crate::table::Table;
+use crate::runtime::func::Func;
+use crate::runtime::global::Global;
+use crate::runtime::memory_api::Memory;
+use crate::runtime::store::{AsContext, AsContextMut, StoreOpaque};
+use crate::runtime::table::Table;
 use crate::types::{CompositeKind, FuncTypeId, HeapType, RefType, StorageType, ValType};
 
 /// An opaque host reference (`externref`), or a GC value externalised by
@@ -26,7 +26,7 @@ impl ExternRef {
         store.externrefs.push(value);
         ExternRef {
             store: store.id,
-            raw: ((store.externrefs.len() - 1) << 2) | crate::gc::HOST_TAG,
+            raw: ((store.externrefs.len() - 1) << 2) | crate::runtime::gc::HOST_TAG,
         }
     }
 
@@ -35,7 +35,7 @@ impl ExternRef {
     /// another store.
     pub fn payload(&self, store: impl AsContext) -> Option<u64> {
         let store = &store.as_context().0.opaque;
-        if store.id != self.store || self.raw & 3 != crate::gc::HOST_TAG {
+        if store.id != self.store || self.raw & 3 != crate::runtime::gc::HOST_TAG {
             return None;
         }
         store.externrefs.get(self.raw >> 2).copied()
@@ -105,13 +105,13 @@ impl AnyRef {
         if store.id != self.store {
             return None;
         }
-        Some(match crate::gc::classify(&store.gc, self.raw)? {
-            crate::gc::AnyKind::I31 => AnyRefKind::I31,
-            crate::gc::AnyKind::Host => AnyRefKind::Host,
-            crate::gc::AnyKind::Object(id, CompositeKind::Array) => {
+        Some(match crate::runtime::gc::classify(&store.gc, self.raw)? {
+            crate::runtime::gc::AnyKind::I31 => AnyRefKind::I31,
+            crate::runtime::gc::AnyKind::Host => AnyRefKind::Host,
+            crate::runtime::gc::AnyKind::Object(id, CompositeKind::Array) => {
                 AnyRefKind::Array(FuncTypeId(id))
             }
-            crate::gc::AnyKind::Object(id, _) => AnyRefKind::Struct(FuncTypeId(id)),
+            crate::runtime::gc::AnyKind::Object(id, _) => AnyRefKind::Struct(FuncTypeId(id)),
         })
     }
 
@@ -150,7 +150,7 @@ impl AnyRef {
         let obj = alloc_object(
             store,
             ty.0,
-            crate::gc::obj::KIND_STRUCT,
+            crate::runtime::gc::obj::KIND_STRUCT,
             u64::from(gc_ty.size),
             0,
         )?;
@@ -188,10 +188,11 @@ impl AnyRef {
         };
         let value = field_raw(store, init, elem.ty.storage)?;
         let size = elem.ty.storage.size();
-        let bytes = u64::from(crate::gc::obj::ARRAY_DATA) + u64::from(len) * u64::from(size);
-        let obj = alloc_object(store, ty.0, crate::gc::obj::KIND_ARRAY, bytes, len)?;
+        let bytes =
+            u64::from(crate::runtime::gc::obj::ARRAY_DATA) + u64::from(len) * u64::from(size);
+        let obj = alloc_object(store, ty.0, crate::runtime::gc::obj::KIND_ARRAY, bytes, len)?;
         if value != 0 {
-            let data = obj + crate::gc::obj::ARRAY_DATA as usize;
+            let data = obj + crate::runtime::gc::obj::ARRAY_DATA as usize;
             for i in 0..len as usize {
                 store
                     .gc
@@ -247,7 +248,7 @@ impl AnyRef {
         let ty = store.engine.gc_type(id.0);
         let elem = ty.fields.first()?;
         let size = elem.ty.storage.size() as usize;
-        let addr = self.raw + crate::gc::obj::ARRAY_DATA as usize + index as usize * size;
+        let addr = self.raw + crate::runtime::gc::obj::ARRAY_DATA as usize + index as usize * size;
         read_field(store, addr, elem.ty.storage)
     }
 }
@@ -263,7 +264,9 @@ fn alloc_object(
     store.gc_sync_in();
     let obj = store.gc.new_object(type_id, kind, bytes, len);
     store.gc_sync_out();
-    obj.map_err(|_| crate::trap::Trap::new(crate::trap::TrapCode::GcHeapOutOfMemory).into())
+    obj.map_err(|_| {
+        crate::runtime::trap::Trap::new(crate::runtime::trap::TrapCode::GcHeapOutOfMemory).into()
+    })
 }
 
 /// The stored bits of `v` in a field of storage `s`, checking its type.
@@ -424,7 +427,7 @@ impl Val {
                 if a.raw & 1 == 0 {
                     store.check(a.store)?;
                 }
-                if !crate::gc::value_matches(store, a.raw, ty.heap) {
+                if !crate::runtime::gc::value_matches(store, a.raw, ty.heap) {
                     return mismatch(format!(
                         "a reference of another type ({:?})",
                         a.kind_in(store)
@@ -453,7 +456,7 @@ impl Val {
         match ty.heap.top() {
             HeapType::Func if raw == 0 => Val::FuncRef(None),
             HeapType::Func => {
-                let index = crate::func::funcref_store_index(raw as *const VMFuncRef);
+                let index = crate::runtime::func::funcref_store_index(raw as *const VMFuncRef);
                 Val::FuncRef(Some(Func {
                     store: store.id,
                     index,
@@ -508,7 +511,7 @@ pub enum Extern {
     /// A global.
     Global(Global),
     /// A tag (exception handling).
-    Tag(crate::tag::Tag),
+    Tag(crate::runtime::tag::Tag),
 }
 
 impl Extern {
@@ -557,8 +560,8 @@ impl From<Table> for Extern {
         Extern::Table(t)
     }
 }
-impl From<crate::tag::Tag> for Extern {
-    fn from(t: crate::tag::Tag) -> Self {
+impl From<crate::runtime::tag::Tag> for Extern {
+    fn from(t: crate::runtime::tag::Tag) -> Self {
         Extern::Tag(t)
     }
 }

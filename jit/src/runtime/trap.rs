@@ -59,7 +59,7 @@ pub enum TrapCode {
     Exit(i32),
     /// A wasm exception no handler caught (or, returned by a host function,
     /// an exception to throw into the calling wasm code).
-    Exception(Box<crate::exception::ThrownException>),
+    Exception(Box<crate::runtime::exception::ThrownException>),
 }
 
 impl TrapCode {
@@ -82,7 +82,7 @@ impl TrapCode {
             TrapCode::HeapMisaligned => "unaligned atomic",
             TrapCode::AtomicWaitNonSharedMemory => "expected shared memory",
             TrapCode::AtomicWaitForever => {
-                crate::translate::trap_codes::ATOMIC_WAIT_FOREVER_MESSAGE
+                crate::compile::translate::trap_codes::ATOMIC_WAIT_FOREVER_MESSAGE
             }
             TrapCode::ArrayOutOfBounds => "out of bounds array access",
             TrapCode::CastFailure => "cast failure",
@@ -182,12 +182,12 @@ impl Trap {
 
     /// A host function throws `exception` into the wasm code that called
     /// it (return it as the function's error).
-    pub fn throw(exception: crate::exception::ThrownException) -> Self {
+    pub fn throw(exception: crate::runtime::exception::ThrownException) -> Self {
         Trap::new(TrapCode::Exception(Box::new(exception)))
     }
 
     /// The exception, when this is an uncaught wasm exception.
-    pub fn exception(&self) -> Option<&crate::exception::ThrownException> {
+    pub fn exception(&self) -> Option<&crate::runtime::exception::ThrownException> {
         match &self.code {
             TrapCode::Exception(e) => Some(e),
             _ => None,
@@ -301,7 +301,7 @@ pub(crate) const HOST_TRAP: cranelift_codegen::ir::TrapCode =
 
 /// Our trap code for a Cranelift trap code.
 pub(crate) fn from_ir(code: cranelift_codegen::ir::TrapCode) -> Option<TrapCode> {
-    use crate::translate::trap_codes as tc;
+    use crate::compile::translate::trap_codes as tc;
     Some(match code {
         tc::STACK_OVERFLOW => TrapCode::StackOverflow,
         tc::HEAP_OUT_OF_BOUNDS => TrapCode::MemoryOutOfBounds,
@@ -352,7 +352,7 @@ impl TrapTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::translate::trap_codes as tc;
+    use crate::compile::translate::trap_codes as tc;
 
     #[test]
     fn every_translator_code_maps_to_its_spec_message() {

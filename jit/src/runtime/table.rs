@@ -3,14 +3,14 @@
 //! externalised GC value), an anyref a GC word (see `gc.rs`); 0 is null.
 
 use crate::error::Error;
-use crate::store::{AsContext, AsContextMut, StoreOpaque};
+use crate::runtime::store::{AsContext, AsContextMut, StoreOpaque};
+use crate::runtime::values::Val;
 use crate::types::TableType;
-use crate::values::Val;
 
 /// Largest number of elements a table may grow to.
 const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
 
-pub(crate) use crate::vmctx::VMTableDefinition;
+pub(crate) use crate::runtime::vmctx::VMTableDefinition;
 
 /// A table of a store.
 pub(crate) struct TableData {
@@ -140,7 +140,9 @@ impl Table {
         let slot = usize::try_from(index)
             .ok()
             .and_then(|i| t.elements.get_mut(i))
-            .ok_or_else(|| crate::trap::Trap::new(crate::trap::TrapCode::TableOutOfBounds))?;
+            .ok_or_else(|| {
+                crate::runtime::trap::Trap::new(crate::runtime::trap::TrapCode::TableOutOfBounds)
+            })?;
         *slot = raw;
         Ok(())
     }

@@ -1,6 +1,17 @@
 //! Compiling a module's functions in parallel, linking them into executable
 //! memory, and the per-signature trampolines that connect host and guest.
 
+// The compiler's safe parts; only this file (code memory, linking) holds
+// `unsafe`.
+#[forbid(unsafe_code)]
+pub(crate) mod cache;
+#[forbid(unsafe_code)]
+pub(crate) mod env;
+#[forbid(unsafe_code)]
+pub(crate) mod func_env;
+#[forbid(unsafe_code)]
+pub mod translate;
+
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::sync::{Arc, RwLock, Weak};
@@ -16,13 +27,13 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use rayon::prelude::*;
 use wasmparser::{BinaryReader, FunctionBody};
 
-use crate::cache::{Bytes, Reader, Serial, corrupt};
+use crate::compile::cache::{Bytes, Reader, Serial, corrupt};
+use crate::compile::env::{ModuleInfo, VMOffsets};
+use crate::compile::translate::{FuncIndex, TranslateError, translate_function};
 use crate::engine::Engine;
-use crate::env::{ModuleInfo, VMOffsets};
 use crate::error::Error;
 use crate::module::PendingFunc;
-use crate::translate::{FuncIndex, TranslateError, translate_function};
-use crate::trap::{HOST_TRAP, TrapTable};
+use crate::runtime::trap::{HOST_TRAP, TrapTable};
 use crate::types::{FuncType, ValType};
 
 /// Executable memory holding one module's code (or one signature's
@@ -40,7 +51,7 @@ unsafe impl Sync for CodeMemory {}
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
-        crate::signals::unregister_code(self.slot);
+        crate::runtime::signals::unregister_code(self.slot);
         // SAFETY: we own exactly this mapping; no code in it runs any more
         // because every instance and funcref holds an `Arc` to its owner.
         unsafe { libc::munmap(self.base.cast(), self.len) };
@@ -378,7 +389,7 @@ pub(crate) fn compile_functions(
                 engine.features(),
             ));
             let validator = p.validator.into_validator(Default::default());
-            let mut env = crate::func_env::ModuleFuncEnv::new(engine, info, offsets);
+            let mut env = crate::compile::func_env::ModuleFuncEnv::new(engine, info, offsets);
             let index = FuncIndex::from_u32(info.num_imported_funcs + i as u32);
             let func = translate_function(isa, &mut env, index, body, validator)
                 .map_err(translate_error)?;
@@ -580,7 +591,9 @@ fn link(
                 }
                 RelocTarget::LibCall(lc) => libcall_address(*lc)
                     .ok_or_else(|| Error::Unsupported(format!("libcall {lc:?}").into()))?,
-                RelocTarget::HostDispatch => crate::func::host_dispatch as *const () as usize,
+                RelocTarget::HostDispatch => {
+                    crate::runtime::func::host_dispatch as *const () as usize
+                }
             };
             let target = target.wrapping_add(*addend as usize);
             match kind {
@@ -610,7 +623,7 @@ fn link(
             format!("cannot protect code memory: {err}").into(),
         ));
     }
-    let slot = match crate::signals::register_code(base as usize, base as usize + len) {
+    let slot = match crate::runtime::signals::register_code(base as usize, base as usize + len) {
         Ok(slot) => slot,
         Err(e) => {
             // SAFETY: our own mapping, unused.
@@ -772,15 +785,18 @@ pub(crate) fn compile_trampolines(engine: &Engine, ty: &FuncType) -> Result<Tram
         b.switch_to_block(throw);
         b.seal_block(throw);
         let exn = b.ins().load(ptr, flags, values, 0);
-        let store = b
-            .ins()
-            .load(ptr, flags, params[0], crate::func::HOST_CONTEXT_STORE);
+        let store = b.ins().load(
+            ptr,
+            flags,
+            params[0],
+            crate::runtime::func::HOST_CONTEXT_STORE,
+        );
         let mut tsig = ir::Signature::new(isa.default_call_conv());
         tsig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr)]);
         let tsig = b.import_signature(tsig);
         let thrower = b
             .ins()
-            .iconst(ptr, crate::exception::throw_address() as i64);
+            .iconst(ptr, crate::runtime::exception::throw_address() as i64);
         b.ins().call_indirect(tsig, thrower, &[store, exn]);
         b.ins().trap(HOST_TRAP);
         b.switch_to_block(ok);

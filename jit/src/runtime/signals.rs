@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::Error;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-use crate::fiber::{self, MAX_FRAMES, TrapRecord};
+use crate::runtime::fiber::{self, MAX_FRAMES, TrapRecord};
 
 /// Slots for code ranges; a range is `[start, end)` with `start != 0`.
 const SLOTS: usize = 4096;

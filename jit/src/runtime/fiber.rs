@@ -123,7 +123,7 @@ pub(crate) fn on_guest_stack(
     wasm_stack: usize,
     body: &mut dyn FnMut(usize),
 ) -> Result<Result<(), TrapRecord>, Error> {
-    crate::signals::ensure_installed()?;
+    crate::runtime::signals::ensure_installed()?;
     let size = wasm_stack + HOST_STACK_RESERVE;
     let stack = take_stack(size)?;
     let stack_low = stack.limit().get();

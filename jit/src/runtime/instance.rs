@@ -1,17 +1,19 @@
 //! Instantiation (wasm 2.0 semantics) and the instance handle.
 
-use crate::env::{ConstExpr, ConstOp, DataKind, ElemKind, EntityIndex, VMFuncRef, VMOffsets};
+use crate::compile::env::{
+    ConstExpr, ConstOp, DataKind, ElemKind, EntityIndex, VMFuncRef, VMOffsets,
+};
 use crate::error::{Error, LinkError};
-use crate::func::{Func, FuncData, FuncKind, TypedFunc, WasmParams, WasmResults};
-use crate::global::{Global, GlobalData};
-use crate::memory_api::Memory;
 use crate::module::{Module, entity_type};
-use crate::store::{AsContextMut, StoreOpaque};
-use crate::table::{Table, TableData};
-use crate::trap::{Trap, TrapCode};
+use crate::runtime::func::{Func, FuncData, FuncKind, TypedFunc, WasmParams, WasmResults};
+use crate::runtime::global::{Global, GlobalData};
+use crate::runtime::memory_api::Memory;
+use crate::runtime::store::{AsContextMut, StoreOpaque};
+use crate::runtime::table::{Table, TableData};
+use crate::runtime::trap::{Trap, TrapCode};
+use crate::runtime::values::Extern;
+use crate::runtime::vmctx::VMContext;
 use crate::types::{ExternType, limits_match};
-use crate::values::Extern;
-use crate::vmctx::VMContext;
 
 /// An instance of a store.
 pub(crate) struct InstanceData {
@@ -77,7 +79,7 @@ pub(crate) fn export_of(store: &mut StoreOpaque, index: u32, name: &str) -> Opti
             store: id,
             index: inst.globals[i as usize],
         }),
-        EntityIndex::Tag(i) => Extern::Tag(crate::tag::Tag {
+        EntityIndex::Tag(i) => Extern::Tag(crate::runtime::tag::Tag {
             store: id,
             index: inst.tags[i as usize],
         }),
@@ -164,7 +166,7 @@ impl StoreOpaque {
     /// Evaluate an initialiser, which may allocate GC objects.
     fn eval_const_alloc(&mut self, inst: &InstanceData, expr: &ConstExpr) -> Result<u128, Error> {
         self.gc_sync_in();
-        let mut gc = std::mem::replace(&mut self.gc, crate::gc::GcHeap::new(0));
+        let mut gc = std::mem::replace(&mut self.gc, crate::runtime::gc::GcHeap::new(0));
         let result = self.eval_const_in(inst, expr, Some(&mut gc));
         self.gc = gc;
         self.gc_sync_out();
@@ -175,7 +177,7 @@ impl StoreOpaque {
         &self,
         inst: &InstanceData,
         expr: &ConstExpr,
-        mut gc: Option<&mut crate::gc::GcHeap>,
+        mut gc: Option<&mut crate::runtime::gc::GcHeap>,
     ) -> Result<u128, Error> {
         let mut stack: Vec<u128> = Vec::with_capacity(2);
         for op in expr.ops.iter() {
@@ -201,9 +203,9 @@ impl StoreOpaque {
                     let id = inst.module.inner.info.type_ids[t as usize];
                     let ty = self.engine.gc_type(id);
                     let oom = || trap(TrapCode::GcHeapOutOfMemory);
-                    let write = |gc: &crate::gc::GcHeap,
+                    let write = |gc: &crate::runtime::gc::GcHeap,
                                  addr: usize,
-                                 f: &crate::gc::FieldLayout,
+                                 f: &crate::runtime::gc::FieldLayout,
                                  v: u128| {
                         gc.write_uint(addr, f.ty.storage.size(), v)
                             .ok_or(Error::bug("GC object outside the heap"))
@@ -217,7 +219,12 @@ impl StoreOpaque {
                                 }
                             }
                             let obj = gc
-                                .new_object(id, crate::gc::obj::KIND_STRUCT, u64::from(ty.size), 0)
+                                .new_object(
+                                    id,
+                                    crate::runtime::gc::obj::KIND_STRUCT,
+                                    u64::from(ty.size),
+                                    0,
+                                )
                                 .map_err(|_| oom())?;
                             for (f, v) in ty.fields.iter().zip(values) {
                                 write(gc, obj + f.offset as usize, f, v)?;
@@ -245,12 +252,12 @@ impl StoreOpaque {
                                 return Err(Error::bug("array type without an element"));
                             };
                             let size = u64::from(f.ty.storage.size());
-                            let bytes =
-                                u64::from(crate::gc::obj::ARRAY_DATA) + u64::from(len) * size;
+                            let bytes = u64::from(crate::runtime::gc::obj::ARRAY_DATA)
+                                + u64::from(len) * size;
                             let obj = gc
-                                .new_object(id, crate::gc::obj::KIND_ARRAY, bytes, len)
+                                .new_object(id, crate::runtime::gc::obj::KIND_ARRAY, bytes, len)
                                 .map_err(|_| oom())?;
-                            let data = obj + crate::gc::obj::ARRAY_DATA as usize;
+                            let data = obj + crate::runtime::gc::obj::ARRAY_DATA as usize;
                             if let [v] = init[..] {
                                 // `array.new`: one value repeated, written
                                 // a block at a time (fresh memory is zero).
@@ -586,7 +593,7 @@ pub(crate) fn instantiate(
     let instance_index = store.instances.len() as u32;
     let offsets: &VMOffsets = &module.inner.offsets;
     let store_ptr: *mut StoreOpaque = store;
-    let ctx_ptr: *mut u8 = (&mut *store.ctx as *mut crate::store::VMStoreContext).cast();
+    let ctx_ptr: *mut u8 = (&mut *store.ctx as *mut crate::runtime::store::VMStoreContext).cast();
     let mut vmctx = VMContext::new(offsets, store_ptr, ctx_ptr, instance_index)?;
 
     // Defined functions: store entries whose funcrefs live in the vmctx.
@@ -633,7 +640,7 @@ pub(crate) fn instantiate(
             .iter()
             .find(|(_, e)| *e == EntityIndex::Tag(i as u32))
             .map(|(n, _)| n.clone());
-        let ty = crate::tag::TagType::from_func_type(info.types[*ty as usize].clone());
+        let ty = crate::runtime::tag::TagType::from_func_type(info.types[*ty as usize].clone());
         tags.push(store.exn.new_tag(store.id, ty, name).index);
     }
     for (i, t) in tags.iter().enumerate() {
@@ -671,11 +678,12 @@ pub(crate) fn instantiate(
         inst.tables.push(store.tables.len() as u32 - 1);
     }
     for (i, m) in inst.memories.iter().enumerate() {
-        let def: *mut crate::memory::VMMemoryDefinition = &mut store.memories[*m as usize].def;
+        let def: *mut crate::runtime::memory::VMMemoryDefinition =
+            &mut store.memories[*m as usize].def;
         inst.vmctx.write_ptr(offsets.memory(i as u32), def as usize);
     }
     for (i, t) in inst.tables.iter().enumerate() {
-        let def: *mut crate::table::VMTableDefinition = &mut store.tables[*t as usize].def;
+        let def: *mut crate::runtime::table::VMTableDefinition = &mut store.tables[*t as usize].def;
         inst.vmctx.write_ptr(offsets.table(i as u32), def as usize);
     }
     for (i, g) in inst.globals.iter().enumerate() {
@@ -741,7 +749,7 @@ pub(crate) fn instantiate(
     };
     if let Some(start) = info.start {
         let f = store.instances[inst_idx].funcs[start as usize];
-        crate::func::call_raw(store, f, &mut [0u128; 1])?;
+        crate::runtime::func::call_raw(store, f, &mut [0u128; 1])?;
     }
     Ok(instance)
 }

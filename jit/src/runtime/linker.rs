@@ -5,13 +5,13 @@ use std::sync::{Arc, Mutex};
 
 use crate::engine::Engine;
 use crate::error::{Error, LinkError};
-use crate::func::{Caller, Func, HostCallable, IntoFunc, dynamic_host, new_host_func};
-use crate::instance::Instance;
 use crate::module::Module;
-use crate::store::{AsContextMut, Store};
-use crate::trap::Trap;
+use crate::runtime::func::{Caller, Func, HostCallable, IntoFunc, dynamic_host, new_host_func};
+use crate::runtime::instance::Instance;
+use crate::runtime::store::{AsContextMut, Store};
+use crate::runtime::trap::Trap;
+use crate::runtime::values::{Extern, Val};
 use crate::types::FuncType;
-use crate::values::{Extern, Val};
 
 enum Definition {
     Extern(Extern),
@@ -68,7 +68,7 @@ impl<T: 'static> Linker<T> {
         name: &str,
         f: impl IntoFunc<T, Params, Results>,
     ) -> Result<&mut Self, Error> {
-        let crate::func::HostFunc { ty, callable } = f.into_host();
+        let crate::runtime::func::HostFunc { ty, callable } = f.into_host();
         self.insert(module, name, Definition::Host(ty, callable))
     }
 

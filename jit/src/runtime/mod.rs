@@ -1,0 +1,34 @@
+//! The runtime of core modules: the store and what it owns (instances,
+//! memories, tables, globals, tags, GC objects, functions), and the code that
+//! runs guests on coroutine stacks and turns their faults into traps.
+//!
+//! `unsafe` lives only in `vmctx`, `memory`, `signals`, `fiber`, `func` and
+//! `exception` (the throw libcall and its frame walk); every other module is
+//! safe code.
+
+pub(crate) mod exception;
+pub(crate) mod fiber;
+pub(crate) mod func;
+#[forbid(unsafe_code)]
+pub(crate) mod gc;
+#[forbid(unsafe_code)]
+pub(crate) mod global;
+#[forbid(unsafe_code)]
+pub(crate) mod instance;
+#[forbid(unsafe_code)]
+pub(crate) mod linker;
+pub(crate) mod memory;
+#[forbid(unsafe_code)]
+pub(crate) mod memory_api;
+pub(crate) mod signals;
+#[forbid(unsafe_code)]
+pub(crate) mod store;
+#[forbid(unsafe_code)]
+pub(crate) mod table;
+#[forbid(unsafe_code)]
+pub(crate) mod tag;
+#[forbid(unsafe_code)]
+pub(crate) mod trap;
+#[forbid(unsafe_code)]
+pub(crate) mod values;
+pub(crate) mod vmctx;
