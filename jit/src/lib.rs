@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 mod compile;
+pub mod component;
 #[forbid(unsafe_code)]
 mod engine;
 #[forbid(unsafe_code)]

@@ -111,6 +111,43 @@ pub(crate) fn new_host_func(
     })
 }
 
+/// A host callable over the store's opaque part, for host functions that
+/// need no host data (the component model's builtins and adapters).
+pub(crate) fn opaque_callable(
+    f: impl Fn(&mut StoreOpaque, &mut [u128]) -> Result<(), Trap> + Send + Sync + 'static,
+) -> HostCallable {
+    Arc::new(move |store_ptr, _instance, slots| {
+        // SAFETY: host functions are called with their own live store
+        // (`host_dispatch`, `call_raw`), which nothing else borrows while
+        // the callable runs.
+        let store = unsafe { &mut *store_ptr };
+        f(store, slots)
+    })
+}
+
+/// A host callable over a whole `Store<T>`, for host functions that reach
+/// the host data.
+pub(crate) fn store_callable<T: 'static>(
+    f: impl Fn(&mut StoreInner<T>, &mut [u128]) -> Result<(), Trap> + Send + Sync + 'static,
+) -> HostCallable {
+    Arc::new(move |store_ptr, _instance, slots| {
+        // SAFETY: a callable made for `Store<T>` is only registered in (and
+        // called with) a store whose `StoreInner<T>` starts with the opaque
+        // part: callers create it while instantiating into a `Store<T>`.
+        let inner = unsafe { &mut *store_ptr.cast::<StoreInner<T>>() };
+        f(inner, slots)
+    })
+}
+
+/// Call a host callable directly (not from wasm) with `store`.
+pub(crate) fn invoke_callable(
+    callable: &HostCallable,
+    store: &mut StoreOpaque,
+    slots: &mut [u128],
+) -> Result<(), Trap> {
+    callable(store, None, slots)
+}
+
 /// Called by host trampolines with the wasm arguments in `values`; the
 /// results go back into `values`. Returns 0, or 1 after parking the error in
 /// the store (the trampoline then traps), or 2 with an exception object in

@@ -53,14 +53,20 @@ fn trap(code: TrapCode) -> Error {
 
 /// The export `name` of instance `index`.
 pub(crate) fn export_of(store: &mut StoreOpaque, index: u32, name: &str) -> Option<Extern> {
-    let inst = &store.instances[index as usize];
-    let (_, entity) = inst
+    let position = store.instances[index as usize]
         .module
         .inner
         .info
         .exports
         .iter()
-        .find(|(n, _)| &**n == name)?;
+        .position(|(n, _)| &**n == name)?;
+    export_at(store, index, position as u32)
+}
+
+/// Export number `export` (in module order) of instance `index`.
+pub(crate) fn export_at(store: &StoreOpaque, index: u32, export: u32) -> Option<Extern> {
+    let inst = &store.instances[index as usize];
+    let (_, entity) = inst.module.inner.info.exports.get(export as usize)?;
     let id = store.id;
     Some(match *entity {
         EntityIndex::Func(i) => Extern::Func(Func {

@@ -39,6 +39,8 @@ pub(crate) struct StoreOpaque {
     pub exn: crate::runtime::exception::ExnState,
     /// GC objects (`gc.rs`).
     pub gc: crate::runtime::gc::GcHeap,
+    /// Component instances and tasks (`component/state.rs`).
+    pub component: crate::component::state::ComponentStore,
 }
 
 impl StoreOpaque {
@@ -175,6 +177,7 @@ impl<T> Store<T> {
                     pending: None,
                     exn: Default::default(),
                     gc: crate::runtime::gc::GcHeap::new(engine.max_gc_heap_bytes()),
+                    component: Default::default(),
                 },
                 data,
             }),
