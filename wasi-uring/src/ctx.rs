@@ -52,6 +52,8 @@ pub struct WasiCtx {
     /// The `memory` export of the instance that called last: host calls
     /// look it up once per instance instead of by name on every call.
     pub(crate) memory: Option<(ringwasm_jit::Instance, ringwasm_jit::Memory)>,
+    /// WASI 0.2 state (components).
+    pub(crate) p2: crate::p2::P2State,
 }
 
 impl WasiCtx {
@@ -255,7 +257,34 @@ impl WasiCtxBuilder {
             (None, IoChoice::Epoll) => Resolution::Walk,
             (None, _) => Resolution::detect(),
         };
+        let dup = |fd: std::os::fd::BorrowedFd<'_>| fd.try_clone_to_owned().map(std::rc::Rc::new);
+        let stdio = [
+            dup(table
+                .get(0)
+                .map_err(|e| BuildError::Stdio(std::io::Error::other(e)))?
+                .fd())
+            .map_err(BuildError::Stdio)?,
+            dup(table
+                .get(1)
+                .map_err(|e| BuildError::Stdio(std::io::Error::other(e)))?
+                .fd())
+            .map_err(BuildError::Stdio)?,
+            dup(table
+                .get(2)
+                .map_err(|e| BuildError::Stdio(std::io::Error::other(e)))?
+                .fd())
+            .map_err(BuildError::Stdio)?,
+        ];
+        let mut preopens = Vec::new();
+        for (i, p) in self.preopens.iter().enumerate() {
+            let fd = table
+                .get(3 + i as u32)
+                .map_err(|e| BuildError::Stdio(std::io::Error::other(e)))?
+                .fd();
+            preopens.push((dup(fd).map_err(BuildError::Stdio)?, p.guest.clone()));
+        }
         Ok(WasiCtx {
+            p2: crate::p2::P2State::new(stdio, preopens),
             args: self.args.iter().map(|a| a.clone().into_bytes()).collect(),
             env: self
                 .env

@@ -28,6 +28,7 @@ pub mod guest_buf;
 mod io;
 pub mod linker;
 pub mod p1;
+pub mod p2;
 pub mod preopen;
 
 pub use ctx::{WasiCtx, WasiCtxBuilder};

@@ -58,8 +58,9 @@ pub use values::Val;
 pub mod __internal {
     pub use super::abi::cx::Cx;
     pub use super::abi::lift::CoreValueIter;
-    pub use super::typed::defined;
+    pub use super::typed::{bind, defined};
     pub use super::types::{Case, ComponentTypes, Field, InterfaceType, TypeDef};
+    pub use crate::runtime::trap::Trap;
 }
 
 use types::{ComponentTypes, InterfaceType, TypeDef};

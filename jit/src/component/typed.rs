@@ -1038,3 +1038,340 @@ named_lists! {
     9: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8;
     10: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9;
 }
+
+/// Helpers for generated bindings of records, variants, enums and flags.
+#[doc(hidden)]
+pub mod bind {
+    use super::{
+        CoreValueIter, Cx, FlatType, InterfaceType, Lift, Lower, Trap, TypeDef, align_to, trap,
+    };
+    use crate::component::abi::lift::cases_of;
+    use crate::component::types::{Case, ComponentTypes, Field, discriminant_size};
+
+    fn mismatch(want: &str, ty: InterfaceType) -> String {
+        format!("expected {want}, found {ty:?}")
+    }
+
+    /// Check a record's field names; its fields.
+    ///
+    /// # Errors
+    ///
+    /// What differs.
+    pub fn record_fields<'t>(
+        ty: InterfaceType,
+        types: &'t ComponentTypes,
+        names: &[&str],
+    ) -> Result<&'t [Field], String> {
+        match ty {
+            InterfaceType::Defined(i) => match &types[i].def {
+                TypeDef::Record(fields)
+                    if fields.len() == names.len()
+                        && fields.iter().zip(names).all(|(f, n)| *f.name == **n) =>
+                {
+                    Ok(fields)
+                }
+                _ => Err(mismatch(&format!("record {{ {} }}", names.join(", ")), ty)),
+            },
+            _ => Err(mismatch("a record", ty)),
+        }
+    }
+
+    /// Check a variant's (or enum's) case names; its cases as payload
+    /// types.
+    ///
+    /// # Errors
+    ///
+    /// What differs.
+    pub fn variant_cases(
+        ty: InterfaceType,
+        types: &ComponentTypes,
+        names: &[&str],
+    ) -> Result<Vec<Option<InterfaceType>>, String> {
+        let InterfaceType::Defined(i) = ty else {
+            return Err(mismatch("a variant", ty));
+        };
+        let (got, cases): (Vec<&str>, Vec<Option<InterfaceType>>) = match &types[i].def {
+            TypeDef::Variant(cases) => cases.iter().map(|c: &Case| (&*c.name, c.ty)).unzip(),
+            TypeDef::Enum(names) => names.iter().map(|n| (&**n, None)).unzip(),
+            _ => return Err(mismatch("a variant", ty)),
+        };
+        if got != names {
+            return Err(mismatch(&format!("cases {}", names.join(", ")), ty));
+        }
+        Ok(cases)
+    }
+
+    /// Check that a case has a payload of type `T`, or none.
+    ///
+    /// # Errors
+    ///
+    /// What differs.
+    pub fn check_payload<T: super::ComponentType>(
+        case: Option<InterfaceType>,
+        types: &ComponentTypes,
+    ) -> Result<(), String> {
+        match case {
+            Some(t) => T::typecheck(t, types),
+            None => Err("a case without payload where one was expected".into()),
+        }
+    }
+
+    /// Check that a case has no payload.
+    ///
+    /// # Errors
+    ///
+    /// What differs.
+    pub fn check_no_payload(case: Option<InterfaceType>) -> Result<(), String> {
+        match case {
+            None => Ok(()),
+            Some(t) => Err(format!("a case with payload {t:?} where none was expected")),
+        }
+    }
+
+    /// Check a flags type's names.
+    ///
+    /// # Errors
+    ///
+    /// What differs.
+    pub fn flags_names(
+        ty: InterfaceType,
+        types: &ComponentTypes,
+        names: &[&str],
+    ) -> Result<(), String> {
+        match ty {
+            InterfaceType::Defined(i) => match &types[i].def {
+                TypeDef::Flags(have)
+                    if have.len() == names.len()
+                        && have.iter().zip(names).all(|(a, b)| **a == **b) =>
+                {
+                    Ok(())
+                }
+                _ => Err(mismatch("flags", ty)),
+            },
+            _ => Err(mismatch("flags", ty)),
+        }
+    }
+
+    /// A record's fields, checked to be `n` (the typecheck made sure).
+    ///
+    /// # Errors
+    ///
+    /// A trap when the type is not a record of `n` fields.
+    pub fn fields<'t>(cx: &Cx<'t>, ty: InterfaceType, n: usize) -> Result<&'t [Field], Trap> {
+        let types: &'t ComponentTypes = cx.types;
+        match ty {
+            InterfaceType::Defined(i) => match &types[i].def {
+                TypeDef::Record(f) if f.len() == n => Ok(f),
+                _ => Err(trap("type mismatch: record")),
+            },
+            _ => Err(trap("type mismatch: record")),
+        }
+    }
+
+    /// Offsets of consecutive fields from a base address.
+    pub struct Layout {
+        at: u32,
+    }
+
+    impl Layout {
+        /// Start at `ptr`.
+        pub fn new(ptr: u32) -> Self {
+            Layout { at: ptr }
+        }
+
+        /// The address of the next field, of type `ty`.
+        pub fn next(&mut self, cx: &Cx<'_>, ty: InterfaceType) -> u32 {
+            let (size, align) = cx.types.size_align(ty);
+            let p = align_to(self.at, align);
+            self.at = p.wrapping_add(size);
+            p
+        }
+    }
+
+    /// A variant being lifted from flat values.
+    pub struct VariantLift {
+        case: u32,
+        payload_ty: Option<InterfaceType>,
+        slots: Vec<u128>,
+        joined: Vec<FlatType>,
+    }
+
+    impl VariantLift {
+        /// Read the discriminant and the payload slots.
+        ///
+        /// # Errors
+        ///
+        /// The trap for a bad discriminant.
+        pub fn new(
+            cx: &Cx<'_>,
+            ty: InterfaceType,
+            src: &mut CoreValueIter<'_>,
+        ) -> Result<Self, Trap> {
+            let cases = cases_of(cx, ty);
+            let joined: Vec<FlatType> = cx.types.flat(ty).iter().skip(1).collect();
+            let case = src.next_u32();
+            let slots = joined.iter().map(|_| src.next_raw()).collect();
+            let payload_ty = *cases
+                .get(case as usize)
+                .ok_or_else(|| trap("invalid variant discriminant"))?;
+            Ok(VariantLift {
+                case,
+                payload_ty,
+                slots,
+                joined,
+            })
+        }
+
+        /// The case index.
+        pub fn case(&self) -> u32 {
+            self.case
+        }
+
+        /// The payload.
+        ///
+        /// # Errors
+        ///
+        /// A canonical-ABI trap.
+        pub fn payload<T: Lift>(&self, cx: &mut Cx<'_>) -> Result<T, Trap> {
+            let ty = self
+                .payload_ty
+                .ok_or_else(|| trap("type mismatch: case has no payload"))?;
+            super::lift_payload(cx, ty, &self.slots, &self.joined)
+        }
+    }
+
+    /// A variant being loaded from memory.
+    pub struct VariantLoad {
+        case: u32,
+        payload_ty: Option<InterfaceType>,
+        payload_ptr: u32,
+    }
+
+    impl VariantLoad {
+        /// Read the discriminant at `ptr`.
+        ///
+        /// # Errors
+        ///
+        /// The trap for a bad discriminant or an out-of-bounds read.
+        pub fn new(cx: &Cx<'_>, ty: InterfaceType, ptr: u32) -> Result<Self, Trap> {
+            let cases = cases_of(cx, ty);
+            let disc = discriminant_size(cases.len());
+            let b = cx.bytes(ptr, disc, "out of bounds memory access")?;
+            let mut buf = [0u8; 4];
+            buf[..b.len()].copy_from_slice(b);
+            let case = u32::from_le_bytes(buf);
+            let payload_ty = *cases
+                .get(case as usize)
+                .ok_or_else(|| trap("invalid variant discriminant"))?;
+            let max_align = cases
+                .iter()
+                .flatten()
+                .map(|t| cx.types.size_align(*t).1)
+                .max()
+                .unwrap_or(1);
+            Ok(VariantLoad {
+                case,
+                payload_ty,
+                payload_ptr: align_to(ptr.wrapping_add(disc), max_align),
+            })
+        }
+
+        /// The case index.
+        pub fn case(&self) -> u32 {
+            self.case
+        }
+
+        /// The payload.
+        ///
+        /// # Errors
+        ///
+        /// A canonical-ABI trap.
+        pub fn payload<T: Lift>(&self, cx: &mut Cx<'_>) -> Result<T, Trap> {
+            let ty = self
+                .payload_ty
+                .ok_or_else(|| trap("type mismatch: case has no payload"))?;
+            T::load(cx, ty, self.payload_ptr)
+        }
+    }
+
+    /// Lower case `case` with an optional payload.
+    ///
+    /// # Errors
+    ///
+    /// A canonical-ABI trap.
+    pub fn lower_variant<P: Lower + ?Sized>(
+        cx: &mut Cx<'_>,
+        ty: InterfaceType,
+        dst: &mut Vec<u128>,
+        case: u32,
+        payload: Option<&P>,
+    ) -> Result<(), Trap> {
+        let cases = cases_of(cx, ty);
+        let n = cx.types.flat(ty).len().saturating_sub(1);
+        let start = dst.len();
+        dst.push(u128::from(case));
+        if let (Some(p), Some(Some(pt))) = (payload, cases.get(case as usize)) {
+            p.lower(cx, *pt, dst)?;
+        }
+        dst.resize(start + 1 + n, 0);
+        Ok(())
+    }
+
+    /// Store case `case` with an optional payload at `ptr`.
+    ///
+    /// # Errors
+    ///
+    /// A canonical-ABI trap.
+    pub fn store_variant<P: Lower + ?Sized>(
+        cx: &mut Cx<'_>,
+        ty: InterfaceType,
+        ptr: u32,
+        case: u32,
+        payload: Option<&P>,
+    ) -> Result<(), Trap> {
+        let cases = cases_of(cx, ty);
+        let disc = discriminant_size(cases.len());
+        cx.bytes_mut(ptr, disc, "out of bounds memory access")?
+            .copy_from_slice(&case.to_le_bytes()[..disc as usize]);
+        let max_align = cases
+            .iter()
+            .flatten()
+            .map(|t| cx.types.size_align(*t).1)
+            .max()
+            .unwrap_or(1);
+        if let (Some(p), Some(Some(pt))) = (payload, cases.get(case as usize)) {
+            p.store(cx, *pt, align_to(ptr.wrapping_add(disc), max_align))?;
+        }
+        Ok(())
+    }
+
+    /// Load a flags value at `ptr`.
+    ///
+    /// # Errors
+    ///
+    /// An out-of-bounds trap.
+    pub fn load_flags(cx: &Cx<'_>, ty: InterfaceType, ptr: u32) -> Result<u32, Trap> {
+        let (size, _) = cx.types.size_align(ty);
+        let b = cx.bytes(ptr, size, "out of bounds memory access")?;
+        let mut buf = [0u8; 4];
+        buf[..b.len()].copy_from_slice(b);
+        Ok(u32::from_le_bytes(buf))
+    }
+
+    /// Store a flags value at `ptr`.
+    ///
+    /// # Errors
+    ///
+    /// An out-of-bounds trap.
+    pub fn store_flags(
+        cx: &mut Cx<'_>,
+        ty: InterfaceType,
+        ptr: u32,
+        bits: u32,
+    ) -> Result<(), Trap> {
+        let (size, _) = cx.types.size_align(ty);
+        cx.bytes_mut(ptr, size, "out of bounds memory access")?
+            .copy_from_slice(&bits.to_le_bytes()[..size as usize]);
+        Ok(())
+    }
+}
