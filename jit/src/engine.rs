@@ -65,6 +65,12 @@ impl Default for Config {
         // structs, arrays and i31 in a store-owned arena without a
         // collector (`docs/design/gc.md`).
         c.features |= WasmFeatures::FUNCTION_REFERENCES | WasmFeatures::GC;
+        // Components (`component::Component`), as in wasmtime; their async
+        // ABI is validated, not yet run.
+        c.features |= WasmFeatures::COMPONENT_MODEL | WasmFeatures::CM_ASYNC;
+        // `map<K, V>` and `(implements ..)` names: on in wasmparser by
+        // default and accepted by wasmtime 49.
+        c.features |= WasmFeatures::CM_MAP | WasmFeatures::CM_IMPLEMENTS;
         c
     }
 }

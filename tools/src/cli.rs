@@ -25,7 +25,9 @@ macro_rules! say_out {
 mod compile;
 mod report;
 mod run;
+mod run_component;
 mod wast;
+mod wave;
 
 use std::process::ExitCode;
 

@@ -13,7 +13,7 @@ use super::abi::{FlatType, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use super::component::{Component, ComponentInner};
 use super::linker::{CallShape, HostCall, HostDtor, HostFunc, Item, Linker};
 use super::plan::{Callee, CoreDef, Export, Initializer, LiftedIndex, OptionsDef, ResourceDef};
-use super::resources::{HandleEntry, ResourceKind, ResourceType, Slot};
+use super::resources::{HandleEntry, ResourceKind, ResourceType, Slot, unknown_handle, wrong_type};
 use super::state::{Dtor, FrameIndex, FrameState, InstanceState, RuntimeResource};
 use super::types::ResourceIndex;
 use super::values::Val;
@@ -563,8 +563,8 @@ fn resource_builtin(
                     slots[0] = u128::from(h.rep);
                     Ok(())
                 }
-                Some(_) => Err(trap("handle used with the wrong resource type")),
-                None => Err(trap("unknown handle index")),
+                Some(Slot::Resource(h)) => Err(wrong_type(arg, rt.ty, h.ty)),
+                None => Err(unknown_handle(arg)),
             },
             Builtin::Drop => resource_drop(store, inst, frame, &rt, arg),
         }
@@ -585,13 +585,13 @@ fn resource_drop(
     }
     let h = match store.component.frame(inst, frame).handles.get(i) {
         Some(Slot::Resource(h)) => *h,
-        None => return Err(trap("unknown handle index")),
+        None => return Err(unknown_handle(i)),
     };
     if h.ty != rt.ty {
-        return Err(trap("handle used with the wrong resource type"));
+        return Err(wrong_type(i, rt.ty, h.ty));
     }
     if h.num_lends != 0 {
-        return Err(trap("cannot drop a resource while it is lent"));
+        return Err(trap("cannot remove owned resource while borrowed"));
     }
     store.component.frame_mut(inst, frame).handles.remove(i);
     if !h.own {

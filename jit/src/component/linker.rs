@@ -61,7 +61,7 @@ impl CallShape {
     pub fn check_tuple(&self, cx: &Cx<'_>, tys: &[InterfaceType], ptr: u32) -> Result<(), Trap> {
         let (size, align) = super::abi::lift::tuple_layout(&self.types, tys);
         if ptr % align != 0 {
-            return Err(trap("pointer is not aligned"));
+            return Err(trap("unaligned pointer"));
         }
         if u64::from(ptr) + u64::from(size) > cx.mem()?.len() as u64 {
             return Err(trap("pointer out of bounds of memory"));

@@ -333,6 +333,36 @@ impl ResourceTable {
     }
 }
 
+/// The trap for handle `i` of type `found` used as a `expected`, in
+/// wasmtime's words.
+pub(crate) fn wrong_type(
+    i: u32,
+    expected: ResourceType,
+    found: ResourceType,
+) -> crate::runtime::trap::Trap {
+    let kind = |t: ResourceType| {
+        if t.is_guest() {
+            "guest-defined resource"
+        } else {
+            "host-defined resource"
+        }
+    };
+    let found_desc = if expected.is_guest() == found.is_guest() {
+        format!("a different {}", kind(found))
+    } else {
+        kind(found).to_string()
+    };
+    crate::runtime::trap::Trap::host(format!(
+        "handle index {i} used with the wrong type, expected {} but found {found_desc}",
+        kind(expected)
+    ))
+}
+
+/// The trap for an index that names no handle.
+pub(crate) fn unknown_handle(i: u32) -> crate::runtime::trap::Trap {
+    crate::runtime::trap::Trap::host(format!("unknown handle index {i}"))
+}
+
 /// One resource handle in a component instance's table (the spec's
 /// `ResourceHandle`).
 #[derive(Clone, Copy, Debug)]

@@ -407,10 +407,10 @@ fn check_list_range(cx: &Cx<'_>, elem: InterfaceType, ptr: u32, len: u32) -> Res
         return Err(trap("list length is too large"));
     }
     if ptr % align != 0 {
-        return Err(trap("list pointer is not aligned"));
+        return Err(trap("unaligned pointer"));
     }
     if u64::from(ptr) + bytes > cx.mem()?.len() as u64 {
-        return Err(trap("list pointer/length out of bounds of memory"));
+        return Err(trap("list content out-of-bounds"));
     }
     Ok(())
 }
@@ -454,7 +454,7 @@ fn store_list_into_range<T: Lower>(
     }
     let ptr = cx.allocate(align, bytes as u32)?;
     if ptr % align != 0 {
-        return Err(trap("unaligned pointer returned by realloc"));
+        return Err(trap("realloc return: result not aligned"));
     }
     if u64::from(ptr) + bytes > cx.mem()?.len() as u64 {
         return Err(trap("realloc return: beyond end of memory"));

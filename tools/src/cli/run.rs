@@ -69,8 +69,9 @@ pub struct RunArgs {
     /// one instance's store; no thread spawning), `wide-arithmetic`, `gc`
     /// (structs, arrays and i31; objects live until the program ends, no
     /// collector yet) (`=n` turns one off); `custom-page-sizes` (1-byte
-    /// memory pages) is off unless `=y`; `component-model` is not
-    /// implemented.
+    /// memory pages) is off unless `=y`; `component-model` (components,
+    /// WASI 0.2) and `component-model-async` (validated; the WASI 0.3
+    /// async ABI does not run yet) are on.
     #[arg(
         short = 'W',
         long = "wasm",
@@ -292,16 +293,14 @@ const PROPOSALS: &[(&str, WasmFeatures)] = &[
     ("gc", WasmFeatures::GC),
     // Off by default, as in wasmtime.
     ("custom-page-sizes", WasmFeatures::CUSTOM_PAGE_SIZES),
+    // Components and their async ABI: on by default, as in wasmtime 49.
+    ("component-model", WasmFeatures::COMPONENT_MODEL),
+    ("component-model-async", WasmFeatures::CM_ASYNC),
 ];
 
 /// `wasmtime run -W` proposals ringwasm does not implement: `=n` is
 /// accepted, `=y` refused with that reason.
-const UNIMPLEMENTED_PROPOSALS: &[&str] = &[
-    "shared-everything-threads",
-    "component-model",
-    "component-model-async",
-    "stack-switching",
-];
+const UNIMPLEMENTED_PROPOSALS: &[&str] = &["shared-everything-threads", "stack-switching"];
 
 /// Other `wasmtime run -W` options, refused as such rather than unknown.
 const WASMTIME_ONLY: &[&str] = &[
@@ -423,6 +422,17 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
     super::compile::apply_optimize_opts(&mut config, &args.optimize);
     super::compile::apply_codegen_opts(&mut config, &args.codegen, true);
     let engine = Engine::new(&config).context("cannot create the engine")?;
+    let component = ringwasm_jit::component::is_component(&bytes)
+        || (!bytes.starts_with(b"\0asm") && is_component_text(&bytes));
+    if component {
+        let wasi = wasi_ctx(&args, io)?;
+        let mut store = Store::new(&engine, Host { wasi });
+        if let Some(d) = timeout {
+            store.set_epoch_deadline(1);
+            start_timer(&engine, d);
+        }
+        return super::run_component::run(&args, &engine, &bytes, store, file);
+    }
     let module = Module::new(&engine, &bytes).with_context(|| format!("{}", file.display()))?;
     let wasi = wasi_ctx(&args, io)?;
     let mut store = Store::new(&engine, Host { wasi });
@@ -505,6 +515,26 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether WAT text is a component: its first form is `(component`.
+fn is_component_text(bytes: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return false;
+    };
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix(";;") {
+            rest = r.split_once('\n').map_or("", |(_, r)| r);
+        } else if rest.starts_with("(;") {
+            rest = rest.split_once(";)").map_or("", |(_, r)| r);
+        } else {
+            break;
+        }
+    }
+    rest.strip_prefix('(')
+        .is_some_and(|r| r.trim_start().starts_with("component"))
 }
 
 /// Bumps `engine`'s epoch once `after` has passed, from a timer thread (the
@@ -607,7 +637,7 @@ const TRAP_EXIT_STATUS: u8 = 134;
 
 /// Prints a trap and its wasm backtrace to stderr as `wasmtime run` does and
 /// returns the exit status to use. `module_bytes` is the file as read.
-fn report_trap(file: &Path, what: &str, trap: &Trap, module_bytes: &[u8]) -> ExitCode {
+pub(super) fn report_trap(file: &Path, what: &str, trap: &Trap, module_bytes: &[u8]) -> ExitCode {
     say_err!(
         "{}",
         super::report::trap_report(file, what, trap, module_bytes)
@@ -620,7 +650,7 @@ fn report_trap(file: &Path, what: &str, trap: &Trap, module_bytes: &[u8]) -> Exi
     }
 }
 
-fn exit_code(code: i32) -> ExitCode {
+pub(super) fn exit_code(code: i32) -> ExitCode {
     ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1))
 }
 
@@ -770,7 +800,11 @@ mod tests {
             parse_wasm_opt("gc"),
             Ok(WasmOpt::Feature(WasmFeatures::GC, true))
         );
-        let e = parse_wasm_opt("component-model=y").expect_err("not implemented");
+        assert_eq!(
+            parse_wasm_opt("component-model=n"),
+            Ok(WasmOpt::Feature(WasmFeatures::COMPONENT_MODEL, false))
+        );
+        let e = parse_wasm_opt("stack-switching=y").expect_err("not implemented");
         assert!(e.contains("not implemented"), "{e}");
         let e = parse_wasm_opt("fuel=10").expect_err("wasmtime only");
         assert!(e.contains("wasmtime option"), "{e}");

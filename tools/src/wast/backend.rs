@@ -8,7 +8,7 @@ use std::fmt;
 
 /// A wasm value as the runner sees it: numbers by bit pattern, references by
 /// the little a script can observe about them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     /// An `i32`.
     I32(i32),
@@ -29,6 +29,9 @@ pub enum Value {
     ExternGc,
     /// An `anyref` (GC proposal): `None` is null.
     AnyRef(Option<AnyValue>),
+    /// A component-model value (arguments and results of component
+    /// exports).
+    Component(ringwasm_jit::component::Val),
 }
 
 /// What a script can observe about a non-null `anyref`.
@@ -62,6 +65,7 @@ impl fmt::Display for Value {
             Value::AnyRef(Some(AnyValue::Struct)) => f.write_str("ref.struct"),
             Value::AnyRef(Some(AnyValue::Array)) => f.write_str("ref.array"),
             Value::AnyRef(Some(AnyValue::Host(n))) => write!(f, "ref.host {n}"),
+            Value::Component(ref v) => write!(f, "{v:?}"),
         }
     }
 }

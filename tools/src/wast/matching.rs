@@ -12,8 +12,10 @@ use super::backend::{AnyValue, Value};
 ///
 /// A one-line reason when the argument is not a core value ringwasm supports.
 pub(crate) fn arg_value(arg: &WastArg<'_>) -> Result<Value, String> {
-    let WastArg::Core(core) = arg else {
-        return Err("component-model arguments are not supported".into());
+    let core = match arg {
+        WastArg::Core(core) => core,
+        WastArg::Component(v) => return Ok(Value::Component(component_val(v)?)),
+        _ => return Err("unsupported argument kind".into()),
     };
     Ok(match core {
         WastArgCore::I32(v) => Value::I32(*v),
@@ -49,8 +51,19 @@ pub(crate) fn arg_value(arg: &WastArg<'_>) -> Result<Value, String> {
 
 /// Checks one result against one expectation; `Err` says why it differs.
 pub(crate) fn check_result(actual: &Value, expected: &WastRet<'_>) -> Result<(), String> {
-    let WastRet::Core(expected) = expected else {
-        return Err("component-model results are not supported".into());
+    let expected = match expected {
+        WastRet::Core(core) => core,
+        WastRet::Component(e) => {
+            let Value::Component(a) = actual else {
+                return Err(format!("expected a component value, got {actual}"));
+            };
+            return if component_matches(a, e) {
+                Ok(())
+            } else {
+                Err(format!("expected {e:?}, got {a:?}"))
+            };
+        }
+        _ => return Err("unsupported result kind".into()),
     };
     if matches_core(actual, expected)? {
         Ok(())
@@ -291,5 +304,109 @@ mod tests {
         let v = u128::from_le_bytes([1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0]);
         assert!(v128_matches(v, &V128Pattern::I32x4([1, 2, 3, 4])));
         assert!(!v128_matches(v, &V128Pattern::I32x4([4, 3, 2, 1])));
+    }
+}
+
+/// A script's component value as the engine's.
+fn component_val(v: &wast::component::WastVal<'_>) -> Result<ringwasm_jit::component::Val, String> {
+    use ringwasm_jit::component::Val;
+    use wast::component::WastVal as W;
+    let boxed = |o: &Option<Box<W<'_>>>| -> Result<Option<Box<Val>>, String> {
+        o.as_deref()
+            .map(|v| component_val(v).map(Box::new))
+            .transpose()
+    };
+    Ok(match v {
+        W::Bool(b) => Val::Bool(*b),
+        W::U8(x) => Val::U8(*x),
+        W::S8(x) => Val::S8(*x),
+        W::U16(x) => Val::U16(*x),
+        W::S16(x) => Val::S16(*x),
+        W::U32(x) => Val::U32(*x),
+        W::S32(x) => Val::S32(*x),
+        W::U64(x) => Val::U64(*x),
+        W::S64(x) => Val::S64(*x),
+        W::F32(x) => Val::Float32(f32::from_bits(x.bits)),
+        W::F64(x) => Val::Float64(f64::from_bits(x.bits)),
+        W::Char(c) => Val::Char(*c),
+        W::String(s) => Val::String((*s).to_owned()),
+        W::List(items) => Val::List(items.iter().map(component_val).collect::<Result<_, _>>()?),
+        W::Map(entries) => Val::List(
+            entries
+                .iter()
+                .map(|(k, v)| Ok(Val::Tuple(vec![component_val(k)?, component_val(v)?])))
+                .collect::<Result<_, String>>()?,
+        ),
+        W::Record(fields) => Val::Record(
+            fields
+                .iter()
+                .map(|(n, v)| Ok(((*n).to_owned(), component_val(v)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        W::Tuple(items) => Val::Tuple(items.iter().map(component_val).collect::<Result<_, _>>()?),
+        W::Variant(name, payload) => Val::Variant((*name).to_owned(), boxed(payload)?),
+        W::Enum(name) => Val::Enum((*name).to_owned()),
+        W::Option(o) => Val::Option(boxed(o)?),
+        W::Result(r) => Val::Result(match r {
+            Ok(o) => Ok(boxed(o)?),
+            Err(o) => Err(boxed(o)?),
+        }),
+        W::Flags(names) => Val::Flags(names.iter().map(|n| (*n).to_owned()).collect()),
+    })
+}
+
+/// Whether a component value is what a script expects (NaNs match NaNs;
+/// flags in any order).
+fn component_matches(a: &ringwasm_jit::component::Val, e: &wast::component::WastVal<'_>) -> bool {
+    use ringwasm_jit::component::Val;
+    use wast::component::WastVal as W;
+    let opt = |a: &Option<Box<Val>>, e: &Option<Box<W<'_>>>| match (a, e) {
+        (None, None) => true,
+        (Some(a), Some(e)) => component_matches(a, e),
+        _ => false,
+    };
+    match (a, e) {
+        (Val::Bool(a), W::Bool(e)) => a == e,
+        (Val::U8(a), W::U8(e)) => a == e,
+        (Val::S8(a), W::S8(e)) => a == e,
+        (Val::U16(a), W::U16(e)) => a == e,
+        (Val::S16(a), W::S16(e)) => a == e,
+        (Val::U32(a), W::U32(e)) => a == e,
+        (Val::S32(a), W::S32(e)) => a == e,
+        (Val::U64(a), W::U64(e)) => a == e,
+        (Val::S64(a), W::S64(e)) => a == e,
+        (Val::Float32(a), W::F32(e)) => {
+            let e = f32::from_bits(e.bits);
+            (a.is_nan() && e.is_nan()) || a.to_bits() == e.to_bits()
+        }
+        (Val::Float64(a), W::F64(e)) => {
+            let e = f64::from_bits(e.bits);
+            (a.is_nan() && e.is_nan()) || a.to_bits() == e.to_bits()
+        }
+        (Val::Char(a), W::Char(e)) => a == e,
+        (Val::String(a), W::String(e)) => a == e,
+        (Val::List(a), W::List(e)) | (Val::Tuple(a), W::Tuple(e)) => {
+            a.len() == e.len() && a.iter().zip(e).all(|(a, e)| component_matches(a, e))
+        }
+        (Val::Record(a), W::Record(e)) => {
+            a.len() == e.len()
+                && a.iter()
+                    .zip(e)
+                    .all(|((an, av), (en, ev))| an == en && component_matches(av, ev))
+        }
+        (Val::Variant(an, ap), W::Variant(en, ep)) => an == en && opt(ap, ep),
+        (Val::Enum(a), W::Enum(e)) => a == e,
+        (Val::Option(a), W::Option(e)) => opt(a, e),
+        (Val::Result(Ok(a)), W::Result(Ok(e))) | (Val::Result(Err(a)), W::Result(Err(e))) => {
+            opt(a, e)
+        }
+        (Val::Flags(a), W::Flags(e)) => {
+            let mut a: Vec<&str> = a.iter().map(String::as_str).collect();
+            let mut e: Vec<&str> = e.clone();
+            a.sort_unstable();
+            e.sort_unstable();
+            a == e
+        }
+        _ => false,
     }
 }

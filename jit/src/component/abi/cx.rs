@@ -3,7 +3,7 @@
 //! the store they live in.
 
 use crate::component::abi::StringEncoding;
-use crate::component::resources::{HandleEntry, ResourceType, Slot};
+use crate::component::resources::{HandleEntry, ResourceType, Slot, unknown_handle, wrong_type};
 use crate::component::state::{FrameIndex, TaskId};
 use crate::component::types::{ComponentTypes, ResourceIndex};
 use crate::error::Error;
@@ -151,7 +151,7 @@ impl<'a> Cx<'a> {
         match frame.handles.get(i) {
             Some(Slot::Resource(h)) => {
                 if h.ty != ty {
-                    return Err(trap("handle has the wrong resource type"));
+                    return Err(wrong_type(i, ty, h.ty));
                 }
                 if h.num_lends != 0 {
                     return Err(trap("cannot remove owned resource while borrowed"));
@@ -160,11 +160,11 @@ impl<'a> Cx<'a> {
                     return Err(trap("expected an owned handle, found a borrow"));
                 }
             }
-            None => return Err(trap("unknown handle index")),
+            None => return Err(unknown_handle(i)),
         }
         match frame.handles.remove(i) {
             Some(Slot::Resource(h)) => Ok(h.rep),
-            None => Err(trap("unknown handle index")),
+            None => Err(unknown_handle(i)),
         }
     }
 
@@ -176,7 +176,7 @@ impl<'a> Cx<'a> {
         match frame.handles.get_mut(i) {
             Some(Slot::Resource(h)) => {
                 if h.ty != ty {
-                    return Err(trap("handle has the wrong resource type"));
+                    return Err(wrong_type(i, ty, h.ty));
                 }
                 let rep = h.rep;
                 if h.own {
@@ -185,7 +185,7 @@ impl<'a> Cx<'a> {
                 }
                 Ok(rep)
             }
-            None => Err(trap("unknown handle index")),
+            None => Err(unknown_handle(i)),
         }
     }
 

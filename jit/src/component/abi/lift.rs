@@ -358,13 +358,13 @@ pub(crate) fn load_list_from_range(
     let (size, align) = cx.types.size_align(elem);
     let bytes = u64::from(len) * u64::from(size);
     if bytes > MAX_LIST_BYTE_LENGTH {
-        return Err(trap("list length is too large"));
+        return Err(trap("list content out-of-bounds: list too long"));
     }
     if ptr % align != 0 {
-        return Err(trap("list pointer is not aligned"));
+        return Err(trap("unaligned pointer"));
     }
     if u64::from(ptr) + bytes > cx.mem()?.len() as u64 {
-        return Err(trap("list pointer/length out of bounds of memory"));
+        return Err(trap("list content out-of-bounds"));
     }
     let mut v = Vec::with_capacity(len as usize);
     for i in 0..len {
@@ -389,7 +389,7 @@ pub(crate) fn lift_flat_values(
         let ptr = vi.next_u32();
         let (size, align) = tuple_layout(cx.types, ts);
         if ptr % align != 0 {
-            return Err(trap("pointer is not aligned"));
+            return Err(trap("unaligned pointer"));
         }
         if u64::from(ptr) + u64::from(size) > cx.mem()?.len() as u64 {
             return Err(trap("pointer out of bounds of memory"));

@@ -379,7 +379,7 @@ pub(crate) fn store_list_into_range(
     let bytes = bytes as u32;
     let ptr = cx.allocate(align, bytes)?;
     if ptr % align != 0 {
-        return Err(trap("unaligned pointer returned by realloc"));
+        return Err(trap("realloc return: result not aligned"));
     }
     if u64::from(ptr) + u64::from(bytes) > cx.mem()?.len() as u64 {
         return Err(trap("realloc return: beyond end of memory"));

@@ -25,28 +25,36 @@ pub(crate) fn load_string_from_range(
         }
     };
     if byte_len > u64::from(MAX_STRING_BYTE_LENGTH) {
-        return Err(trap("string content out-of-bounds"));
+        return Err(trap("string content out-of-bounds: string too long"));
     }
     if ptr % align != 0 {
-        return Err(trap("string pointer is not aligned"));
+        return Err(trap("unaligned pointer"));
     }
     let mem = cx.mem()?;
     let end = u64::from(ptr) + byte_len;
     if end > mem.len() as u64 {
-        return Err(trap("string pointer/length out of bounds of memory"));
+        return Err(trap("string content out-of-bounds"));
     }
     let bytes = &mem[ptr as usize..end as usize];
     match (cx.opts.encoding, utf16) {
-        (StringEncoding::Utf8, _) => std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| trap("invalid utf-8 string")),
+        (StringEncoding::Utf8, _) => {
+            std::str::from_utf8(bytes)
+                .map(str::to_owned)
+                .map_err(|e| match e.error_len() {
+                    None => trap("incomplete utf-8 byte sequence"),
+                    Some(_) => trap(&format!(
+                        "invalid utf-8 sequence at byte {}",
+                        e.valid_up_to()
+                    )),
+                })
+        }
         (_, true) => {
             let units = bytes
                 .chunks_exact(2)
                 .map(|c| u16::from_le_bytes([c[0], c[1]]));
             char::decode_utf16(units)
                 .collect::<Result<String, _>>()
-                .map_err(|_| trap("invalid utf-16 string"))
+                .map_err(|_| trap("invalid utf-16: unpaired surrogate"))
         }
         // latin1: every byte is the code point of the same value.
         (_, false) => Ok(bytes.iter().map(|&b| char::from(b)).collect()),
@@ -70,7 +78,7 @@ pub(crate) fn store_string_into_range(cx: &mut Cx<'_>, s: &str) -> Result<(u32, 
 
 fn check(cx: &Cx<'_>, ptr: u32, align: u32, len: u32) -> Result<(), Trap> {
     if ptr % align != 0 {
-        return Err(trap("unaligned pointer returned by realloc"));
+        return Err(trap("realloc return: result not aligned"));
     }
     if u64::from(ptr) + u64::from(len) > cx.mem()?.len() as u64 {
         return Err(trap("realloc return: beyond end of memory"));

@@ -57,7 +57,8 @@ enum ItemVal {
     Func(FuncVal),
     Instance(InstanceVal),
     Module(u32),
-    Component(u32),
+    /// A component definition and the frame its outer aliases see.
+    Component(u32, usize),
     Type(Option<ResourceIndex>),
 }
 
@@ -389,10 +390,28 @@ impl Inliner<'_> {
     fn module(&mut self, f: usize, i: u32) -> Result<u32, Error> {
         match self.comp(f).core_modules.get(i as usize) {
             Some(ModuleDef::Static(m)) => Ok(*m),
-            Some(ModuleDef::Import(_)) => Err(err("importing core modules into a component")),
-            Some(ModuleDef::Outer { .. }) => Err(err(
-                "an outer alias of a core module that is not defined in the binary",
-            )),
+            Some(ModuleDef::Import(imp)) => {
+                let name = self.comp(f).imports[*imp as usize].0.clone();
+                match self.frames[f].args.get(&name) {
+                    Some(ItemVal::Module(m)) => Ok(*m),
+                    _ if self.frames[f].parent_scope.is_none() => Err(err(
+                        "a root component importing a core module from the host",
+                    )),
+                    _ => Err(Error::bug("missing module argument")),
+                }
+            }
+            Some(ModuleDef::Outer { count, index }) => {
+                // The enclosing component's module: its frame is the one
+                // this component was instantiated from.
+                let (count, index) = (*count, *index);
+                let mut g = f;
+                for _ in 0..count {
+                    g = self.frames[g]
+                        .parent_scope
+                        .ok_or_else(|| Error::bug("outer alias past the root"))?;
+                }
+                self.module(g, index)
+            }
             Some(ModuleDef::Export { instance, name }) => {
                 let (instance, name) = (*instance, name.clone());
                 match self.instance(f, instance)? {
@@ -400,7 +419,9 @@ impl Inliner<'_> {
                         Some(ItemVal::Module(m)) => Ok(m),
                         _ => Err(Error::bug("instance export is not a module")),
                     },
-                    InstanceVal::Import(_) => Err(err("importing core modules into a component")),
+                    InstanceVal::Import(_) => Err(err(
+                        "a core module exported by an instance the host provides",
+                    )),
                 }
             }
             None => Err(Error::bug("module index out of range")),
@@ -558,7 +579,10 @@ impl Inliner<'_> {
             ItemRef::Func(i) => ItemVal::Func(self.func(f, i)?),
             ItemRef::Instance(i) => ItemVal::Instance(self.instance(f, i)?),
             ItemRef::Module(i) => ItemVal::Module(self.module(f, i)?),
-            ItemRef::Component(i) => ItemVal::Component(self.component(f, i)?),
+            ItemRef::Component(i) => {
+                let (c, scope) = self.component(f, i)?;
+                ItemVal::Component(c, scope)
+            }
             ItemRef::Type(i) => {
                 let id = self.comp(f).types[i as usize].id;
                 ItemVal::Type(match id {
@@ -576,21 +600,42 @@ impl Inliner<'_> {
         })
     }
 
-    fn component(&mut self, f: usize, i: u32) -> Result<u32, Error> {
+    /// Component `i` of frame `f`: its definition and the frame it closes
+    /// over (where its outer aliases resolve).
+    fn component(&mut self, f: usize, i: u32) -> Result<(u32, usize), Error> {
         match self.comp(f).components.get(i as usize) {
-            Some(ComponentDefRef::Static(c)) => Ok(*c),
-            Some(ComponentDefRef::Import(_)) => Err(err("importing components into a component")),
-            Some(ComponentDefRef::Outer { .. }) => Err(err(
-                "an outer alias of a component that is not defined in the binary",
-            )),
+            Some(ComponentDefRef::Static(c)) => Ok((*c, f)),
+            Some(ComponentDefRef::Import(imp)) => {
+                let imp = *imp;
+                let name = self.comp(f).imports[imp as usize].0.clone();
+                match self.frames[f].args.get(&name) {
+                    Some(ItemVal::Component(c, scope)) => Ok((*c, *scope)),
+                    _ if self.frames[f].parent_scope.is_none() => {
+                        Err(err("a root component importing a component from the host"))
+                    }
+                    _ => Err(Error::bug("missing component argument")),
+                }
+            }
+            Some(ComponentDefRef::Outer { count, index }) => {
+                let (count, index) = (*count, *index);
+                let mut g = f;
+                for _ in 0..count {
+                    g = self.frames[g]
+                        .parent_scope
+                        .ok_or_else(|| Error::bug("outer alias past the root"))?;
+                }
+                self.component(g, index)
+            }
             Some(ComponentDefRef::Export { instance, name }) => {
                 let (instance, name) = (*instance, name.clone());
                 match self.instance(f, instance)? {
                     InstanceVal::Items(items) => match find(&items, &name) {
-                        Some(ItemVal::Component(c)) => Ok(c),
+                        Some(ItemVal::Component(c, scope)) => Ok((c, scope)),
                         _ => Err(Error::bug("instance export is not a component")),
                     },
-                    InstanceVal::Import(_) => Err(err("importing components into a component")),
+                    InstanceVal::Import(_) => {
+                        Err(err("a component exported by an instance the host provides"))
+                    }
                 }
             }
             None => Err(Error::bug("component index out of range")),
@@ -635,7 +680,7 @@ impl Inliner<'_> {
                 InstanceVal::Items(Rc::new(items))
             }
             InstanceDef::Instantiate { component, args } => {
-                let comp_index = self.component(f, component)?;
+                let (comp_index, scope) = self.component(f, component)?;
                 let mut arg_vals = HashMap::new();
                 let mut arg_refs = HashMap::new();
                 for (name, r) in &args {
@@ -644,18 +689,24 @@ impl Inliner<'_> {
                 }
                 let comp_ty = self.comp(f).component_types[component as usize];
                 let inst_ty = self.comp(f).instance_types[i as usize];
-                self.instantiate(f, comp_index, comp_ty, inst_ty, arg_vals, &arg_refs)?
+                self.instantiate(f, scope, comp_index, comp_ty, inst_ty, arg_vals, &arg_refs)?
             }
         };
         self.frames[f].instances[i as usize] = Some(v.clone());
         Ok(v)
     }
 
-    /// Instantiate nested component `comp` (of type `comp_ty`) in frame
-    /// `f`, giving the instance of type `inst_ty`.
+    /// Instantiate nested component `comp` (of type `comp_ty`, closing
+    /// over frame `scope`) in frame `f`, giving the instance of type
+    /// `inst_ty`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one instantiation's whole context"
+    )]
     fn instantiate(
         &mut self,
         f: usize,
+        scope: usize,
         comp: u32,
         comp_ty: ComponentTypeId,
         inst_ty: ComponentInstanceTypeId,
@@ -663,7 +714,7 @@ impl Inliner<'_> {
         arg_refs: &HashMap<Box<str>, ItemRef>,
     ) -> Result<InstanceVal, Error> {
         let parent = Some(self.frames[f].index);
-        let child = self.new_frame(comp as usize, parent, args, Some(f));
+        let child = self.new_frame(comp as usize, parent, args, Some(scope));
         // The nested component's imported resources are whatever the
         // arguments carry.
         let ct = self.types()[comp_ty].clone();
@@ -750,7 +801,7 @@ impl Inliner<'_> {
             // A re-exported import: the host already has it.
             ItemVal::Instance(InstanceVal::Import(_)) => Export::Instance(Vec::new()),
             ItemVal::Module(m) => Export::Module(m),
-            ItemVal::Component(_) => Export::Component,
+            ItemVal::Component(..) => Export::Component,
             ItemVal::Type(r) => Export::Type(r),
         })
     }

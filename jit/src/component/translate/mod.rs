@@ -254,6 +254,11 @@ fn options(opts: &[CanonicalOption], offset: usize) -> Result<CanonOptions, Erro
 
 /// Parse and validate `binary` (a component).
 pub(crate) fn translate(binary: &[u8], features: WasmFeatures) -> Result<Translation, Error> {
+    if !features.contains(WasmFeatures::COMPONENT_MODEL) {
+        return Err(Error::Unsupported(
+            "the component model is turned off (WasmFeatures::COMPONENT_MODEL; `-W component-model=n`)".into(),
+        ));
+    }
     let mut validator = Validator::new_with_features(component_features(features));
     let mut components: Vec<StaticComponent> = Vec::new();
     let mut modules: Vec<StaticModule> = Vec::new();
