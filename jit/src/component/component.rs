@@ -3,8 +3,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
 use crate::component::plan::Plan;
 use crate::component::translate::{self, inline::inline};
 use crate::component::types::ComponentTypes;
@@ -24,6 +22,8 @@ pub(crate) struct ComponentInner {
     pub plan: Plan,
     pub types: Arc<ComponentTypes>,
     pub modules: Vec<Module>,
+    /// The component binary (for `serialize`).
+    pub binary: Arc<[u8]>,
 }
 
 impl std::fmt::Debug for Component {
@@ -36,9 +36,25 @@ impl std::fmt::Debug for Component {
 }
 
 /// Whether `bytes` start like a component binary (`\0asm`, version 0xd,
-/// layer 1).
+/// layer 1) or a precompiled component ([`Component::serialize`]).
 pub fn is_component(bytes: &[u8]) -> bool {
-    bytes.get(..8) == Some(b"\0asm\x0d\x00\x01\x00".as_slice())
+    bytes.get(..8) == Some(b"\0asm\x0d\x00\x01\x00".as_slice()) || bytes.starts_with(&MAGIC)
+}
+
+/// The start of a precompiled component.
+const MAGIC: [u8; 8] = *b"\0rwasm-k";
+
+/// Reads a little-endian length-prefixed byte string at `*at`.
+fn read_bytes<'a>(b: &'a [u8], at: &mut usize) -> Result<&'a [u8], Error> {
+    let corrupt = || Error::Incompatible("truncated precompiled component".into());
+    let len = b.get(*at..*at + 8).ok_or_else(corrupt)?;
+    let len = u64::from_le_bytes(len.try_into().map_err(|_| corrupt())?) as usize;
+    *at += 8;
+    let out = b
+        .get(*at..at.checked_add(len).ok_or_else(corrupt)?)
+        .ok_or_else(corrupt)?;
+    *at += len;
+    Ok(out)
 }
 
 impl Component {
@@ -52,6 +68,15 @@ impl Component {
     /// not implement.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Component, Error> {
         let bytes = bytes.as_ref();
+        if bytes.starts_with(&MAGIC) {
+            if !engine.allows_precompiled() {
+                return Err(Error::Incompatible(
+                    "this is a precompiled component; loading one needs `Config::allow_precompiled`"
+                        .into(),
+                ));
+            }
+            return Component::from_artefact(engine, bytes);
+        }
         let binary: std::borrow::Cow<'_, [u8]> = if bytes.starts_with(b"\0asm") {
             bytes.into()
         } else {
@@ -69,9 +94,48 @@ impl Component {
             ));
         }
         let t = translate::translate(&binary, engine.features())?;
+        Component::finish(engine, &binary, t, None)
+    }
+
+    /// Compile (or, with `precompiled`, load) the core modules of a
+    /// translated component and flatten it.
+    fn finish(
+        engine: &Engine,
+        binary: &[u8],
+        t: translate::Translation,
+        precompiled: Option<Vec<&[u8]>>,
+    ) -> Result<Component, Error> {
+        if let Some(artefacts) = precompiled {
+            if artefacts.len() != t.modules.len() {
+                return Err(Error::Incompatible(
+                    "precompiled component holds another number of modules".into(),
+                ));
+            }
+            // In index order: engine-wide signature ids depend on the order
+            // modules register their types, and the code holds them.
+            let modules = artefacts
+                .iter()
+                .map(|a| Module::new(engine, a))
+                .collect::<Result<Vec<_>, Error>>()?;
+            let (plan, types) = inline(&t, &modules)?;
+            return Ok(Component {
+                inner: Arc::new(ComponentInner {
+                    engine: engine.clone(),
+                    plan,
+                    types: Arc::new(types),
+                    modules,
+                    binary: binary.into(),
+                }),
+            });
+        }
+        // One module after the other, in index order, so that signature
+        // ids (engine-wide, in registration order, held by the code) come
+        // out the same every time: the code cache and precompiled
+        // components rely on it. Each module compiles its functions in
+        // parallel.
         let modules = t
             .modules
-            .par_iter()
+            .iter()
             .map(|m| {
                 Module::new(engine, &binary[m.range.clone()]).map_err(|e| match e {
                     // Offsets of nested modules point into the component.
@@ -89,8 +153,40 @@ impl Component {
                 plan,
                 types: Arc::new(types),
                 modules,
+                binary: binary.into(),
             }),
         })
+    }
+
+    /// Load a precompiled component: the binary is validated and
+    /// flattened again (cheap), the core modules' code is loaded, not
+    /// compiled.
+    fn from_artefact(engine: &Engine, bytes: &[u8]) -> Result<Component, Error> {
+        let mut at = MAGIC.len();
+        let binary = read_bytes(bytes, &mut at)?;
+        let mut artefacts = Vec::new();
+        while at < bytes.len() {
+            artefacts.push(read_bytes(bytes, &mut at)?);
+        }
+        let t = translate::translate(binary, engine.features())?;
+        Component::finish(engine, binary, t, Some(artefacts))
+    }
+
+    /// The component as a precompiled artefact (`ringwasm compile`): the
+    /// component binary and each core module's compiled code, loadable by
+    /// an engine of this same build, CPU and settings that allows
+    /// precompiled code.
+    pub fn serialize(&self) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        let mut put = |b: &[u8]| {
+            out.extend_from_slice(&(b.len() as u64).to_le_bytes());
+            out.extend_from_slice(b);
+        };
+        put(&self.inner.binary);
+        for m in &self.inner.modules {
+            put(&m.serialize());
+        }
+        out
     }
 
     /// Compile a component from a file.

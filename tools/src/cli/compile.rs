@@ -168,10 +168,18 @@ pub(super) fn compile(args: &CompileArgs) -> Result<()> {
     apply_optimize_opts(&mut config, &args.optimize);
     apply_codegen_opts(&mut config, &args.codegen, false);
     let engine = Engine::new(&config).context("cannot create the engine")?;
-    let module = Module::new(&engine, &bytes).with_context(|| format!("{}", file.display()))?;
+    let artefact =
+        if ringwasm_jit::component::is_component(&bytes) || super::run::is_component_text(&bytes) {
+            ringwasm_jit::component::Component::new(&engine, &bytes)
+                .with_context(|| format!("{}", file.display()))?
+                .serialize()
+        } else {
+            Module::new(&engine, &bytes)
+                .with_context(|| format!("{}", file.display()))?
+                .serialize()
+        };
     let out = args.output.clone().unwrap_or_else(|| default_output(file));
-    std::fs::write(&out, module.serialize())
-        .with_context(|| format!("cannot write {}", out.display()))?;
+    std::fs::write(&out, artefact).with_context(|| format!("cannot write {}", out.display()))?;
     Ok(())
 }
 

@@ -422,8 +422,7 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
     super::compile::apply_optimize_opts(&mut config, &args.optimize);
     super::compile::apply_codegen_opts(&mut config, &args.codegen, true);
     let engine = Engine::new(&config).context("cannot create the engine")?;
-    let component = ringwasm_jit::component::is_component(&bytes)
-        || (!bytes.starts_with(b"\0asm") && is_component_text(&bytes));
+    let component = ringwasm_jit::component::is_component(&bytes) || is_component_text(&bytes);
     if component {
         let wasi = wasi_ctx(&args, io)?;
         let mut store = Store::new(&engine, Host { wasi });
@@ -518,7 +517,7 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
 }
 
 /// Whether WAT text is a component: its first form is `(component`.
-fn is_component_text(bytes: &[u8]) -> bool {
+pub(super) fn is_component_text(bytes: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return false;
     };
