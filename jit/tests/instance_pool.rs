@@ -245,9 +245,11 @@ fn growth_stops_at_the_pools_memory_size() {
         .expect("instantiates");
     let grow = i.get_func(&mut store, "grow").expect("export");
     let mut out = [Val::I32(0)];
-    grow.call(&mut store, &[Val::I32(2)], &mut out).expect("grow");
+    grow.call(&mut store, &[Val::I32(2)], &mut out)
+        .expect("grow");
     assert!(matches!(out[0], Val::I32(1)), "{out:?}");
-    grow.call(&mut store, &[Val::I32(1)], &mut out).expect("grow");
+    grow.call(&mut store, &[Val::I32(1)], &mut out)
+        .expect("grow");
     assert!(matches!(out[0], Val::I32(-1)), "past the limit: {out:?}");
 }
 
@@ -318,7 +320,9 @@ fn check_cycles_stay_flat(engine: &Engine, cycles: usize) {
     let cycle = |n: usize| {
         for _ in 0..n {
             let mut store = Store::new(engine, ());
-            let i = linker.instantiate(&mut store, &module).expect("instantiates");
+            let i = linker
+                .instantiate(&mut store, &module)
+                .expect("instantiates");
             let scribble = i.get_func(&mut store, "scribble").expect("export");
             scribble.call(&mut store, &[], &mut []).expect("scribble");
         }
@@ -373,10 +377,10 @@ fn instance_pre_checks_imports_once_and_instantiates_in_any_store() {
     }
     // A wrong type is refused once, up front.
     let mut wrong = Linker::<()>::new(&engine);
-    wrong
-        .func_wrap("host", "add", |a: i32| a)
-        .expect("define");
-    let err = wrong.instantiate_pre(&module).expect_err("mismatched import");
+    wrong.func_wrap("host", "add", |a: i32| a).expect("define");
+    let err = wrong
+        .instantiate_pre(&module)
+        .expect_err("mismatched import");
     assert!(matches!(err, Error::Link(_)), "{err:?}");
     let err = Linker::<()>::new(&engine)
         .instantiate_pre(&module)

@@ -84,7 +84,13 @@ pub(crate) fn new_host_func(
 ) -> Result<Func, Error> {
     let type_id = store.engine.register_type(&ty);
     let trampolines = store.engine.trampolines(type_id)?;
-    Ok(new_host_func_with(store, ty, type_id, &trampolines, callable))
+    Ok(new_host_func_with(
+        store,
+        ty,
+        type_id,
+        &trampolines,
+        callable,
+    ))
 }
 
 /// [`new_host_func`] with the signature's id and trampolines looked up

@@ -107,7 +107,11 @@ pub(crate) fn plan(info: &ModuleInfo, binary: &[u8]) -> Option<Vec<ImageBytes>> 
     let mut images: Vec<ImageBytes> = Vec::new();
     let defined_count = info.memories.len() as u32 - imported;
     for memory in 0..defined_count {
-        let mine = || placed.iter().filter(|(m, _, d)| *m == memory && !d.is_empty());
+        let mine = || {
+            placed
+                .iter()
+                .filter(|(m, _, d)| *m == memory && !d.is_empty())
+        };
         let (Some(lo), Some(hi)) = (
             mine().map(|(_, at, _)| *at).min(),
             mine().map(|(_, at, d)| at + d.len() as u64).max(),
@@ -228,7 +232,8 @@ impl MemoryImage {
         };
         // SAFETY: the name is a NUL-terminated string; the call creates a
         // new descriptor and touches no memory of ours.
-        let raw = unsafe { libc::memfd_create(c"ringwasm-memory-image".as_ptr(), libc::MFD_CLOEXEC) };
+        let raw =
+            unsafe { libc::memfd_create(c"ringwasm-memory-image".as_ptr(), libc::MFD_CLOEXEC) };
         if raw < 0 {
             return Err(fail("create a memfd"));
         }
@@ -264,7 +269,9 @@ impl MemoryImage {
     /// No memfds off Linux: modules keep the eager path.
     #[cfg(not(target_os = "linux"))]
     pub(crate) fn in_memfd(_offset: u64, _bytes: &[u8]) -> Result<Self, Error> {
-        Err(Error::Unsupported("memory images need memfd (Linux)".into()))
+        Err(Error::Unsupported(
+            "memory images need memfd (Linux)".into(),
+        ))
     }
 
     /// Map the image over `[base + offset, base + offset + len)`, private
@@ -337,7 +344,11 @@ mod tests {
             vec![
                 active(0, vec![ConstOp::I32(5000)], 0..6),
                 // Overwrites "cd" with "XY": later segments win.
-                active(0, vec![ConstOp::I32(4990), ConstOp::I32(12), ConstOp::I32Add], 6..8),
+                active(
+                    0,
+                    vec![ConstOp::I32(4990), ConstOp::I32(12), ConstOp::I32Add],
+                    6..8,
+                ),
             ],
         );
         let images = plan(&m, binary).expect("static segments");
@@ -353,10 +364,18 @@ mod tests {
         let binary = [1u8; 16];
         let one_page = || vec![MemoryType::new(1, None)];
         // Past the minimum: instantiation must trap, in order.
-        let oob = info(one_page(), 0, vec![active(0, vec![ConstOp::I32(65530)], 0..16)]);
+        let oob = info(
+            one_page(),
+            0,
+            vec![active(0, vec![ConstOp::I32(65530)], 0..16)],
+        );
         assert!(plan(&oob, &binary).is_none());
         // An offset read from a global.
-        let global = info(one_page(), 0, vec![active(0, vec![ConstOp::GlobalGet(0)], 0..16)]);
+        let global = info(
+            one_page(),
+            0,
+            vec![active(0, vec![ConstOp::GlobalGet(0)], 0..16)],
+        );
         assert!(plan(&global, &binary).is_none());
         // An imported memory is not ours to map.
         let imported = info(one_page(), 1, vec![active(0, vec![ConstOp::I32(0)], 0..16)]);

@@ -707,7 +707,10 @@ pub(crate) fn instantiate_with(
         };
         let mut table = TableData::new(*ty, init)?;
         if let Some(pool) = store.engine.pool() {
-            table.pool(pool.lease_table(ty.minimum)?, pool.config().table_elements_limit());
+            table.pool(
+                pool.lease_table(ty.minimum)?,
+                pool.config().table_elements_limit(),
+            );
         }
         store.tables.push(table);
         inst.tables.push(store.tables.len() as u32 - 1);

@@ -335,7 +335,11 @@ impl InstancePool {
     /// Memory slots in use, queued for decommit, and free (tests).
     #[cfg(test)]
     pub(crate) fn memory_counts(&self) -> (usize, usize, usize) {
-        let st = self.memories.state.lock().unwrap_or_else(|e| e.into_inner());
+        let st = self
+            .memories
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let used = st.slots.iter().filter(|s| s.in_use).count();
         (used, st.pending.len(), st.free.len())
     }
@@ -386,7 +390,14 @@ impl MemorySlot {
         let slot = &mut st.slots[self.index as usize];
         if let Some(image) = slot.image.take() {
             // SAFETY: the slot is ours (in use), nothing borrows its bytes.
-            unsafe { zero_range(self.base, image.offset as usize, image.len as usize, accessible) }?;
+            unsafe {
+                zero_range(
+                    self.base,
+                    image.offset as usize,
+                    image.len as usize,
+                    accessible,
+                )
+            }?;
         }
         Ok(())
     }
@@ -572,7 +583,8 @@ impl MemoryPool {
                 // SAFETY: a released slot is nobody's; `MADV_DONTNEED` on our
                 // private mappings drops their pages, so anonymous pages
                 // read as zero and image pages as the image again.
-                let rc = unsafe { libc::madvise(base.cast(), slot.accessible, libc::MADV_DONTNEED) };
+                let rc =
+                    unsafe { libc::madvise(base.cast(), slot.accessible, libc::MADV_DONTNEED) };
                 if rc != 0 {
                     // A slot that cannot be reset is never lent again.
                     continue;
@@ -596,7 +608,12 @@ fn pick(st: &PoolState, image: Option<&MemoryImage>) -> Option<u32> {
         .iter()
         .rev()
         .find(|i| holds(i, image))
-        .or_else(|| st.free.iter().rev().find(|i| st.slots[**i as usize].image.is_none()))
+        .or_else(|| {
+            st.free
+                .iter()
+                .rev()
+                .find(|i| st.slots[**i as usize].image.is_none())
+        })
         .or_else(|| st.free.last())
         .copied()
 }

@@ -60,11 +60,7 @@ impl TableData {
     pub(crate) fn grow(&mut self, delta: u32, init: usize) -> Option<u32> {
         let old = self.elements.len() as u64;
         let new = old + u64::from(delta);
-        let max = self
-            .ty
-            .maximum
-            .unwrap_or(u64::from(u32::MAX))
-            .min(self.cap);
+        let max = self.ty.maximum.unwrap_or(u64::from(u32::MAX)).min(self.cap);
         if new > max {
             return None;
         }
