@@ -29,6 +29,8 @@ pub struct Config {
     cache_size_limit: u64,
     allow_precompiled: bool,
     opt_level: OptLevel,
+    allocation: crate::runtime::pool::InstanceAllocationStrategy,
+    memory_init_cow: bool,
 }
 
 /// How hard Cranelift optimises generated code (`wasmtime run -O
@@ -95,6 +97,8 @@ impl Config {
             cache_size_limit: crate::compile::cache::DEFAULT_SIZE_LIMIT,
             allow_precompiled: false,
             opt_level: OptLevel::Speed,
+            allocation: crate::runtime::pool::InstanceAllocationStrategy::OnDemand,
+            memory_init_cow: true,
         }
     }
 
@@ -174,6 +178,26 @@ impl Config {
         self
     }
 
+    /// Initialise linear memories by mapping copy-on-write images of their
+    /// data segments (default on; wasmtime's `memory_init_cow`). Off, data
+    /// segments are copied at every instantiation.
+    pub fn memory_init_cow(&mut self, on: bool) -> &mut Self {
+        self.memory_init_cow = on;
+        self
+    }
+
+    /// How memories, tables and instances are allocated (wasmtime's
+    /// `Config::allocation_strategy`): on demand (the default), or from a
+    /// pool of slots reserved when the engine is made and reused, which
+    /// makes instantiation cost microseconds (`docs/design/instance-pool.md`).
+    pub fn allocation_strategy(
+        &mut self,
+        strategy: crate::runtime::pool::InstanceAllocationStrategy,
+    ) -> &mut Self {
+        self.allocation = strategy;
+        self
+    }
+
     /// Maximum bytes of any one linear memory (no limit by default besides
     /// [`Config::max_memory_bytes`]); wasmtime's `-W max-memory-size`. A
     /// memory whose minimum is larger fails to be created; `memory.grow`
@@ -239,6 +263,8 @@ pub(crate) struct EngineInner {
     /// Who may load an artefact: everything that shapes generated code.
     pub header: crate::compile::cache::Header,
     trampolines: Mutex<HashMap<u32, Arc<Trampolines>>>,
+    /// The pooling allocator's slots, when configured.
+    pool: Option<Arc<crate::runtime::pool::InstancePool>>,
 }
 
 #[derive(Default)]
@@ -320,6 +346,12 @@ impl Engine {
             .finish(settings::Flags::new(flags))
             .map_err(|e| Error::Unsupported(format!("host ISA: {e}").into()))?;
         let header = artefact_header(config, &*isa);
+        let pool = match &config.allocation {
+            crate::runtime::pool::InstanceAllocationStrategy::OnDemand => None,
+            crate::runtime::pool::InstanceAllocationStrategy::Pooling(p) => {
+                Some(crate::runtime::pool::InstancePool::new(p.clone())?)
+            }
+        };
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 header,
@@ -329,6 +361,7 @@ impl Engine {
                 types: Mutex::new(TypeRegistry::default()),
                 displays: crate::runtime::gc::SupertypeDisplays::new(),
                 trampolines: Mutex::new(HashMap::new()),
+                pool,
             }),
         })
     }
@@ -352,6 +385,16 @@ impl Engine {
 
     pub(crate) fn max_wasm_stack(&self) -> usize {
         self.inner.config.max_wasm_stack
+    }
+
+    /// Whether modules map copy-on-write memory images.
+    pub(crate) fn memory_init_cow(&self) -> bool {
+        self.inner.config.memory_init_cow
+    }
+
+    /// The pooling allocator, when the engine uses one.
+    pub(crate) fn pool(&self) -> Option<Arc<crate::runtime::pool::InstancePool>> {
+        self.inner.pool.clone()
     }
 
     pub(crate) fn max_memories(&self) -> usize {

@@ -25,6 +25,10 @@ pub enum Error {
     /// A resource limit was exceeded.
     #[error("resource limit exceeded: {0}")]
     ResourceLimit(Message),
+    /// The pooling allocator has no room left: which limit, and the option
+    /// that raises it.
+    #[error(transparent)]
+    Pool(Box<PoolError>),
     /// Wrong argument or result types from the host.
     #[error("type mismatch: {0}")]
     Type(Message),
@@ -145,6 +149,75 @@ impl From<wasmparser::BinaryReaderError> for Error {
     fn from(e: wasmparser::BinaryReaderError) -> Self {
         Error::compile(e.offset() as usize, e.message())
     }
+}
+
+/// A limit of the pooling allocator
+/// ([`PoolingAllocationConfig`](crate::PoolingAllocationConfig)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PoolLimit {
+    /// Linear memories alive at once.
+    TotalMemories,
+    /// Tables alive at once.
+    TotalTables,
+    /// Core instances alive at once.
+    TotalCoreInstances,
+    /// Bytes of one linear memory.
+    MaxMemorySize,
+    /// Elements of one table.
+    TableElements,
+    /// Bytes of one instance's VMContext.
+    MaxCoreInstanceSize,
+    /// Memories one module defines.
+    MaxMemoriesPerModule,
+    /// Tables one module defines.
+    MaxTablesPerModule,
+}
+
+impl PoolLimit {
+    /// The `ringwasm run -O` option (and wasmtime's) that sets the limit.
+    pub fn option(self) -> &'static str {
+        match self {
+            PoolLimit::TotalMemories => "pooling-total-memories",
+            PoolLimit::TotalTables => "pooling-total-tables",
+            PoolLimit::TotalCoreInstances => "pooling-total-core-instances",
+            PoolLimit::MaxMemorySize => "pooling-max-memory-size",
+            PoolLimit::TableElements => "pooling-table-elements",
+            PoolLimit::MaxCoreInstanceSize => "pooling-max-core-instance-size",
+            PoolLimit::MaxMemoriesPerModule => "pooling-max-memories-per-module",
+            PoolLimit::MaxTablesPerModule => "pooling-max-tables-per-module",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            PoolLimit::TotalMemories => "linear memories alive at once",
+            PoolLimit::TotalTables => "tables alive at once",
+            PoolLimit::TotalCoreInstances => "instances alive at once",
+            PoolLimit::MaxMemorySize => "bytes in one linear memory",
+            PoolLimit::TableElements => "elements in one table",
+            PoolLimit::MaxCoreInstanceSize => "bytes of one instance's VMContext",
+            PoolLimit::MaxMemoriesPerModule => "memories defined by one module",
+            PoolLimit::MaxTablesPerModule => "tables defined by one module",
+        }
+    }
+}
+
+/// The pooling allocator refused an allocation.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "pooling allocator limit reached: {wanted} {what} needed, the limit is {value} \
+     (`-O {option}=N`, `PoolingAllocationConfig`)",
+    what = limit.what(),
+    option = limit.option()
+)]
+pub struct PoolError {
+    /// Which limit.
+    pub limit: PoolLimit,
+    /// Its configured value.
+    pub value: u64,
+    /// What the allocation needed.
+    pub wanted: u64,
 }
 
 /// Why an import could not be satisfied (the spec's "unlinkable").

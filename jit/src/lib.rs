@@ -25,9 +25,10 @@
 //! `error` sit at the top, shared by the three rooms.
 //!
 //! `unsafe` lives only in `compile` (code memory and linking, not its
-//! submodules), `runtime::{vmctx, memory, signals, fiber, func, exception}`
-//! (the last for the throw libcall and its frame walk); every other module
-//! is safe code.
+//! submodules), `runtime::{vmctx, memory, image, pool, signals, fiber, func,
+//! exception}` (`image` and `pool` map copy-on-write memory images and
+//! reset pooled memory slots; `exception` holds the throw libcall and its
+//! frame walk); every other module is safe code.
 #![deny(missing_docs)]
 
 mod compile;
@@ -46,7 +47,7 @@ pub use compile::translate;
 
 pub use compile::cache::default_cache_dir;
 pub use engine::{Config, Engine, OptLevel, WasmFeatures};
-pub use error::{CompileError, Error, LinkError, Message};
+pub use error::{CompileError, Error, LinkError, Message, PoolError, PoolLimit};
 pub use module::Module;
 pub use runtime::exception::ThrownException;
 pub use runtime::func::{
@@ -54,8 +55,10 @@ pub use runtime::func::{
 };
 pub use runtime::global::Global;
 pub use runtime::instance::Instance;
+pub use runtime::instance_pre::InstancePre;
 pub use runtime::linker::Linker;
 pub use runtime::memory_api::Memory;
+pub use runtime::pool::{InstanceAllocationStrategy, PoolingAllocationConfig};
 pub use runtime::store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use runtime::table::Table;
 pub use runtime::tag::{Tag, TagType};

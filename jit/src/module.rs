@@ -45,6 +45,8 @@ pub(crate) struct ModuleInner {
     pub bytes: Arc<[u8]>,
     /// Loaded from the code cache or a precompiled artefact, not compiled.
     pub from_cache: bool,
+    /// Copy-on-write images of the initialised memories.
+    pub images: crate::runtime::image::ModuleImages,
 }
 
 /// A function body waiting for translation.
@@ -140,6 +142,7 @@ impl Module {
         let offsets = VMOffsets::new(&info);
         let funcs = crate::compile::compile_functions(engine, &info, &offsets, &binary, pending)?;
         let code = crate::compile::link_module(engine, &info, funcs, None)?;
+        let images = crate::runtime::image::ModuleImages::for_engine(engine, &info, &binary);
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
@@ -148,6 +151,7 @@ impl Module {
                 code,
                 bytes: binary,
                 from_cache: false,
+                images,
             }),
         })
     }
@@ -314,6 +318,7 @@ impl Artefact {
         } = self;
         let offsets = VMOffsets::new(&info);
         let code = crate::compile::link_module(engine, &info, funcs, Some(trampolines))?;
+        let images = crate::runtime::image::ModuleImages::for_engine(engine, &info, &binary);
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
@@ -322,6 +327,7 @@ impl Artefact {
                 code,
                 bytes: binary,
                 from_cache: true,
+                images,
             }),
         })
     }

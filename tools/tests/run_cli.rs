@@ -635,6 +635,15 @@ fn option_lists_and_long_forms_parse_as_in_wasmtime() {
         ][..],
         &["run", "-O", "opt-level=0", "--invoke", "run", wat][..],
         &["run", "--optimize", "opt-level=s", "--invoke", "run", wat][..],
+        &[
+            "run",
+            "-O",
+            "pooling-allocator,pooling-total-memories=4,pooling-max-memory-size=1MiB",
+            "--invoke",
+            "run",
+            wat,
+        ][..],
+        &["run", "-O", "memory-init-cow=n", "--invoke", "run", wat][..],
     ] {
         let out = ringwasm(args, dir.path());
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
@@ -648,11 +657,33 @@ fn option_lists_and_long_forms_parse_as_in_wasmtime() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("`no-such-thing`: unknown option"), "{err}");
-    // wasmtime's allocator tuning is refused by name, not silently ignored.
-    let out = ringwasm(&["run", "-O", "pooling-allocator", wat], dir.path());
+    // wasmtime's memory-layout tuning is refused by name, not silently ignored.
+    let out = ringwasm(&["run", "-O", "memory-guard-size=65536", wat], dir.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("a wasmtime option ringwasm does not have"),
+        "{}",
+        stderr(&out)
+    );
+    // A pool too small for the module fails as wasmtime does, naming the
+    // option that raises the limit.
+    let big = write(
+        dir.path(),
+        "big.wat",
+        "(module (memory 4) (func (export \"_start\")))",
+    );
+    let out = ringwasm(
+        &[
+            "run",
+            "-O",
+            "pooling-allocator,pooling-max-memory-size=65536",
+            big,
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pooling-max-memory-size"),
         "{}",
         stderr(&out)
     );

@@ -84,6 +84,24 @@ pub(crate) fn new_host_func(
 ) -> Result<Func, Error> {
     let type_id = store.engine.register_type(&ty);
     let trampolines = store.engine.trampolines(type_id)?;
+    Ok(new_host_func_with(
+        store,
+        ty,
+        type_id,
+        &trampolines,
+        callable,
+    ))
+}
+
+/// [`new_host_func`] with the signature's id and trampolines looked up
+/// already (`InstancePre`).
+pub(crate) fn new_host_func_with(
+    store: &mut StoreOpaque,
+    ty: FuncType,
+    type_id: u32,
+    trampolines: &crate::compile::Trampolines,
+    callable: HostCallable,
+) -> Func {
     let index = store.funcs.len() as u32;
     let mut context = Box::new(HostContext {
         tag: 0,
@@ -105,10 +123,10 @@ pub(crate) fn new_host_func(
             _context: context,
         },
     });
-    Ok(Func {
+    Func {
         store: store.id,
         index,
-    })
+    }
 }
 
 /// A host callable over the store's opaque part, for host functions that

@@ -29,6 +29,8 @@ pub(crate) struct InstanceData {
     pub dropped_data: Vec<bool>,
     /// Evaluated element segments; emptied by `elem.drop`.
     pub elem_values: Vec<Box<[usize]>>,
+    /// The instance's place in the engine's pool, if it uses one.
+    pub _lease: Option<crate::runtime::pool::Lease>,
 }
 
 /// An instance handle.
@@ -113,7 +115,7 @@ fn extern_store(ext: &Extern) -> u64 {
     }
 }
 
-fn check_import(
+pub(crate) fn check_import(
     engine: &crate::engine::Engine,
     module: &str,
     name: &str,
@@ -556,6 +558,17 @@ pub(crate) fn instantiate(
     module: &Module,
     imports: &[Extern],
 ) -> Result<Instance, Error> {
+    instantiate_with(store, module, imports, true)
+}
+
+/// Instantiate; `typecheck: false` when the imports' types were checked
+/// already (`InstancePre`).
+pub(crate) fn instantiate_with(
+    store: &mut StoreOpaque,
+    module: &Module,
+    imports: &[Extern],
+    typecheck: bool,
+) -> Result<Instance, Error> {
     if !crate::Engine::same(&store.engine, &module.inner.engine) {
         return Err(Error::ty("module compiled for another engine"));
     }
@@ -574,14 +587,16 @@ pub(crate) fn instantiate(
     let mut tags = Vec::with_capacity(info.tags.len());
     for (import, ext) in info.imports.iter().zip(imports) {
         store.check(extern_store(ext))?;
-        let expected = entity_type(info, import.index);
-        check_import(
-            &store.engine.clone(),
-            &import.module,
-            &import.name,
-            &expected,
-            &extern_type(store, ext),
-        )?;
+        if typecheck {
+            let expected = entity_type(info, import.index);
+            check_import(
+                &store.engine.clone(),
+                &import.module,
+                &import.name,
+                &expected,
+                &extern_type(store, ext),
+            )?;
+        }
         match ext {
             Extern::Func(f) => funcs.push(f.index),
             Extern::Table(t) => tables.push(t.index),
@@ -598,6 +613,14 @@ pub(crate) fn instantiate(
     }
     let instance_index = store.instances.len() as u32;
     let offsets: &VMOffsets = &module.inner.offsets;
+    let lease = match store.engine.pool() {
+        Some(pool) => Some(pool.lease_instance(
+            u64::from(offsets.size()),
+            info.memories.len() as u32 - info.num_imported_memories,
+            info.tables.len() as u32 - info.num_imported_tables,
+        )?),
+        None => None,
+    };
     let store_ptr: *mut StoreOpaque = store;
     let ctx_ptr: *mut u8 = (&mut *store.ctx as *mut crate::runtime::store::VMStoreContext).cast();
     let mut vmctx = VMContext::new(offsets, store_ptr, ctx_ptr, instance_index)?;
@@ -652,8 +675,15 @@ pub(crate) fn instantiate(
     for (i, t) in tags.iter().enumerate() {
         vmctx.write_ptr(offsets.tag(i as u32), store.exn.identity(*t));
     }
-    for ty in &info.memories[info.num_imported_memories as usize..] {
-        memories.push(store.new_memory(*ty)?);
+    // Memories start with their images mapped (`image.rs`); an error
+    // before the data segments' turn clears them again (below).
+    let images = &module.inner.images;
+    for (d, ty) in info.memories[info.num_imported_memories as usize..]
+        .iter()
+        .enumerate()
+    {
+        let image = images.get(d).filter(|_| images.ready);
+        memories.push(store.new_memory_with(*ty, image)?);
     }
     let mut inst = InstanceData {
         module: module.clone(),
@@ -665,6 +695,7 @@ pub(crate) fn instantiate(
         tags,
         dropped_data: vec![false; info.data.len()],
         elem_values: Vec::new(),
+        _lease: lease,
     };
     for (i, init) in info.global_inits.iter().enumerate() {
         let value = store.eval_const_alloc(&inst, init)?;
@@ -680,7 +711,14 @@ pub(crate) fn instantiate(
             Some(e) => store.eval_const_alloc(&inst, e)? as usize,
             None => 0,
         };
-        store.tables.push(TableData::new(*ty, init)?);
+        let mut table = TableData::new(*ty, init)?;
+        if let Some(pool) = store.engine.pool() {
+            table.pool(
+                pool.lease_table(ty.minimum)?,
+                pool.config().table_elements_limit(),
+            );
+        }
+        store.tables.push(table);
         inst.tables.push(store.tables.len() as u32 - 1);
     }
     for (i, m) in inst.memories.iter().enumerate() {
@@ -710,29 +748,56 @@ pub(crate) fn instantiate(
     let inst_idx = instance_index as usize;
 
     // Active element segments, then data segments, in order; a trap keeps
-    // earlier effects.
-    for (i, seg) in info.elems.iter().enumerate() {
-        match &seg.kind {
-            ElemKind::Active { table, offset } => {
-                // An i32 offset, or i64 for a 64-bit table: one past `u32`
-                // is out of bounds for any table we can hold.
-                let at = store.eval_const(&store.instances[inst_idx], offset)? as u64;
-                let at = if info.tables[*table as usize].table64 {
-                    u32::try_from(at).unwrap_or(u32::MAX)
-                } else {
-                    at as u32
-                };
-                let len = store.instances[inst_idx].elem_values[i].len() as u32;
-                if !store.table_init(inst_idx, *table, i as u32, at, 0, len) {
-                    return Err(trap(TrapCode::TableOutOfBounds));
+    // earlier effects, so a memory must not show its image before its
+    // data segments' turn.
+    let elements = (|| -> Result<(), Error> {
+        for (i, seg) in info.elems.iter().enumerate() {
+            match &seg.kind {
+                ElemKind::Active { table, offset } => {
+                    // An i32 offset, or i64 for a 64-bit table: one past `u32`
+                    // is out of bounds for any table we can hold.
+                    let at = store.eval_const(&store.instances[inst_idx], offset)? as u64;
+                    let at = if info.tables[*table as usize].table64 {
+                        u32::try_from(at).unwrap_or(u32::MAX)
+                    } else {
+                        at as u32
+                    };
+                    let len = store.instances[inst_idx].elem_values[i].len() as u32;
+                    if !store.table_init(inst_idx, *table, i as u32, at, 0, len) {
+                        return Err(trap(TrapCode::TableOutOfBounds));
+                    }
+                    store.instances[inst_idx].elem_values[i] = Box::new([]);
                 }
-                store.instances[inst_idx].elem_values[i] = Box::new([]);
+                ElemKind::Declared => store.instances[inst_idx].elem_values[i] = Box::new([]),
+                ElemKind::Passive => {}
             }
-            ElemKind::Declared => store.instances[inst_idx].elem_values[i] = Box::new([]),
-            ElemKind::Passive => {}
+        }
+        Ok(())
+    })();
+    if let Err(e) = elements {
+        if images.ready {
+            let defined = info.num_imported_memories as usize..info.memories.len();
+            for (d, i) in defined.enumerate() {
+                if let Some(image) = images.get(d) {
+                    let m = store.instances[inst_idx].memories[i] as usize;
+                    store.memories[m].mem.clear_image(image)?;
+                }
+            }
+        }
+        return Err(e);
+    }
+    if images.ready {
+        // Every active segment lies in one of the images (`image::plan`
+        // proved it in bounds at a constant offset), mapped when the
+        // memories were made: nothing can trap, and the segments count as
+        // applied.
+        for (i, seg) in info.data.iter().enumerate() {
+            if matches!(seg.kind, DataKind::Active { .. }) {
+                store.instances[inst_idx].dropped_data[i] = true;
+            }
         }
     }
-    for (i, seg) in info.data.iter().enumerate() {
+    for (i, seg) in info.data.iter().enumerate().filter(|_| !images.ready) {
         if let DataKind::Active { memory, offset } = &seg.kind {
             // An i32 offset for a 32-bit memory, i64 for memory64.
             let at = store.eval_const(&store.instances[inst_idx], offset)? as u64;

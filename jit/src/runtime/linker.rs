@@ -8,13 +8,15 @@ use crate::error::{Error, LinkError};
 use crate::module::Module;
 use crate::runtime::func::{Caller, Func, HostCallable, IntoFunc, dynamic_host, new_host_func};
 use crate::runtime::instance::Instance;
+use crate::runtime::instance_pre::InstancePre;
 use crate::runtime::store::{AsContextMut, Store};
 use crate::runtime::trap::Trap;
 use crate::runtime::values::{Extern, Val};
-use crate::types::FuncType;
+use crate::types::{ExternType, FuncType};
 
-enum Definition {
-    Extern(Extern),
+pub(crate) enum Definition {
+    /// An item of a store, with its type when it was defined.
+    Extern(Extern, ExternType),
     /// A host function, materialised in each store on instantiation.
     Host(FuncType, HostCallable),
 }
@@ -95,12 +97,14 @@ impl<T: 'static> Linker<T> {
     /// Never today; kept fallible as in wasmtime.
     pub fn define(
         &mut self,
-        _store: &Store<T>,
+        store: &Store<T>,
         module: &str,
         name: &str,
         item: impl Into<Extern>,
     ) -> Result<&mut Self, Error> {
-        self.insert(module, name, Definition::Extern(item.into()))
+        let item = item.into();
+        let ty = crate::runtime::instance::extern_type(&store.inner.opaque, &item);
+        self.insert(module, name, Definition::Extern(item, ty))
     }
 
     /// Define every export of `instance` under `module`.
@@ -114,8 +118,9 @@ impl<T: 'static> Linker<T> {
         module: &str,
         instance: Instance,
     ) -> Result<&mut Self, Error> {
-        for (name, ext) in instance.exports(store) {
-            self.insert(module, &name, Definition::Extern(ext))?;
+        for (name, ext) in instance.exports(&mut *store) {
+            let ty = crate::runtime::instance::extern_type(&store.inner.opaque, &ext);
+            self.insert(module, &name, Definition::Extern(ext, ty))?;
         }
         Ok(self)
     }
@@ -125,16 +130,23 @@ impl<T: 'static> Linker<T> {
         self.resolve(store, module, name).ok()
     }
 
-    fn resolve(&self, store: &mut Store<T>, module: &str, name: &str) -> Result<Extern, Error> {
-        let def = self
-            .defs
+    /// The definition of `module::name`.
+    pub(crate) fn definition(&self, module: &str, name: &str) -> Result<&Definition, Error> {
+        self.defs
             .get(&(Box::from(module), Box::from(name)))
-            .ok_or_else(|| LinkError::UnknownImport {
-                module: module.into(),
-                name: name.into(),
-            })?;
+            .ok_or_else(|| {
+                LinkError::UnknownImport {
+                    module: module.into(),
+                    name: name.into(),
+                }
+                .into()
+            })
+    }
+
+    fn resolve(&self, store: &mut Store<T>, module: &str, name: &str) -> Result<Extern, Error> {
+        let def = self.definition(module, name)?;
         match def {
-            Definition::Extern(e) => Ok(*e),
+            Definition::Extern(e, _) => Ok(*e),
             Definition::Host(ty, callable) => {
                 let opaque = &mut store.as_context_mut().0.opaque;
                 let key = (opaque.id, Box::from(module), Box::from(name));
@@ -147,6 +159,17 @@ impl<T: 'static> Linker<T> {
                 Ok(Extern::Func(f))
             }
         }
+    }
+
+    /// Resolve and type-check `module`'s imports once; what is left per
+    /// instance is [`InstancePre::instantiate`] (wasmtime's shape: `serve`
+    /// calls it for every request).
+    ///
+    /// # Errors
+    ///
+    /// `Error::Link` for an unknown or mismatched import.
+    pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre<T>, Error> {
+        InstancePre::new(self, module)
     }
 
     /// Instantiate `module`, resolving its imports by name.

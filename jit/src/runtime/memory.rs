@@ -24,11 +24,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Error;
+use crate::runtime::image::MemoryImage;
+use crate::runtime::pool::MemorySlot;
 
 /// Bytes in a wasm page.
 pub const WASM_PAGE_SIZE: u64 = 65536;
 /// Bytes reserved for the addressable part of a 32-bit memory.
-const RESERVATION: usize = 1 << 32;
+pub(crate) const RESERVATION: usize = 1 << 32;
 /// Guard bytes after the reservation: a static offset up to this size needs
 /// no explicit check.
 pub(crate) const GUARD_SIZE: usize = 2 << 30;
@@ -68,7 +70,7 @@ pub(crate) fn reported_wasm_address(base: usize, mapped: usize, addr: usize) -> 
 static RESERVED: AtomicU64 = AtomicU64::new(0);
 
 /// Count `bytes` against [`ADDRESS_SPACE_LIMIT`].
-fn claim_address_space(bytes: u64) -> Result<(), Error> {
+pub(crate) fn claim_address_space(bytes: u64) -> Result<(), Error> {
     let mut cur = RESERVED.load(Ordering::Relaxed);
     loop {
         let next = cur.saturating_add(bytes);
@@ -91,7 +93,7 @@ fn claim_address_space(bytes: u64) -> Result<(), Error> {
     }
 }
 
-fn release_address_space(bytes: u64) {
+pub(crate) fn release_address_space(bytes: u64) {
     RESERVED.fetch_sub(bytes, Ordering::Relaxed);
 }
 
@@ -122,6 +124,9 @@ pub(crate) struct LinearMemory {
     max_pages: u64,
     /// Bytes in a page: [`WASM_PAGE_SIZE`], or 1 (custom-page-sizes).
     page_size: u64,
+    /// The pool slot the memory lives in, given back on drop; `None`: the
+    /// memory owns its reservation.
+    slot: Option<MemorySlot>,
 }
 
 // SAFETY: the mapping is owned by this value and only touched through
@@ -198,9 +203,64 @@ impl LinearMemory {
             len: 0,
             max_pages,
             page_size,
+            slot: None,
         };
         mem.set_len((minimum * page_size) as usize)?;
         Ok(mem)
+    }
+
+    /// A memory in a pool slot whose first `minimum * page_size` bytes the
+    /// pool already opened (and filled with the memory's image, if any).
+    /// `max_pages` is capped by the pool's `max_memory_size`.
+    pub(crate) fn in_slot(
+        slot: MemorySlot,
+        minimum: u64,
+        max_pages: u64,
+        page_size: u64,
+        max_bytes: u64,
+    ) -> Self {
+        LinearMemory {
+            base: slot.base(),
+            mapped: slot.size(),
+            len: (minimum * page_size) as usize,
+            max_pages: max_pages.min(max_bytes / page_size),
+            page_size,
+            slot: Some(slot),
+        }
+    }
+
+    /// Make the bytes of `image`, mapped in this memory, zero again (an
+    /// instantiation that trapped before its data segments).
+    pub(crate) fn clear_image(&mut self, image: &MemoryImage) -> Result<(), Error> {
+        let len = self.len;
+        if let Some(slot) = &mut self.slot {
+            return slot.clear_image(len);
+        }
+        if image.offset.saturating_add(image.len) > self.len as u64 {
+            return Err(Error::bug("memory image beyond the accessible bytes"));
+        }
+        // SAFETY: the image's pages lie in our accessible bytes (checked
+        // above); MAP_FIXED replaces exactly them with zero pages.
+        let mapped = unsafe {
+            libc::mmap(
+                self.base.wrapping_add(image.offset as usize).cast(),
+                image.len as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
+                -1,
+                0,
+            )
+        };
+        if mapped == libc::MAP_FAILED {
+            return Err(Error::ResourceLimit(
+                format!(
+                    "cannot clear a memory image: {}",
+                    std::io::Error::last_os_error()
+                )
+                .into(),
+            ));
+        }
+        Ok(())
     }
 
     fn set_len(&mut self, new_len: usize) -> Result<(), Error> {
@@ -246,6 +306,17 @@ impl LinearMemory {
         self.page_size
     }
 
+    /// Map a copy-on-write image over part of the accessible bytes
+    /// (`image.rs`): reads see the image, writes copy the page.
+    pub(crate) fn map_image(&mut self, image: &MemoryImage) -> Result<(), Error> {
+        if image.offset.saturating_add(image.len) > self.len as u64 {
+            return Err(Error::bug("memory image beyond the accessible bytes"));
+        }
+        // SAFETY: the image lies in this memory's accessible bytes (checked
+        // above), which we own; `&mut self` rules out borrows of them.
+        unsafe { image.map_at(self.base) }
+    }
+
     /// Base address.
     pub(crate) fn base(&self) -> *mut u8 {
         self.base
@@ -277,6 +348,10 @@ impl LinearMemory {
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            slot.release(self.len);
+            return;
+        }
         // SAFETY: we own exactly this mapping.
         unsafe {
             libc::munmap(self.base.cast(), self.mapped);

@@ -2,9 +2,10 @@
 //! memories, tables, globals, tags, GC objects, functions), and the code that
 //! runs guests on coroutine stacks and turns their faults into traps.
 //!
-//! `unsafe` lives only in `vmctx`, `memory`, `signals`, `fiber`, `func` and
-//! `exception` (the throw libcall and its frame walk); every other module is
-//! safe code.
+//! `unsafe` lives only in `vmctx`, `memory`, `image` and `pool` (mapping
+//! copy-on-write memory images, resetting pooled memory slots), `signals`,
+//! `fiber`, `func` and `exception` (the throw libcall and its frame walk);
+//! every other module is safe code.
 
 pub(crate) mod exception;
 pub(crate) mod fiber;
@@ -13,13 +14,17 @@ pub(crate) mod func;
 pub(crate) mod gc;
 #[forbid(unsafe_code)]
 pub(crate) mod global;
+pub(crate) mod image;
 #[forbid(unsafe_code)]
 pub(crate) mod instance;
+#[forbid(unsafe_code)]
+pub(crate) mod instance_pre;
 #[forbid(unsafe_code)]
 pub(crate) mod linker;
 pub(crate) mod memory;
 #[forbid(unsafe_code)]
 pub(crate) mod memory_api;
+pub(crate) mod pool;
 pub(crate) mod signals;
 #[forbid(unsafe_code)]
 pub(crate) mod store;

@@ -51,6 +51,15 @@ impl StoreOpaque {
 
     /// Create a memory, within the store's memory budget.
     pub(crate) fn new_memory(&mut self, ty: crate::types::MemoryType) -> Result<u32, Error> {
+        self.new_memory_with(ty, None)
+    }
+
+    /// Create a memory holding `image` (its module's initial data).
+    pub(crate) fn new_memory_with(
+        &mut self,
+        ty: crate::types::MemoryType,
+        image: Option<&crate::runtime::image::MemoryImage>,
+    ) -> Result<u32, Error> {
         let max = self.engine.max_memories();
         if self.memories.len() >= max {
             return Err(Error::ResourceLimit(
@@ -70,7 +79,9 @@ impl StoreOpaque {
                 format!("store memory budget of {budget} bytes exceeded").into(),
             ));
         }
-        self.memories.push(MemoryData::new(ty, budget)?);
+        let pool = self.engine.pool();
+        self.memories
+            .push(MemoryData::new(ty, budget, pool.as_ref(), image)?);
         Ok(self.memories.len() as u32 - 1)
     }
 

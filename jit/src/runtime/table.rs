@@ -17,6 +17,10 @@ pub(crate) struct TableData {
     pub elements: Vec<usize>,
     pub def: VMTableDefinition,
     pub ty: TableType,
+    /// The most elements it may grow to.
+    cap: u64,
+    /// Its place in the engine's pool, if it has one.
+    _lease: Option<crate::runtime::pool::Lease>,
 }
 
 impl TableData {
@@ -33,9 +37,18 @@ impl TableData {
                 current_elements: 0,
             },
             ty,
+            cap: MAX_TABLE_ELEMENTS,
+            _lease: None,
         });
         t.sync();
         Ok(t)
+    }
+
+    /// Count the table in the engine's pool, whose tables hold at most
+    /// `cap` elements.
+    pub(crate) fn pool(&mut self, lease: crate::runtime::pool::Lease, cap: u64) {
+        self._lease = Some(lease);
+        self.cap = self.cap.min(cap);
     }
 
     fn sync(&mut self) {
@@ -47,11 +60,7 @@ impl TableData {
     pub(crate) fn grow(&mut self, delta: u32, init: usize) -> Option<u32> {
         let old = self.elements.len() as u64;
         let new = old + u64::from(delta);
-        let max = self
-            .ty
-            .maximum
-            .unwrap_or(u64::from(u32::MAX))
-            .min(MAX_TABLE_ELEMENTS);
+        let max = self.ty.maximum.unwrap_or(u64::from(u32::MAX)).min(self.cap);
         if new > max {
             return None;
         }

@@ -53,12 +53,40 @@ pub(crate) struct MemoryData {
 }
 
 impl MemoryData {
-    pub(crate) fn new(ty: MemoryType, max_bytes: u64) -> Result<Box<Self>, Error> {
+    /// A memory of type `ty` whose store may hold `max_bytes` in all: in
+    /// a slot of `pool`, or in a reservation of its own. `image`, if any,
+    /// is mapped over its first pages (`image.rs`).
+    pub(crate) fn new(
+        ty: MemoryType,
+        max_bytes: u64,
+        pool: Option<&std::sync::Arc<crate::runtime::pool::InstancePool>>,
+        image: Option<&crate::runtime::image::MemoryImage>,
+    ) -> Result<Box<Self>, Error> {
         let max_pages = ty
             .maximum
             .unwrap_or(u64::MAX)
             .min(max_bytes / ty.page_size());
-        let mem = LinearMemory::new(ty.minimum, max_pages, ty.memory64, ty.page_size())?;
+        let mem = match pool {
+            Some(pool) => {
+                let len = ty.minimum.saturating_mul(ty.page_size());
+                let slot = pool.take_memory(len, image)?;
+                LinearMemory::in_slot(
+                    slot,
+                    ty.minimum,
+                    max_pages,
+                    ty.page_size(),
+                    pool.config().memory_bytes_limit(),
+                )
+            }
+            None => {
+                let mut mem =
+                    LinearMemory::new(ty.minimum, max_pages, ty.memory64, ty.page_size())?;
+                if let Some(image) = image {
+                    mem.map_image(image)?;
+                }
+                mem
+            }
+        };
         let mut data = Box::new(MemoryData {
             def: VMMemoryDefinition {
                 base: mem.base(),

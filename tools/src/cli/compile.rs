@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use ringwasm_jit::{Config, Engine, Module, OptLevel};
+use ringwasm_jit::{
+    Config, Engine, InstanceAllocationStrategy, Module, OptLevel, PoolingAllocationConfig,
+};
 
 /// Arguments of `ringwasm compile`.
 #[derive(Debug, Args)]
@@ -35,7 +37,7 @@ pub struct CompileArgs {
         value_delimiter = ',',
         value_parser = parse_optimize_opt
     )]
-    pub optimize: Vec<OptLevel>,
+    pub optimize: Vec<OptimizeOpt>,
 
     /// Codegen options, as for `run` (`cache=y|n`, default `n` here).
     #[arg(
@@ -73,21 +75,114 @@ pub(super) fn parse_codegen_opt(s: &str) -> Result<CodegenOpt, String> {
     }
 }
 
-/// Parses `-O OPT=VAL`: only `opt-level` changes anything here.
-pub(super) fn parse_optimize_opt(s: &str) -> Result<OptLevel, String> {
+/// One `-O OPT=VAL` option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptimizeOpt {
+    /// `opt-level=0|1|2|s`.
+    OptLevel(OptLevel),
+    /// `memory-init-cow=y|n`: initialise memories from copy-on-write images.
+    MemoryInitCow(bool),
+    /// `pooling-allocator[=y|n]` and the `pooling-*` limits.
+    Pooling(PoolingOpt),
+}
+
+/// A `-O pooling-*` option, by wasmtime's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolingOpt {
+    /// `pooling-allocator=y|n`.
+    Enable(bool),
+    /// `pooling-total-memories=N`.
+    TotalMemories(u32),
+    /// `pooling-total-tables=N`.
+    TotalTables(u32),
+    /// `pooling-total-core-instances=N`.
+    TotalCoreInstances(u32),
+    /// `pooling-total-stacks=N`.
+    TotalStacks(u32),
+    /// `pooling-total-gc-heaps=N`.
+    TotalGcHeaps(u32),
+    /// `pooling-max-memory-size=BYTES`.
+    MaxMemorySize(u64),
+    /// `pooling-table-elements=N`.
+    TableElements(u64),
+    /// `pooling-max-core-instance-size=BYTES`.
+    MaxCoreInstanceSize(u64),
+    /// `pooling-max-memories-per-module=N`.
+    MaxMemoriesPerModule(u32),
+    /// `pooling-max-tables-per-module=N`.
+    MaxTablesPerModule(u32),
+    /// `pooling-decommit-batch-size=N`.
+    DecommitBatchSize(usize),
+    /// `pooling-max-unused-warm-slots=N`.
+    MaxUnusedWarmSlots(u32),
+}
+
+/// A count or a size as wasmtime's `-O` takes it: digits, optionally with
+/// `K`/`KiB`, `M`/`MiB` or `G`/`GiB` (powers of 1024).
+fn parse_amount(s: &str, key: &str, value: &str) -> Result<u64, String> {
+    let digits = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (num, unit) = value.split_at(digits);
+    let shift = match unit {
+        "" => 0,
+        "K" | "KiB" | "k" | "kb" | "KB" => 10,
+        "M" | "MiB" | "m" | "mb" | "MB" => 20,
+        "G" | "GiB" | "g" | "gb" | "GB" => 30,
+        _ => {
+            return Err(format!(
+                "`{s}`: expected `{key}=N` (a number, optionally with K, M or G)"
+            ));
+        }
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("`{s}`: expected `{key}=N` (a number, optionally with K, M or G)"))
+}
+
+/// Parses `-O OPT=VAL`.
+pub(super) fn parse_optimize_opt(s: &str) -> Result<OptimizeOpt, String> {
     let (key, value) = s.split_once('=').unwrap_or((s, ""));
+    let yes_no = |default: bool| match value {
+        "" => Ok(default),
+        "y" | "yes" | "true" => Ok(true),
+        "n" | "no" | "false" => Ok(false),
+        _ => Err(format!("`{s}`: expected `{key}=y` or `{key}=n`")),
+    };
+    let amount = || parse_amount(s, key, value);
+    let count =
+        || amount().and_then(|n| u32::try_from(n).map_err(|_| format!("`{s}`: {n} is too large")));
+    let pooling = |opt| Ok(OptimizeOpt::Pooling(opt));
     match key {
         "opt-level" => match value {
-            "0" => Ok(OptLevel::None),
-            "1" | "2" => Ok(OptLevel::Speed),
-            "s" => Ok(OptLevel::SpeedAndSize),
+            "0" => Ok(OptimizeOpt::OptLevel(OptLevel::None)),
+            "1" | "2" => Ok(OptimizeOpt::OptLevel(OptLevel::Speed)),
+            "s" => Ok(OptimizeOpt::OptLevel(OptLevel::SpeedAndSize)),
             _ => Err(format!("`{s}`: expected `opt-level=0`, `1`, `2` or `s`")),
         },
+        "memory-init-cow" => Ok(OptimizeOpt::MemoryInitCow(yes_no(true)?)),
+        "pooling-allocator" => pooling(PoolingOpt::Enable(yes_no(true)?)),
+        "pooling-total-memories" => pooling(PoolingOpt::TotalMemories(count()?)),
+        "pooling-total-tables" => pooling(PoolingOpt::TotalTables(count()?)),
+        "pooling-total-core-instances" => pooling(PoolingOpt::TotalCoreInstances(count()?)),
+        "pooling-total-stacks" => pooling(PoolingOpt::TotalStacks(count()?)),
+        "pooling-total-gc-heaps" => pooling(PoolingOpt::TotalGcHeaps(count()?)),
+        "pooling-max-memory-size" => pooling(PoolingOpt::MaxMemorySize(amount()?)),
+        "pooling-table-elements" => pooling(PoolingOpt::TableElements(amount()?)),
+        "pooling-max-core-instance-size" => pooling(PoolingOpt::MaxCoreInstanceSize(amount()?)),
+        "pooling-max-memories-per-module" => pooling(PoolingOpt::MaxMemoriesPerModule(count()?)),
+        "pooling-max-tables-per-module" => pooling(PoolingOpt::MaxTablesPerModule(count()?)),
+        "pooling-decommit-batch-size" => pooling(PoolingOpt::DecommitBatchSize(amount()? as usize)),
+        "pooling-max-unused-warm-slots" => pooling(PoolingOpt::MaxUnusedWarmSlots(count()?)),
         _ if WASMTIME_OPTIMIZE.contains(&key) => Err(format!(
             "`{key}`: a wasmtime option ringwasm does not have (memories are laid \
-             out as docs/architecture.md says; only `opt-level` is taken)"
+             out as docs/architecture.md says)"
         )),
-        _ => Err(format!("`{key}`: unknown option (known: opt-level)")),
+        _ => Err(format!(
+            "`{key}`: unknown option (known: opt-level, memory-init-cow, pooling-allocator \
+             and the pooling-* limits)"
+        )),
     }
 }
 
@@ -106,15 +201,76 @@ const WASMTIME_OPTIMIZE: &[&str] = &[
     "gc-heap-initial-size",
     "guard-before-linear-memory",
     "table-lazy-init",
-    "pooling-allocator",
-    "memory-init-cow",
     "memory-guaranteed-dense-image-size",
+    "pooling-memory-keep-resident",
+    "pooling-table-keep-resident",
+    "pooling-memory-protection-keys",
+    "pooling-max-memory-protection-keys",
+    "pooling-async-stack-keep-resident",
+    "pooling-pagemap-scan",
+    "pooling-total-component-instances",
+    "pooling-max-component-instance-size",
+    "pooling-max-core-instances-per-component",
+    "pooling-max-memories-per-component",
+    "pooling-max-tables-per-component",
 ];
 
-/// Applies `-O` options: the last `opt-level` wins.
-pub(super) fn apply_optimize_opts(config: &mut Config, opts: &[OptLevel]) {
-    if let Some(level) = opts.last() {
-        config.cranelift_opt_level(*level);
+/// Applies `-O` options: the last of each wins; the `pooling-*` limits
+/// count only with `pooling-allocator`, as in wasmtime.
+pub(super) fn apply_optimize_opts(config: &mut Config, opts: &[OptimizeOpt]) {
+    let mut pooling = false;
+    let mut pool = PoolingAllocationConfig::new();
+    for opt in opts {
+        match *opt {
+            OptimizeOpt::OptLevel(level) => {
+                config.cranelift_opt_level(level);
+            }
+            OptimizeOpt::MemoryInitCow(on) => {
+                config.memory_init_cow(on);
+            }
+            OptimizeOpt::Pooling(p) => match p {
+                PoolingOpt::Enable(on) => pooling = on,
+                PoolingOpt::TotalMemories(n) => {
+                    pool.total_memories(n);
+                }
+                PoolingOpt::TotalTables(n) => {
+                    pool.total_tables(n);
+                }
+                PoolingOpt::TotalCoreInstances(n) => {
+                    pool.total_core_instances(n);
+                }
+                PoolingOpt::TotalStacks(n) => {
+                    pool.total_stacks(n);
+                }
+                PoolingOpt::TotalGcHeaps(n) => {
+                    pool.total_gc_heaps(n);
+                }
+                PoolingOpt::MaxMemorySize(n) => {
+                    pool.max_memory_size(n);
+                }
+                PoolingOpt::TableElements(n) => {
+                    pool.table_elements(n);
+                }
+                PoolingOpt::MaxCoreInstanceSize(n) => {
+                    pool.max_core_instance_size(n);
+                }
+                PoolingOpt::MaxMemoriesPerModule(n) => {
+                    pool.max_memories_per_module(n);
+                }
+                PoolingOpt::MaxTablesPerModule(n) => {
+                    pool.max_tables_per_module(n);
+                }
+                PoolingOpt::DecommitBatchSize(n) => {
+                    pool.decommit_batch_size(n);
+                }
+                PoolingOpt::MaxUnusedWarmSlots(n) => {
+                    pool.max_unused_warm_slots(n);
+                }
+            },
+        }
+    }
+    if pooling {
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
 }
 

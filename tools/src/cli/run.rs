@@ -98,7 +98,16 @@ pub struct RunArgs {
 
     /// Optimisation options, as `wasmtime run -O` (`--optimize`):
     /// `opt-level=0|1|2|s` (default `2`; `0` compiles fastest, `1` is `2`
-    /// here). wasmtime's memory and pooling-allocator options are refused.
+    /// here); `memory-init-cow=y|n` (default `y`) maps initialised memory
+    /// from copy-on-write images; `pooling-allocator` takes memories,
+    /// tables and instances from pools, sized by wasmtime's
+    /// `pooling-total-memories=N`, `pooling-total-tables=N`,
+    /// `pooling-total-core-instances=N`, `pooling-max-memory-size=BYTES`,
+    /// `pooling-table-elements=N`, `pooling-max-core-instance-size=BYTES`,
+    /// `pooling-max-memories-per-module=N`, `pooling-max-tables-per-module=N`,
+    /// `pooling-decommit-batch-size=N`, `pooling-max-unused-warm-slots=N`
+    /// (`pooling-total-stacks` and `pooling-total-gc-heaps` are accepted).
+    /// wasmtime's memory-layout options are refused.
     #[arg(
         short = 'O',
         long = "optimize",
@@ -106,7 +115,7 @@ pub struct RunArgs {
         value_delimiter = ',',
         value_parser = super::compile::parse_optimize_opt
     )]
-    pub optimize: Vec<ringwasm_jit::OptLevel>,
+    pub optimize: Vec<super::compile::OptimizeOpt>,
 
     /// Codegen options, as `wasmtime run -C` (`--codegen`): `cache=y|n` (default `y`)
     /// keeps compiled code in `$RINGWASM_CACHE_DIR`, else
@@ -460,7 +469,7 @@ pub(super) fn run(args: RunArgs, io: IoChoice) -> Result<ExitCode> {
             let what = format!("failed to instantiate {:?}", file.display().to_string());
             return Ok(report_trap(file, &what, &trap, &bytes));
         }
-        Err(e @ Error::ResourceLimit(_)) => {
+        Err(e @ (Error::ResourceLimit(_) | Error::Pool(_))) => {
             // `-W max-memory-size` below the module's initial memory: status
             // 1 and the message shape of `wasmtime run`.
             say_err!(
