@@ -126,3 +126,57 @@ fn smith_modules_agree_with_wasmi() {
     );
     assert!(total.v128 > 0, "no SIMD result was compared");
 }
+
+/// A small component with nested modules, lifts, lowers, resources and
+/// strings: the seed that mutation starts from.
+const SEED_COMPONENT: &str = r#"(component
+  (import "host" (instance $h (export "f" (func (param "s" string) (result u32)))))
+  (type $r (resource (rep i32)))
+  (core func $new (canon resource.new $r))
+  (core func $drop (canon resource.drop $r))
+  (core module $Libc
+    (memory (export "mem") 1)
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 64)))
+  (core instance $libc (instantiate $Libc))
+  (core func $f (canon lower (func $h "f") (memory (core memory $libc "mem")) (realloc (core func $libc "realloc"))))
+  (core module $M
+    (import "h" "f" (func $f (param i32 i32) (result i32)))
+    (import "r" "new" (func $new (param i32) (result i32)))
+    (import "r" "drop" (func $drop (param i32)))
+    (func (export "go") (param i32 i32) (result i32)
+      (call $drop (call $new (i32.const 7)))
+      (call $f (local.get 0) (local.get 1))))
+  (core instance $m (instantiate $M
+    (with "h" (instance (export "f" (func $f))))
+    (with "r" (instance (export "new" (func $new)) (export "drop" (func $drop))))))
+  (func (export "go") (param "s" string) (result u32)
+    (canon lift (core func $m "go") (memory (core memory $libc "mem")) (realloc (core func $libc "realloc"))))
+)"#;
+
+#[test]
+fn mutated_components_never_panic() {
+    let engine = jit::Engine::default();
+    let seed = wat::parse_str(SEED_COMPONENT).expect("the seed assembles");
+    assert!(fuzz::compile_component(&engine, &seed), "the seed compiles");
+    let mut rng = StdRng::seed_from_u64(0x5eed_0c01);
+    for _ in 0..600 {
+        let mut bytes = seed.clone();
+        mutate(&mut rng, &mut bytes);
+        fuzz::compile_component(&engine, &bytes);
+    }
+}
+
+#[test]
+fn smith_components_never_panic() {
+    let engine = jit::Engine::default();
+    let mut rng = StdRng::seed_from_u64(0x5eed_0c02);
+    let mut generated = 0;
+    for _ in 0..60 {
+        let data = seed_bytes(&mut rng, 4096);
+        if let Some(c) = fuzz::smith_component(&data) {
+            generated += 1;
+            fuzz::compile_component(&engine, &c);
+        }
+    }
+    assert!(generated > 0, "wasm-smith made no component from 60 seeds");
+}

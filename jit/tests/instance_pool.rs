@@ -5,7 +5,7 @@
 #![forbid(unsafe_code)]
 
 use ringwasm_jit::{
-    Config, Engine, Error, Extern, InstanceAllocationStrategy, Linker, Module, PoolLimit,
+    Caller, Config, Engine, Error, Extern, InstanceAllocationStrategy, Linker, Module, PoolLimit,
     PoolingAllocationConfig, RefType, Store, Table, TableType, Val,
 };
 
@@ -367,7 +367,7 @@ fn instance_pre_checks_imports_once_and_instantiates_in_any_store() {
     .expect("compiles");
     let mut linker = Linker::new(&engine);
     linker
-        .func_wrap("host", "add", |a: i32, b: i32| a + b)
+        .func_wrap("host", "add", |_: Caller<'_, ()>, a: i32, b: i32| a + b)
         .expect("define");
     let pre = linker.instantiate_pre(&module).expect("imports resolve");
     for _ in 0..20 {
@@ -377,7 +377,9 @@ fn instance_pre_checks_imports_once_and_instantiates_in_any_store() {
     }
     // A wrong type is refused once, up front.
     let mut wrong = Linker::<()>::new(&engine);
-    wrong.func_wrap("host", "add", |a: i32| a).expect("define");
+    wrong
+        .func_wrap("host", "add", |_: Caller<'_, ()>, a: i32| a)
+        .expect("define");
     let err = wrong
         .instantiate_pre(&module)
         .expect_err("mismatched import");

@@ -376,3 +376,29 @@ fn observe_wasmi(val: &wasmi::Val) -> Observed {
         wasmi::Val::ExternRef(r) => Observed::Ref { null: r.is_null() },
     }
 }
+
+/// Compiles `bytes` as a component and, when that succeeds, instantiates
+/// it with nothing linked (so a component without imports runs its core
+/// start functions); returns whether it compiled. As for [`compile`], the
+/// point is that nothing panics or crashes.
+pub fn compile_component(engine: &jit::Engine, bytes: &[u8]) -> bool {
+    let Ok(component) = jit::component::Component::new(engine, bytes) else {
+        return false;
+    };
+    let mut store = jit::Store::new(engine, ());
+    let linker = jit::component::Linker::new(engine);
+    let _ = linker.instantiate(&mut store, &component);
+    true
+}
+
+/// A `wasm-smith` component from `data`, if it holds enough bytes.
+pub fn smith_component(data: &[u8]) -> Option<Vec<u8>> {
+    let mut u = Unstructured::new(data);
+    let config = wasm_smith::Config {
+        // Core modules inside stay within what ringwasm implements.
+        ..smith_config()
+    };
+    wasm_smith::Component::new(config, &mut u)
+        .ok()
+        .map(|c| c.to_bytes())
+}

@@ -91,7 +91,7 @@ impl Func {
         params: &[Val],
         results: &mut [Val],
     ) -> Result<(), Error> {
-        let mut cx = store.as_context_mut();
+        let cx = store.as_context_mut();
         let l = self.lifted(&cx)?;
         let opaque = &mut cx.0.opaque;
         let vals = super::instance::call_lifted::<T>(opaque, self.instance, l, None, params)
@@ -152,7 +152,7 @@ impl<P: LowerList, R: LiftList> TypedFunc<P, R> {
         mut store: impl AsContextMut<Data = T>,
         params: P,
     ) -> Result<R, Error> {
-        let mut cx = store.as_context_mut();
+        let cx = store.as_context_mut();
         let l = self.func.lifted(&cx)?;
         let opaque = &mut cx.0.opaque;
         call_lifted_with::<T, R>(

@@ -10,7 +10,7 @@ use super::abi::cx::{Cx, Options, error_to_trap, trap};
 use super::abi::lift::{CoreValueIter, lift_flat_values};
 use super::abi::lower::lower_flat_values;
 use super::abi::{FlatType, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
-use super::component::{Component, ComponentInner};
+use super::compile::{Component, ComponentInner};
 use super::linker::{CallShape, HostCall, HostDtor, HostFunc, Item, Linker};
 use super::plan::{Callee, CoreDef, Export, Initializer, LiftedIndex, OptionsDef, ResourceDef};
 use super::resources::{HandleEntry, ResourceKind, ResourceType, Slot, unknown_handle, wrong_type};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::abi::cx::{Cx, Options, trap};
 use super::abi::lift::CoreValueIter;
-use super::component::Component;
+use super::compile::Component;
 use super::instance::{Instance, InstancePre};
 use super::names::NameMap;
 use super::resources::ResourceType;
@@ -60,7 +60,7 @@ impl CallShape {
     /// Check a spilled tuple's pointer (`lift_flat_values`).
     pub fn check_tuple(&self, cx: &Cx<'_>, tys: &[InterfaceType], ptr: u32) -> Result<(), Trap> {
         let (size, align) = super::abi::lift::tuple_layout(&self.types, tys);
-        if ptr % align != 0 {
+        if !ptr.is_multiple_of(align) {
             return Err(trap("unaligned pointer"));
         }
         if u64::from(ptr) + u64::from(size) > cx.mem()?.len() as u64 {
@@ -214,6 +214,12 @@ impl<T: 'static> Linker<T> {
 
     pub(crate) fn namespace(&self) -> &Namespace<T> {
         &self.root
+    }
+
+    /// Whether `name` is defined in instance `instance` (by the same
+    /// semver rules as imports): what coverage audits ask.
+    pub fn defines(&self, instance: &str, name: &str) -> bool {
+        self.root.lookup(&[instance, name]).is_some()
     }
 
     /// Resolve the component's imports once; the result instantiates it

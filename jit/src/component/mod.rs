@@ -18,7 +18,7 @@
 #[forbid(unsafe_code)]
 pub(crate) mod abi;
 #[forbid(unsafe_code)]
-mod component;
+mod compile;
 #[forbid(unsafe_code)]
 mod func;
 #[forbid(unsafe_code)]
@@ -44,7 +44,7 @@ mod values;
 
 use std::sync::Arc;
 
-pub use component::{Component, is_component};
+pub use compile::{Component, is_component};
 pub use func::{Func, TypedFunc};
 pub use instance::{Instance, InstancePre};
 pub use linker::{Linker, LinkerInstance};

@@ -116,11 +116,6 @@ impl<V> NameMap<V> {
     pub fn contains(&self, name: &str) -> bool {
         self.exact.contains_key(name)
     }
-
-    /// Every exact name defined.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.exact.keys().map(String::as_str)
-    }
 }
 
 #[cfg(test)]

@@ -51,7 +51,6 @@ pub(crate) struct OptionsDef {
     pub post_return: Option<CoreDef>,
     pub encoding: StringEncoding,
     pub is_async: bool,
-    pub callback: Option<CoreDef>,
 }
 
 /// What a lowered function calls.
@@ -128,9 +127,9 @@ pub(crate) struct FuncExport {
 pub(crate) enum Export {
     Func(FuncExport),
     Instance(Vec<(Box<str>, Export)>),
-    Module(u32),
-    /// A type; resources carry their plan index.
-    Type(Option<ResourceIndex>),
+    Module,
+    /// A type.
+    Type,
     /// A nested component: not instantiable by the host.
     Component,
 }
@@ -138,7 +137,6 @@ pub(crate) enum Export {
 /// A root import, for reflection and linking.
 #[derive(Clone, Debug)]
 pub(crate) struct RootImport {
-    pub name: Box<str>,
     /// The name with any version suffix, as the linker matches it.
     pub full_name: Box<str>,
 }

@@ -88,7 +88,7 @@ impl ResourceAny {
     /// The typed host handle, when this is a handle to a host resource of
     /// type `T`.
     pub fn try_into_resource<T: 'static>(self) -> Option<Resource<T>> {
-        (self.ty == ResourceType::host::<T>()).then(|| Resource {
+        (self.ty == ResourceType::host::<T>()).then_some(Resource {
             rep: self.rep,
             own: self.own,
             _marker: PhantomData,
@@ -432,14 +432,6 @@ impl HandleTable {
         let slot = self.slots.get_mut(i as usize)?.take()?;
         self.free.push(i);
         Some(slot)
-    }
-
-    /// Every live entry.
-    pub fn iter(&self) -> impl Iterator<Item = (u32, &Slot)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.as_ref().map(|s| (i as u32, s)))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::component::component::ComponentInner;
+use crate::component::compile::ComponentInner;
 use crate::component::resources::{HandleTable, ResourceType};
 use crate::runtime::trap::Trap;
 

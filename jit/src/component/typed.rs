@@ -406,7 +406,7 @@ fn check_list_range(cx: &Cx<'_>, elem: InterfaceType, ptr: u32, len: u32) -> Res
     if bytes > MAX_LIST_BYTE_LENGTH {
         return Err(trap("list length is too large"));
     }
-    if ptr % align != 0 {
+    if !ptr.is_multiple_of(align) {
         return Err(trap("unaligned pointer"));
     }
     if u64::from(ptr) + bytes > cx.mem()?.len() as u64 {
@@ -453,7 +453,7 @@ fn store_list_into_range<T: Lower>(
         return Err(trap("list too long to lower"));
     }
     let ptr = cx.allocate(align, bytes as u32)?;
-    if ptr % align != 0 {
+    if !ptr.is_multiple_of(align) {
         return Err(trap("realloc return: result not aligned"));
     }
     if u64::from(ptr) + bytes > cx.mem()?.len() as u64 {
@@ -994,13 +994,10 @@ macro_rules! named_lists {
             }
             #[allow(unused_variables, unused_mut, clippy::unused_unit, reason = "the empty list reads nothing")]
             fn load_list(cx: &mut Cx<'_>, tys: &[InterfaceType], ptr: u32) -> Result<Self, Trap> {
-                let mut p = ptr;
+                let mut l = bind::Layout::new(ptr);
                 Ok(($({
-                    let (size, align) = cx.types.size_align(tys[$i]);
-                    p = align_to(p, align);
-                    let v = $t::load(cx, tys[$i], p)?;
-                    p += size;
-                    v
+                    let p = l.next(cx, tys[$i]);
+                    $t::load(cx, tys[$i], p)?
                 },)*))
             }
         }
@@ -1012,12 +1009,10 @@ macro_rules! named_lists {
             }
             #[allow(unused_variables, unused_mut, reason = "the empty list writes nothing")]
             fn store_list(&self, cx: &mut Cx<'_>, tys: &[InterfaceType], ptr: u32) -> Result<(), Trap> {
-                let mut p = ptr;
+                let mut l = bind::Layout::new(ptr);
                 $({
-                    let (size, align) = cx.types.size_align(tys[$i]);
-                    p = align_to(p, align);
+                    let p = l.next(cx, tys[$i]);
                     self.$i.store(cx, tys[$i], p)?;
-                    p += size;
                 })*
                 Ok(())
             }

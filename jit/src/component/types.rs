@@ -8,7 +8,6 @@
 //! distinct types.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use super::abi::{FlatType, Flattened};
 
@@ -195,6 +194,11 @@ impl ComponentTypes {
         self.defs.len()
     }
 
+    /// Whether no defined type is interned.
+    pub fn is_empty(&self) -> bool {
+        self.defs.is_empty()
+    }
+
     /// `size`, `align` of any type.
     pub fn size_align(&self, t: InterfaceType) -> (u32, u32) {
         use InterfaceType as I;
@@ -357,12 +361,6 @@ pub(crate) fn discriminant_size(n: usize) -> u32 {
 /// `align_to` of the spec.
 pub(crate) fn align_to(x: u32, align: u32) -> u32 {
     x.div_ceil(align).saturating_mul(align)
-}
-
-/// A function type together with the arena it indexes, for reflection.
-#[derive(Clone, Debug)]
-pub(crate) struct TypesRef {
-    pub types: Arc<ComponentTypes>,
 }
 
 #[cfg(test)]

@@ -331,18 +331,6 @@ impl InstancePool {
             base,
         })
     }
-
-    /// Memory slots in use, queued for decommit, and free (tests).
-    #[cfg(test)]
-    pub(crate) fn memory_counts(&self) -> (usize, usize, usize) {
-        let st = self
-            .memories
-            .state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let used = st.slots.iter().filter(|s| s.in_use).count();
-        (used, st.pending.len(), st.free.len())
-    }
 }
 
 /// A memory slot lent to one linear memory; released when dropped.

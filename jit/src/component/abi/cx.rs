@@ -71,6 +71,10 @@ impl<'a> Cx<'a> {
     }
 
     /// The memory's bytes.
+    ///
+    /// # Errors
+    ///
+    /// A trap when the options name no memory.
     pub fn mem(&self) -> Result<&[u8], Trap> {
         let m = self
             .opts
@@ -80,6 +84,10 @@ impl<'a> Cx<'a> {
     }
 
     /// The memory's bytes, mutably.
+    ///
+    /// # Errors
+    ///
+    /// A trap when the options name no memory.
     pub fn mem_mut(&mut self) -> Result<&mut [u8], Trap> {
         let m = self
             .opts
@@ -88,14 +96,22 @@ impl<'a> Cx<'a> {
         Ok(self.store.memories[m as usize].mem.bytes_mut())
     }
 
-    /// `len` bytes at `ptr`, or the trap for out-of-bounds.
+    /// `len` bytes at `ptr`.
+    ///
+    /// # Errors
+    ///
+    /// The trap `what` for out-of-bounds.
     pub fn bytes(&self, ptr: u32, len: u32, what: &str) -> Result<&[u8], Trap> {
         let mem = self.mem()?;
         mem.get(ptr as usize..(ptr as usize).saturating_add(len as usize))
             .ok_or_else(|| trap(what))
     }
 
-    /// `len` bytes at `ptr`, mutably, or the trap for out-of-bounds.
+    /// `len` bytes at `ptr`, mutably.
+    ///
+    /// # Errors
+    ///
+    /// The trap `what` for out-of-bounds.
     pub fn bytes_mut(&mut self, ptr: u32, len: u32, what: &str) -> Result<&mut [u8], Trap> {
         let mem = self.mem_mut()?;
         mem.get_mut(ptr as usize..(ptr as usize).saturating_add(len as usize))
@@ -104,6 +120,10 @@ impl<'a> Cx<'a> {
 
     /// The spec's `reallocate`: calls the guest's `realloc` with
     /// `may_leave` cleared.
+    ///
+    /// # Errors
+    ///
+    /// A trap when there is no `realloc` or it traps.
     pub fn reallocate(
         &mut self,
         old: u32,
@@ -132,6 +152,10 @@ impl<'a> Cx<'a> {
     }
 
     /// The spec's `allocate`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Cx::reallocate`].
     pub fn allocate(&mut self, align: u32, len: u32) -> Result<u32, Trap> {
         self.reallocate(0, 0, align, len)
     }
@@ -142,6 +166,10 @@ impl<'a> Cx<'a> {
     }
 
     /// The spec's `lift_own`: remove an own handle from the table.
+    ///
+    /// # Errors
+    ///
+    /// The spec's traps: unknown index, wrong type, lent, not owned.
     pub fn lift_own(&mut self, i: u32, r: ResourceIndex) -> Result<u32, Trap> {
         let ty = self.resource_type(r);
         let frame = self
@@ -169,6 +197,10 @@ impl<'a> Cx<'a> {
     }
 
     /// The spec's `lift_borrow`: read a handle and lend it for the call.
+    ///
+    /// # Errors
+    ///
+    /// The spec's traps: unknown index, wrong type.
     pub fn lift_borrow(&mut self, i: u32, r: ResourceIndex) -> Result<u32, Trap> {
         let ty = self.resource_type(r);
         let fi = self.opts.frame;
@@ -202,6 +234,10 @@ impl<'a> Cx<'a> {
     }
 
     /// The spec's `lower_own`.
+    ///
+    /// # Errors
+    ///
+    /// A trap when the handle table is full.
     pub fn lower_own(&mut self, rep: u32, r: ResourceIndex) -> Result<u32, Trap> {
         let ty = self.resource_type(r);
         self.add_handle(HandleEntry {
@@ -216,6 +252,10 @@ impl<'a> Cx<'a> {
     /// The spec's `lower_borrow`: the defining instance gets the `rep`
     /// itself, every other one a borrow handle that the current task must
     /// drop before it returns.
+    ///
+    /// # Errors
+    ///
+    /// A trap when the handle table is full.
     pub fn lower_borrow(&mut self, rep: u32, r: ResourceIndex) -> Result<u32, Trap> {
         let inst = self.opts.instance;
         let res = &self.store.component.instances[inst as usize].resources[r.0 as usize];

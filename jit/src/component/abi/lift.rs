@@ -360,7 +360,7 @@ pub(crate) fn load_list_from_range(
     if bytes > MAX_LIST_BYTE_LENGTH {
         return Err(trap("list content out-of-bounds: list too long"));
     }
-    if ptr % align != 0 {
+    if !ptr.is_multiple_of(align) {
         return Err(trap("unaligned pointer"));
     }
     if u64::from(ptr) + bytes > cx.mem()?.len() as u64 {
@@ -388,7 +388,7 @@ pub(crate) fn lift_flat_values(
     if flat.exceeds(max_flat) {
         let ptr = vi.next_u32();
         let (size, align) = tuple_layout(cx.types, ts);
-        if ptr % align != 0 {
+        if !ptr.is_multiple_of(align) {
             return Err(trap("unaligned pointer"));
         }
         if u64::from(ptr) + u64::from(size) > cx.mem()?.len() as u64 {

@@ -378,7 +378,7 @@ pub(crate) fn store_list_into_range(
     }
     let bytes = bytes as u32;
     let ptr = cx.allocate(align, bytes)?;
-    if ptr % align != 0 {
+    if !ptr.is_multiple_of(align) {
         return Err(trap("realloc return: result not aligned"));
     }
     if u64::from(ptr) + u64::from(bytes) > cx.mem()?.len() as u64 {
@@ -421,7 +421,7 @@ pub(crate) fn lower_flat_values(
                 (p, vec![u128::from(p)])
             }
         };
-        if ptr % align != 0 {
+        if !ptr.is_multiple_of(align) {
             return Err(trap("unaligned pointer"));
         }
         if u64::from(ptr) + u64::from(size) > cx.mem()?.len() as u64 {

@@ -21,8 +21,6 @@ pub(crate) mod strings;
 /// Flat parameters a synchronous call passes as core values; more go
 /// through memory.
 pub(crate) const MAX_FLAT_PARAMS: usize = 16;
-/// Flat parameters an asynchronous lowered call passes as core values.
-pub(crate) const MAX_FLAT_ASYNC_PARAMS: usize = 4;
 /// Flat results a call returns as core values; more go through memory.
 pub(crate) const MAX_FLAT_RESULTS: usize = 1;
 /// The longest string in bytes (the spec's `MAX_STRING_BYTE_LENGTH`).

@@ -27,7 +27,7 @@ pub(crate) fn load_string_from_range(
     if byte_len > u64::from(MAX_STRING_BYTE_LENGTH) {
         return Err(trap("string content out-of-bounds: string too long"));
     }
-    if ptr % align != 0 {
+    if !ptr.is_multiple_of(align) {
         return Err(trap("unaligned pointer"));
     }
     let mem = cx.mem()?;
@@ -77,7 +77,7 @@ pub(crate) fn store_string_into_range(cx: &mut Cx<'_>, s: &str) -> Result<(u32, 
 }
 
 fn check(cx: &Cx<'_>, ptr: u32, align: u32, len: u32) -> Result<(), Trap> {
-    if ptr % align != 0 {
+    if !ptr.is_multiple_of(align) {
         return Err(trap("realloc return: result not aligned"));
     }
     if u64::from(ptr) + u64::from(len) > cx.mem()?.len() as u64 {

@@ -59,7 +59,8 @@ enum ItemVal {
     Module(u32),
     /// A component definition and the frame its outer aliases see.
     Component(u32, usize),
-    Type(Option<ResourceIndex>),
+    /// A type (its meaning is in wasmparser's ids).
+    Type,
 }
 
 /// A core instance as the flattening sees it.
@@ -189,9 +190,8 @@ impl Inliner<'_> {
     /// plan index.
     fn root_imports(&mut self, root: usize) -> Result<(), Error> {
         let imports = self.comp(root).imports.clone();
-        for (i, (name, full_name, ty)) in imports.iter().enumerate() {
+        for (i, (_, full_name, ty)) in imports.iter().enumerate() {
             self.plan.root_imports.push(RootImport {
-                name: name.clone(),
                 full_name: full_name.clone(),
             });
             let path = ImportPath {
@@ -435,7 +435,6 @@ impl Inliner<'_> {
         };
         let realloc = o.realloc.map(|r| self.core_func(f, r)).transpose()?;
         let post_return = o.post_return.map(|r| self.core_func(f, r)).transpose()?;
-        let callback = o.callback.map(|r| self.core_func(f, r)).transpose()?;
         Ok(OptionsDef {
             frame: self.frames[f].index,
             memory,
@@ -443,7 +442,6 @@ impl Inliner<'_> {
             post_return,
             encoding: o.encoding,
             is_async: o.is_async,
-            callback,
         })
     }
 
@@ -485,7 +483,7 @@ impl Inliner<'_> {
                 resource: self.resource_of(f, id)?,
                 frame,
             },
-            CoreFuncDef::Unsupported(name, _) => {
+            CoreFuncDef::Unsupported(name) => {
                 return Err(err(&format!(
                     "the `{name}` builtin (the WASI 0.3 async ABI is not implemented yet)"
                 )));
@@ -584,19 +582,16 @@ impl Inliner<'_> {
                 ItemVal::Component(c, scope)
             }
             ItemRef::Type(i) => {
-                let id = self.comp(f).types[i as usize].id;
-                ItemVal::Type(match id {
-                    ComponentAnyTypeId::Resource(r) => {
-                        let rid = r.resource();
-                        if self.lookup_resource(f, rid).is_none() {
-                            self.define_resource(f, i)?;
-                        }
-                        self.lookup_resource(f, rid)
-                    }
-                    _ => None,
-                })
+                // A resource named before its definition ran is defined
+                // now (its definition always precedes the use).
+                if let ComponentAnyTypeId::Resource(r) = self.comp(f).types[i as usize].id
+                    && self.lookup_resource(f, r.resource()).is_none()
+                {
+                    self.define_resource(f, i)?;
+                }
+                ItemVal::Type
             }
-            ItemRef::Value(_) => return Err(err("component values")),
+            ItemRef::Value => return Err(err("component values")),
         })
     }
 
@@ -780,12 +775,12 @@ impl Inliner<'_> {
         let mut out = Vec::with_capacity(exports.len());
         for (name, r) in &exports {
             let v = self.item(root, r)?;
-            out.push((name.clone(), self.export(root, v)?));
+            out.push((name.clone(), self.export(v)?));
         }
         Ok(out)
     }
 
-    fn export(&mut self, root: usize, v: ItemVal) -> Result<Export, Error> {
+    fn export(&mut self, v: ItemVal) -> Result<Export, Error> {
         Ok(match v {
             ItemVal::Func(f) => Export::Func(FuncExport {
                 callee: f.callee,
@@ -794,15 +789,15 @@ impl Inliner<'_> {
             ItemVal::Instance(InstanceVal::Items(items)) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (name, item) in items.iter() {
-                    out.push((name.clone(), self.export(root, item.clone())?));
+                    out.push((name.clone(), self.export(item.clone())?));
                 }
                 Export::Instance(out)
             }
             // A re-exported import: the host already has it.
             ItemVal::Instance(InstanceVal::Import(_)) => Export::Instance(Vec::new()),
-            ItemVal::Module(m) => Export::Module(m),
+            ItemVal::Module(_) => Export::Module,
             ItemVal::Component(..) => Export::Component,
-            ItemVal::Type(r) => Export::Type(r),
+            ItemVal::Type => Export::Type,
         })
     }
 }

@@ -44,7 +44,7 @@ pub(crate) enum ItemRef {
     Component(u32),
     Instance(u32),
     Type(u32),
-    Value(u32),
+    Value,
 }
 
 impl ItemRef {
@@ -55,7 +55,7 @@ impl ItemRef {
             ComponentExternalKind::Component => ItemRef::Component(index),
             ComponentExternalKind::Instance => ItemRef::Instance(index),
             ComponentExternalKind::Type => ItemRef::Type(index),
-            ComponentExternalKind::Value => ItemRef::Value(index),
+            ComponentExternalKind::Value => ItemRef::Value,
         }
     }
 }
@@ -68,7 +68,6 @@ pub(crate) struct CanonOptions {
     pub realloc: Option<u32>,
     pub post_return: Option<u32>,
     pub is_async: bool,
-    pub callback: Option<u32>,
 }
 
 /// A core function of a component.
@@ -89,7 +88,7 @@ pub(crate) enum CoreFuncDef {
     ResourceDrop(ResourceId),
     ResourceRep(ResourceId),
     /// A builtin of the async ABI, not implemented yet (its name).
-    Unsupported(&'static str, usize),
+    Unsupported(&'static str),
 }
 
 /// A core module of a component's index space.
@@ -243,7 +242,7 @@ fn options(opts: &[CanonicalOption], offset: usize) -> Result<CanonOptions, Erro
             CanonicalOption::Realloc(f) => o.realloc = Some(f),
             CanonicalOption::PostReturn(f) => o.post_return = Some(f),
             CanonicalOption::Async => o.is_async = true,
-            CanonicalOption::Callback(f) => o.callback = Some(f),
+            CanonicalOption::Callback(_) => {}
             CanonicalOption::CoreType(_) | CanonicalOption::Gc => {
                 return Err(unsupported(offset, "the GC canonical ABI"));
             }
@@ -271,10 +270,11 @@ pub(crate) fn translate(binary: &[u8], features: WasmFeatures) -> Result<Transla
     for payload in Parser::new(0).parse_all(binary) {
         let payload = payload?;
         let valid = validator.payload(&payload)?;
-        if let ValidPayload::End(types) = valid {
-            if stack.len() == 1 && in_module == 0 {
-                final_types = Some(types);
-            }
+        if let ValidPayload::End(types) = valid
+            && stack.len() == 1
+            && in_module == 0
+        {
+            final_types = Some(types);
         }
         if in_module > 0 {
             match payload {
@@ -412,7 +412,7 @@ pub(crate) fn translate(binary: &[u8], features: WasmFeatures) -> Result<Transla
                             c.core_modules.push(d);
                         }
                         ItemRef::Type(_) => {}
-                        ItemRef::Value(_) => return Err(unsupported(offset, "value exports")),
+                        ItemRef::Value => return Err(unsupported(offset, "value exports")),
                     }
                     sync_all(&validator, c);
                 }
@@ -577,7 +577,7 @@ pub(crate) fn translate(binary: &[u8], features: WasmFeatures) -> Result<Transla
                         }
                         other => {
                             c.core_funcs
-                                .push(CoreFuncDef::Unsupported(builtin_name(&other), offset));
+                                .push(CoreFuncDef::Unsupported(builtin_name(&other)));
                         }
                     }
                     sync_all(&validator, top(&mut components, &stack)?);
