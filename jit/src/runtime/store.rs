@@ -246,6 +246,13 @@ impl<T> StoreContextMut<'_, T> {
     pub fn data_mut(&mut self) -> &mut T {
         &mut self.0.data
     }
+    /// The handle for waiting on futures, when this code runs inside an
+    /// async call ([`Func::call_async`](crate::Func::call_async),
+    /// [`on_fiber`](crate::on_fiber)); `None` otherwise, where a host
+    /// function has to wait by blocking the thread.
+    pub fn async_cx(&self) -> Option<crate::AsyncCx> {
+        crate::AsyncCx::current()
+    }
 }
 
 /// Anything that can lend a shared view of a store.
