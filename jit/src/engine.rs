@@ -279,6 +279,9 @@ pub(crate) struct EngineInner {
     trampolines: Mutex<HashMap<u32, Arc<Trampolines>>>,
     /// The pooling allocator's slots, when configured.
     pool: Option<Arc<crate::runtime::pool::InstancePool>>,
+    /// Called by compiled code past the epoch deadline; with epoch
+    /// interruption only.
+    pub epoch_trampoline: Option<crate::compile::EpochTrampoline>,
 }
 
 #[derive(Default)]
@@ -366,6 +369,11 @@ impl Engine {
                 Some(crate::runtime::pool::InstancePool::new(p.clone())?)
             }
         };
+        let epoch_trampoline = if config.epoch_interruption {
+            Some(crate::compile::compile_epoch_trampoline(&*isa)?)
+        } else {
+            None
+        };
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 header,
@@ -376,6 +384,7 @@ impl Engine {
                 displays: crate::runtime::gc::SupertypeDisplays::new(),
                 trampolines: Mutex::new(HashMap::new()),
                 pool,
+                epoch_trampoline,
             }),
         })
     }

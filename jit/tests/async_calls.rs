@@ -1,6 +1,7 @@
 //! Async calls through the public API, driven by a small hand-written
 //! executor: suspension inside nested entries, calls interleaved on one
-//! thread, traps while another call waits, cancellation by drop, panics.
+//! thread, traps while another call waits, cancellation by drop, panics,
+//! and epoch yields.
 #![forbid(unsafe_code)]
 
 use std::cell::{Cell, RefCell};
@@ -22,6 +23,7 @@ use ringwasm_jit::{
 #[derive(Default)]
 struct Queue {
     woken: Mutex<VecDeque<usize>>,
+    wakes: Mutex<usize>,
 }
 
 struct TaskWaker {
@@ -36,6 +38,7 @@ impl Wake for TaskWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         let mut woken = self.queue.woken.lock().unwrap_or_else(|e| e.into_inner());
         woken.push_back(self.id);
+        *self.queue.wakes.lock().unwrap_or_else(|e| e.into_inner()) += 1;
     }
 }
 
@@ -88,6 +91,10 @@ impl<'a> Executor<'a> {
             }
         }
         self.tasks.iter().filter(|t| t.is_some()).count()
+    }
+
+    fn wakes(&self) -> usize {
+        *self.queue.wakes.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -604,4 +611,99 @@ fn an_async_host_function_called_directly_waits_on_the_fiber_itself() {
     gate.open();
     assert_eq!(exec.run_until_stalled(), 0);
     assert_eq!(result.take().expect("finished").expect("no trap"), 42);
+}
+
+/// `spin(n)` calls `tick` (which advances the epoch) n times in a loop.
+const SPIN: &str = r#"
+(module
+  (import "host" "tick" (func $tick))
+  (func $spin (export "spin") (param i32) (result i32)
+    (local i32)
+    loop
+      call $tick
+      local.get 1 i32.const 1 i32.add local.tee 1
+      local.get 0 i32.lt_u
+      br_if 0
+    end
+    local.get 1))
+"#;
+
+fn spin_setup() -> (Store<()>, ringwasm_jit::TypedFunc<i32, i32>) {
+    let mut config = Config::default();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config).expect("engine");
+    let module = Module::new(&engine, SPIN).expect("compiles");
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("host", "tick", |caller: Caller<'_, ()>| {
+            caller.engine().increment_epoch();
+        })
+        .expect("tick");
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).expect("instance");
+    let spin = instance
+        .get_typed_func::<i32, i32>(&mut store, "spin")
+        .expect("spin");
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_async_yield_and_update(1);
+    (store, spin)
+}
+
+#[test]
+fn a_guest_past_its_epoch_deadline_yields_to_the_executor() {
+    let (mut store, spin) = spin_setup();
+    let result = Rc::new(Cell::new(None));
+    let out = result.clone();
+    let mut exec = Executor::default();
+    exec.spawn(async move { out.set(Some(spin.call_async(&mut store, 10).await)) });
+    assert_eq!(exec.run_until_stalled(), 0);
+    assert_eq!(result.take().expect("finished").expect("no trap"), 10);
+    // Each of the 9 loop back-edges after a tick found the deadline passed,
+    // yielded (waking its task) and moved the deadline one tick on.
+    assert_eq!(exec.wakes(), 9);
+    assert_eq!(exec.polls, 10);
+}
+
+#[test]
+fn two_spinning_guests_take_turns() {
+    let (mut a, spin_a) = spin_setup();
+    let (mut b, spin_b) = spin_setup();
+    let turns = Rc::new(RefCell::new(Vec::new()));
+    let mut exec = Executor::default();
+    for (name, store, spin) in [("a", &mut a, spin_a), ("b", &mut b, spin_b)] {
+        let turns = turns.clone();
+        exec.spawn(async move {
+            let n = spin.call_async(store, 3).await.expect("no trap");
+            turns.borrow_mut().push((name, n));
+        });
+    }
+    assert_eq!(exec.run_until_stalled(), 0);
+    assert_eq!(*turns.borrow(), [("a", 3), ("b", 3)]);
+    // Round robin: a, b, a, b, a (done), b (done).
+    assert_eq!(exec.polls, 6);
+}
+
+#[test]
+fn an_epoch_yield_outside_an_async_call_traps() {
+    let (mut store, spin) = spin_setup();
+    let err = spin.call(&mut store, 10).expect_err("nothing to yield to");
+    let Error::Trap(trap) = &err else {
+        panic!("expected a trap, got {err:?}");
+    };
+    assert_eq!(trap.code, TrapCode::Interrupt);
+    // Raised in the epoch trampoline, reported at the loop that checked.
+    let frame = trap.backtrace.first().expect("a wasm frame");
+    assert_eq!(frame.func_name.as_deref(), Some("spin"));
+    assert_eq!(trap.backtrace.len(), 1);
+    store.epoch_deadline_trap();
+    store.set_epoch_deadline(1);
+    let mut exec = Executor::default();
+    let result = Rc::new(Cell::new(None));
+    let out = result.clone();
+    exec.spawn(async move { out.set(Some(spin.call_async(&mut store, 10).await)) });
+    assert_eq!(exec.run_until_stalled(), 0);
+    assert_eq!(
+        trap_code(&result.take().expect("finished")),
+        Some(TrapCode::Interrupt)
+    );
 }

@@ -167,3 +167,23 @@ pub(crate) fn suspend_trap(e: SuspendError) -> Trap {
         ),
     }
 }
+
+/// The epoch deadline passed under
+/// [`Store::epoch_deadline_async_yield_and_update`](crate::Store::epoch_deadline_async_yield_and_update):
+/// yield to the executor once.
+///
+/// # Errors
+///
+/// As [`fiber::block_on`]: outside an async call, or cancelled.
+pub(crate) fn yield_now() -> Result<(), SuspendError> {
+    let mut yielded = false;
+    fiber::block_on(std::future::poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }))
+}

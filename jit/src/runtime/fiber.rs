@@ -38,7 +38,7 @@ use corosensei::trap::CoroutineTrapHandler;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use crate::error::Error;
-use crate::runtime::store::{StoreContextMut, StoreInner};
+use crate::runtime::store::{StoreContextMut, StoreInner, StoreOpaque};
 
 /// Frames recorded by the signal handler at most.
 pub(crate) const MAX_FRAMES: usize = 64;
@@ -90,6 +90,8 @@ pub(crate) struct EntryContext {
     record: UnsafeCell<TrapRecord>,
     /// Suspends this entry's coroutine; set when the coroutine starts.
     yielder: Cell<*const SwitchYielder>,
+    /// The store whose guest runs in this entry.
+    store: *mut StoreOpaque,
     /// The entry this one is nested in; null at the base of a fiber or of
     /// the thread.
     prev: *const EntryContext,
@@ -105,6 +107,11 @@ impl EntryContext {
     /// The stack bounds usable for frame walking.
     pub(crate) fn stack_bounds(&self) -> (usize, usize) {
         (self.stack_low, self.stack_high)
+    }
+
+    /// The store whose guest runs in this entry.
+    pub(crate) fn store(&self) -> *mut StoreOpaque {
+        self.store
     }
 
     /// Record a fault and redirect the coroutine to return `Err`. Returns the
@@ -218,9 +225,10 @@ fn switch_out(reason: FiberYield) {
     let () = unsafe { (*yielder).suspend(reason) };
 }
 
-/// Run `body` on a fresh coroutine stack of `wasm_stack` usable bytes plus a
-/// reserve for host functions. `stack_limit` is the store's slot for the
-/// limit compiled code checks against: it holds this stack's limit whenever
+/// Run `body`, a guest of `store`, on a fresh coroutine stack of
+/// `wasm_stack` usable bytes plus a reserve for host functions.
+/// `stack_limit` is the store's slot for the limit compiled code checks
+/// against: it holds this stack's limit whenever
 /// the coroutine runs (swapped in at every resume and back out when the
 /// coroutine yields or ends, so other entries and fibers of the store keep
 /// their own). A guest fault inside `body` ends the coroutine and yields
@@ -234,6 +242,7 @@ fn switch_out(reason: FiberYield) {
 /// guest code: a trap discards the coroutine stack without unwinding it.
 pub(crate) fn on_guest_stack(
     wasm_stack: usize,
+    store: *mut StoreOpaque,
     stack_limit: *mut usize,
     body: &mut dyn FnMut(),
 ) -> Result<Result<(), TrapRecord>, Error> {
@@ -268,6 +277,7 @@ pub(crate) fn on_guest_stack(
             nframes: 0,
         }),
         yielder: Cell::new(ptr::null()),
+        store,
         prev: current_entry(),
     };
     let outcome = loop {

@@ -247,11 +247,12 @@ pub(crate) fn call_raw(
         .cast::<usize>();
     let values_ptr = values.as_mut_ptr();
     let wasm_stack = store.engine.max_wasm_stack();
-    let outcome = crate::runtime::fiber::on_guest_stack(wasm_stack, limit_ptr, &mut || {
-        // SAFETY: the funcref's code and vmctx are live (owned by the store),
-        // `values` has a slot per parameter and result of its type.
-        unsafe { entry(fr.wasm_call, fr.vmctx, values_ptr) };
-    });
+    let outcome =
+        crate::runtime::fiber::on_guest_stack(wasm_stack, store_ptr, limit_ptr, &mut || {
+            // SAFETY: the funcref's code and vmctx are live (owned by the store),
+            // `values` has a slot per parameter and result of its type.
+            unsafe { entry(fr.wasm_call, fr.vmctx, values_ptr) };
+        });
     // SAFETY: as at the top; the guest's use of the store has ended.
     let store = unsafe { &mut *store_ptr };
     match outcome? {
