@@ -64,6 +64,7 @@ test_both![
     many_concurrent_reads,
     cached_reads_leave_room_for_other_tasks,
     dropped_file_reads_leave_other_reads_intact,
+    guests_wait_on_reactor_timers_without_holding_the_thread,
 ];
 
 /// The backends each test runs on.
@@ -974,6 +975,66 @@ fn dropped_file_reads_leave_other_reads_intact(d: &Driver) -> Result<()> {
         );
         d.run(Timeout::new(Duration::from_millis(1)))?;
     }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- guests
+
+/// Guest calls as tasks of the reactor's executor: an async host function
+/// waits on a timer op, and while one guest sleeps the thread runs the other
+/// (its future returns `Pending`, the fiber keeps the guest's frames). The
+/// long sleeper is the first to start, so finishing second shows it held
+/// no thread; its 300 ms against 1 ms leaves a wide margin for scheduling.
+fn guests_wait_on_reactor_timers_without_holding_the_thread(d: &Driver) -> Result<()> {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use ringwasm_jit::{Caller, Engine, Linker, Module, Store, Trap};
+
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "host" "sleep_ms" (func $sleep (param i32) (result i32)))
+             (func (export "nap") (param i32) (result i32)
+               local.get 0 call $sleep))"#,
+    )?;
+    let mut linker: Linker<Driver> = Linker::new(&engine);
+    linker.func_wrap_async("host", "sleep_ms", |caller: Caller<'_, Driver>, ms: i32| {
+        let driver = caller.data().clone();
+        Box::new(async move {
+            let after = Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+            driver
+                .submit(Timeout::new(after))
+                .await
+                .map(|()| ms)
+                .map_err(|e| Trap::host(format!("timer: {e}")))
+        })
+    })?;
+    let finished = Rc::new(RefCell::new(Vec::new()));
+    let mut calls = Vec::new();
+    for ms in [300, 1] {
+        let mut store = Store::new(&engine, d.clone());
+        let nap = linker
+            .instantiate(&mut store, &module)?
+            .get_typed_func::<i32, i32>(&mut store, "nap")?;
+        let finished = finished.clone();
+        calls.push(async move {
+            let slept = nap.call_async(&mut store, ms).await;
+            finished.borrow_mut().push(slept.map_err(|e| e.to_string()));
+        });
+    }
+    d.block_on(async {
+        let handles: Vec<_> = calls.into_iter().map(spawn).collect();
+        for h in handles {
+            h.await;
+        }
+    });
+    ensure!(
+        *finished.borrow() == [Ok(1), Ok(300)],
+        "finished: {:?}",
+        finished.borrow()
+    );
     Ok(())
 }
 

@@ -21,6 +21,7 @@ pub struct Config {
     features: WasmFeatures,
     epoch_interruption: bool,
     max_wasm_stack: usize,
+    async_stack_size: usize,
     max_memory_bytes: u64,
     max_memory_size: Option<u64>,
     max_memories: usize,
@@ -89,6 +90,7 @@ impl Config {
             features: WasmFeatures::WASM1,
             epoch_interruption: false,
             max_wasm_stack: 1 << 20,
+            async_stack_size: crate::runtime::fiber::HOST_STACK_RESERVE,
             max_memory_bytes: 1 << 32,
             max_memory_size: None,
             max_memories: 10_000,
@@ -136,6 +138,18 @@ impl Config {
     /// Bytes of stack guest code may use before "call stack exhausted".
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes.max(16 * 1024);
+        self
+    }
+
+    /// Bytes of stack for the host code of an async call (the closure of
+    /// [`on_fiber`](crate::on_fiber), or the glue around
+    /// [`Func::call_async`](crate::Func::call_async)); default 512 KiB, as
+    /// much as a host function called from wasm gets. Guest code never runs
+    /// on it: every call into wasm has its own stack of
+    /// [`max_wasm_stack`](Config::max_wasm_stack) bytes plus that reserve.
+    /// Only the pages a suspended call has touched count in its memory.
+    pub fn async_stack_size(&mut self, bytes: usize) -> &mut Self {
+        self.async_stack_size = bytes.max(16 * 1024);
         self
     }
 
@@ -265,6 +279,9 @@ pub(crate) struct EngineInner {
     trampolines: Mutex<HashMap<u32, Arc<Trampolines>>>,
     /// The pooling allocator's slots, when configured.
     pool: Option<Arc<crate::runtime::pool::InstancePool>>,
+    /// Called by compiled code past the epoch deadline; with epoch
+    /// interruption only.
+    pub epoch_trampoline: Option<crate::compile::EpochTrampoline>,
 }
 
 #[derive(Default)]
@@ -352,6 +369,11 @@ impl Engine {
                 Some(crate::runtime::pool::InstancePool::new(p.clone())?)
             }
         };
+        let epoch_trampoline = if config.epoch_interruption {
+            Some(crate::compile::compile_epoch_trampoline(&*isa)?)
+        } else {
+            None
+        };
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 header,
@@ -362,6 +384,7 @@ impl Engine {
                 displays: crate::runtime::gc::SupertypeDisplays::new(),
                 trampolines: Mutex::new(HashMap::new()),
                 pool,
+                epoch_trampoline,
             }),
         })
     }
@@ -395,6 +418,10 @@ impl Engine {
     /// The pooling allocator, when the engine uses one.
     pub(crate) fn pool(&self) -> Option<Arc<crate::runtime::pool::InstancePool>> {
         self.inner.pool.clone()
+    }
+
+    pub(crate) fn async_stack_size(&self) -> usize {
+        self.inner.config.async_stack_size
     }
 
     pub(crate) fn max_memories(&self) -> usize {

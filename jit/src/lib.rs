@@ -17,7 +17,10 @@
 //! - `runtime/`: the store and what it owns. `vmctx`, `memory`, `table`,
 //!   `global` and `gc` (see `docs/design/gc.md`) hold runtime state, and
 //!   `fiber` plus `signals` run guest code on coroutine stacks and turn
-//!   faults into traps (see `docs/design/traps.md`).
+//!   faults into traps (see `docs/design/traps.md`); `async_call` runs
+//!   guest work as a `Future` on a suspendable fiber ([`on_fiber`],
+//!   [`Func::call_async`], [`AsyncCx::block_on`]; see
+//!   `docs/design/async-calls.md`).
 //! - `component/`: the component model (see `docs/design/components.md`),
 //!   built on the other two and, like them, free of I/O.
 //!
@@ -49,6 +52,7 @@ pub use compile::cache::default_cache_dir;
 pub use engine::{Config, Engine, OptLevel, WasmFeatures};
 pub use error::{CompileError, Error, LinkError, Message, PoolError, PoolLimit};
 pub use module::Module;
+pub use runtime::async_call::{AsyncCx, FiberFuture, on_fiber};
 pub use runtime::exception::ThrownException;
 pub use runtime::func::{
     Caller, Func, HostFunc, HostReturn, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy,

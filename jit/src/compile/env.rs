@@ -199,6 +199,7 @@ pub(crate) mod storectx {
     pub const GC_TOP: i32 = 32;
     pub const GC_END: i32 = 40;
     pub const GC_DISPLAYS: i32 = 48;
+    pub const EPOCH_TRAMPOLINE: i32 = 56;
 }
 
 /// Offsets inside one instance's VMContext, computed once per module.

@@ -6,7 +6,7 @@ use cranelift_codegen::ir::{
     self, AbiParam, ExtFuncData, ExternalName, GlobalValueData, InstBuilder, MemFlagsData,
     UserExternalName, condcodes::IntCC, types,
 };
-use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::FunctionBuilder;
 
 use crate::compile::env::{ModuleInfo, VMOffsets, funcref, memdef, storectx, tabledef};
@@ -446,7 +446,29 @@ impl FuncEnvironment for ModuleFuncEnv<'_> {
         let late = b
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
-        b.ins().trapnz(late, tc::INTERRUPT);
+        // Past the deadline the store decides (`vmctx::epoch_late`): trap,
+        // or yield to the executor under an async call and go on. Through
+        // the engine's `preserve_all` trampoline, which clobbers nothing
+        // here (`compile::EpochTrampoline`).
+        let slow = b.create_block();
+        let next = b.create_block();
+        b.set_cold_block(slow);
+        b.ins().brif(late, slow, &[], next, &[]);
+        b.switch_to_block(slow);
+        b.seal_block(slow);
+        // A plain load: one the optimiser may hoist out of the cold block
+        // would hold a register across the whole function.
+        let trampoline = b.ins().load(
+            self.ptr(),
+            MemFlagsData::trusted(),
+            sc,
+            storectx::EPOCH_TRAMPOLINE,
+        );
+        let sig = b.import_signature(ir::Signature::new(CallConv::PreserveAll));
+        b.ins().call_indirect(sig, trampoline, &[]);
+        b.ins().jump(next, &[]);
+        b.switch_to_block(next);
+        b.seal_block(next);
         Ok(())
     }
 

@@ -840,6 +840,68 @@ fn link_trampolines(funcs: &[CompiledFunc]) -> Result<Trampolines, Error> {
     })
 }
 
+/// What compiled code calls once the epoch deadline has passed: a
+/// `preserve_all` function, so that the call site clobbers no register and
+/// the epoch check in a loop header costs the loop nothing beyond its
+/// compare and branch (a plain call there made the register allocator keep
+/// every loop-carried value in callee-saved registers or on the stack, up to
+/// 2.3x slower loops). It calls the `epoch_late` builtin and traps
+/// "interrupt" when that says so; one per engine, its address in every
+/// store's context (`VMStoreContext::epoch_trampoline`). It takes no
+/// argument either (an argument register would be one more constraint on
+/// the loop): the builtin finds the store through the innermost entry.
+pub(crate) struct EpochTrampoline {
+    info: Arc<CodeInfo>,
+}
+
+impl EpochTrampoline {
+    /// The trampoline's address.
+    pub(crate) fn address(&self) -> usize {
+        self.info.memory.at(0) as usize
+    }
+}
+
+/// Compile the engine's [`EpochTrampoline`]. It is never serialised, so
+/// the builtin's address is a constant.
+pub(crate) fn compile_epoch_trampoline(isa: &dyn TargetIsa) -> Result<EpochTrampoline, Error> {
+    let ptr = isa.pointer_type();
+    let sig = ir::Signature::new(CallConv::PreserveAll);
+    let mut func = ir::Function::with_name_signature(UserFuncName::user(1, 2), sig);
+    let mut fctx = FunctionBuilderContext::new();
+    {
+        let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+        let block = b.create_block();
+        b.switch_to_block(block);
+        b.seal_block(block);
+        let late = b
+            .ins()
+            .iconst(ptr, crate::runtime::vmctx::epoch_late_address() as i64);
+        let mut bsig = ir::Signature::new(isa.default_call_conv());
+        bsig.returns.push(AbiParam::new(ir::types::I32));
+        let bsig = b.import_signature(bsig);
+        let call = b.ins().call_indirect(bsig, late, &[]);
+        let trap = b.inst_results(call)[0];
+        b.ins()
+            .trapnz(trap, crate::compile::translate::trap_codes::INTERRUPT);
+        b.ins().return_(&[]);
+        b.finalize(isa.frontend_config());
+    }
+    let compiled = compile_function(isa, func, 0)?;
+    let (memory, _, traps) = link(&[compiled], 0)?;
+    let info = Arc::new(CodeInfo {
+        memory,
+        funcs: Vec::new(),
+        num_imported_funcs: 0,
+        traps,
+        names: HashMap::new(),
+        handlers: Vec::new(),
+        srclocs: Vec::new(),
+        module_name: None,
+    });
+    publish(&info);
+    Ok(EpochTrampoline { info })
+}
+
 impl crate::Module {
     /// Load a precompiled artefact written by [`Module::serialize`] or
     /// `ringwasm compile`.

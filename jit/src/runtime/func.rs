@@ -1,6 +1,7 @@
 //! Functions: calling into compiled code (the one place host code enters it,
 //! through `extern "C"` trampolines), host functions, typed wrappers.
 
+use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
@@ -240,23 +241,20 @@ pub(crate) fn call_raw(
     // `compile_trampolines`), and the module that owns the function keeps it
     // alive.
     let entry: EntryTrampoline = unsafe { std::mem::transmute(entry) };
-    let saved_limit = store.ctx.stack_limit;
     let ctx_ptr: *mut VMStoreContext = &mut *store.ctx;
+    let limit_ptr = ctx_ptr
+        .wrapping_byte_add(std::mem::offset_of!(VMStoreContext, stack_limit))
+        .cast::<usize>();
     let values_ptr = values.as_mut_ptr();
     let wasm_stack = store.engine.max_wasm_stack();
-    let outcome = crate::runtime::fiber::on_guest_stack(wasm_stack, &mut |limit| {
-        let limit_ptr =
-            ctx_ptr.wrapping_byte_add(std::mem::offset_of!(VMStoreContext, stack_limit));
-        // SAFETY: the store context outlives the call; volatile because the
-        // coroutine may be abandoned by a trap.
-        unsafe { limit_ptr.cast::<usize>().write_volatile(limit) };
-        // SAFETY: the funcref's code and vmctx are live (owned by the store),
-        // `values` has a slot per parameter and result of its type.
-        unsafe { entry(fr.wasm_call, fr.vmctx, values_ptr) };
-    });
+    let outcome =
+        crate::runtime::fiber::on_guest_stack(wasm_stack, store_ptr, limit_ptr, &mut || {
+            // SAFETY: the funcref's code and vmctx are live (owned by the store),
+            // `values` has a slot per parameter and result of its type.
+            unsafe { entry(fr.wasm_call, fr.vmctx, values_ptr) };
+        });
     // SAFETY: as at the top; the guest's use of the store has ended.
     let store = unsafe { &mut *store_ptr };
-    store.ctx.stack_limit = saved_limit;
     match outcome? {
         Ok(()) => Ok(()),
         Err(record) => Err(trap_from_record(store, &record)),
@@ -372,6 +370,25 @@ impl Func {
         Ok(())
     }
 
+    /// Call with `params`, writing `results`, as a future: the call runs on
+    /// a fiber ([`on_fiber`](crate::on_fiber)), so a host function it
+    /// reaches may wait on futures ([`AsyncCx::block_on`](crate::AsyncCx),
+    /// async host functions) without holding the thread.
+    ///
+    /// # Errors
+    ///
+    /// As [`Func::call`]; `Error::ResourceLimit` when no fiber stack can be
+    /// allocated.
+    pub async fn call_async(
+        &self,
+        store: impl AsContextMut,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<(), Error> {
+        let func = *self;
+        crate::on_fiber(store, move |mut cx| func.call(&mut cx, params, results)).await?
+    }
+
     /// A typed view of this function.
     ///
     /// # Errors
@@ -397,6 +414,42 @@ impl Func {
         f: impl IntoFunc<T, Params, Results>,
     ) -> Func {
         let HostFunc { ty, callable } = f.into_host();
+        new_host_func(&mut store.as_context_mut().0.opaque, ty, callable)
+            .expect("trampolines for a host signature compile")
+    }
+
+    /// A host function from a typed closure that returns a future: the
+    /// guest waits for it inside an async call (see
+    /// [`Linker::func_wrap_async`](crate::Linker::func_wrap_async)).
+    pub fn wrap_async<T: 'static, P: WasmParams + 'static, R: HostReturn + 'static>(
+        mut store: impl AsContextMut<Data = T>,
+        f: impl for<'a> Fn(Caller<'a, T>, P) -> Box<dyn Future<Output = R> + 'a> + Send + Sync + 'static,
+    ) -> Func {
+        let HostFunc { ty, callable } = async_host(f);
+        new_host_func(&mut store.as_context_mut().0.opaque, ty, callable)
+            .expect("trampolines for a host signature compile")
+    }
+
+    /// A host function with a dynamic signature whose body is a future: the
+    /// guest waits for it inside an async call (see
+    /// [`Linker::func_new_async`](crate::Linker::func_new_async)).
+    pub fn new_async<T: 'static>(
+        mut store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        f: impl for<'a> Fn(
+            Caller<'a, T>,
+            &'a [Val],
+            &'a mut [Val],
+        ) -> Box<dyn Future<Output = Result<(), Trap>> + 'a>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Func {
+        let callable = dynamic_host::<T>(ty.clone(), move |caller, params, results| {
+            let future = Box::into_pin(f(caller, params, results));
+            crate::runtime::fiber::block_on(future)
+                .map_err(crate::runtime::async_call::suspend_trap)?
+        });
         new_host_func(&mut store.as_context_mut().0.opaque, ty, callable)
             .expect("trampolines for a host signature compile")
     }
@@ -445,6 +498,27 @@ pub(crate) fn dynamic_host<T: 'static>(
     })
 }
 
+/// The host function of a typed closure returning a future: its body waits
+/// for the future with [`fiber::block_on`](crate::runtime::fiber::block_on),
+/// which traps outside an async call.
+pub(crate) fn async_host<T: 'static, P: WasmParams + 'static, R: HostReturn + 'static>(
+    f: impl for<'a> Fn(Caller<'a, T>, P) -> Box<dyn Future<Output = R> + 'a> + Send + Sync + 'static,
+) -> HostFunc {
+    let ty = FuncType::new(P::types(), R::Results::types());
+    let callable: HostCallable = Arc::new(move |store_ptr, instance, slots| {
+        // SAFETY: a host function registered for `Store<T>` is only called
+        // with that store, whose `StoreInner<T>` starts with the opaque part.
+        let inner = unsafe { &mut *store_ptr.cast::<StoreInner<T>>() };
+        let future = Box::into_pin(f(Caller { inner, instance }, P::load(slots)));
+        let results = crate::runtime::fiber::block_on(future)
+            .map_err(crate::runtime::async_call::suspend_trap)?
+            .into_result()?;
+        results.store(slots);
+        Ok(())
+    });
+    HostFunc { ty, callable }
+}
+
 /// A function with static parameter and result types.
 pub struct TypedFunc<P, R> {
     func: Func,
@@ -473,6 +547,17 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         params.store(&mut values);
         call_raw(opaque, self.func.index, &mut values)?;
         Ok(R::load(&values))
+    }
+
+    /// Call with `params` as a future; see [`Func::call_async`].
+    ///
+    /// # Errors
+    ///
+    /// As [`TypedFunc::call`]; `Error::ResourceLimit` when no fiber stack
+    /// can be allocated.
+    pub async fn call_async(&self, store: impl AsContextMut, params: P) -> Result<R, Error> {
+        let func = *self;
+        crate::on_fiber(store, move |mut cx| func.call(&mut cx, params)).await?
     }
 
     /// The untyped function.

@@ -1,12 +1,16 @@
 //! Name-based import resolution.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use crate::engine::Engine;
 use crate::error::{Error, LinkError};
 use crate::module::Module;
-use crate::runtime::func::{Caller, Func, HostCallable, IntoFunc, dynamic_host, new_host_func};
+use crate::runtime::func::{
+    Caller, Func, HostCallable, HostReturn, IntoFunc, WasmParams, async_host, dynamic_host,
+    new_host_func,
+};
 use crate::runtime::instance::Instance;
 use crate::runtime::instance_pre::InstancePre;
 use crate::runtime::store::{AsContextMut, Store};
@@ -71,6 +75,54 @@ impl<T: 'static> Linker<T> {
         f: impl IntoFunc<T, Params, Results>,
     ) -> Result<&mut Self, Error> {
         let crate::runtime::func::HostFunc { ty, callable } = f.into_host();
+        self.insert(module, name, Definition::Host(ty, callable))
+    }
+
+    /// Define a typed host function whose body is a future (wasmtime's
+    /// shape: the closure boxes an `async move` block that may use the
+    /// caller). Called inside an async call
+    /// ([`Func::call_async`](crate::Func::call_async)), the guest waits for
+    /// the future without holding the thread; called outside one, the
+    /// function traps, since nothing could drive the future.
+    ///
+    /// # Errors
+    ///
+    /// Never today; kept fallible as in wasmtime.
+    pub fn func_wrap_async<P: WasmParams + 'static, R: HostReturn + 'static>(
+        &mut self,
+        module: &str,
+        name: &str,
+        f: impl for<'a> Fn(Caller<'a, T>, P) -> Box<dyn Future<Output = R> + 'a> + Send + Sync + 'static,
+    ) -> Result<&mut Self, Error> {
+        let crate::runtime::func::HostFunc { ty, callable } = async_host(f);
+        self.insert(module, name, Definition::Host(ty, callable))
+    }
+
+    /// Define a host function with a dynamic signature whose body is a
+    /// future; see [`Linker::func_wrap_async`].
+    ///
+    /// # Errors
+    ///
+    /// Never today; kept fallible as in wasmtime.
+    pub fn func_new_async(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        f: impl for<'a> Fn(
+            Caller<'a, T>,
+            &'a [Val],
+            &'a mut [Val],
+        ) -> Box<dyn Future<Output = Result<(), Trap>> + 'a>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Result<&mut Self, Error> {
+        let callable = dynamic_host::<T>(ty.clone(), move |caller, params, results| {
+            let future = Box::into_pin(f(caller, params, results));
+            crate::runtime::fiber::block_on(future)
+                .map_err(crate::runtime::async_call::suspend_trap)?
+        });
         self.insert(module, name, Definition::Host(ty, callable))
     }
 

@@ -1,12 +1,15 @@
 //! The runtime of core modules: the store and what it owns (instances,
 //! memories, tables, globals, tags, GC objects, functions), and the code that
-//! runs guests on coroutine stacks and turns their faults into traps.
+//! runs guests on coroutine stacks and turns their faults into traps, and
+//! async calls (`fiber`, `async_call`) that suspend those stacks.
 //!
 //! `unsafe` lives only in `vmctx`, `memory`, `image` and `pool` (mapping
 //! copy-on-write memory images, resetting pooled memory slots), `signals`,
 //! `fiber`, `func` and `exception` (the throw libcall and its frame walk);
 //! every other module is safe code.
 
+#[forbid(unsafe_code)]
+pub(crate) mod async_call;
 pub(crate) mod exception;
 pub(crate) mod fiber;
 pub(crate) mod func;

@@ -20,6 +20,16 @@ pub(crate) enum Pending {
     Panic(Box<dyn Any + Send>),
 }
 
+/// What compiled code does when the epoch deadline passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EpochDeadlineAction {
+    /// Trap with "interrupt" (the default).
+    Trap,
+    /// Under an async call, yield to the executor and then move the
+    /// deadline this many ticks past the current epoch.
+    YieldAndUpdate(u64),
+}
+
 /// The part of a store that does not depend on `T`.
 pub(crate) struct StoreOpaque {
     pub id: u64,
@@ -35,6 +45,8 @@ pub(crate) struct StoreOpaque {
     pub funcs: Vec<crate::runtime::func::FuncData>,
     pub externrefs: Vec<u64>,
     pub pending: Option<Pending>,
+    /// What happens at the epoch deadline (`vmctx::epoch_late`).
+    pub epoch_action: EpochDeadlineAction,
     /// Tags and exception objects (`exception.rs`).
     pub exn: crate::runtime::exception::ExnState,
     /// GC objects (`gc.rs`).
@@ -172,6 +184,11 @@ impl<T> Store<T> {
             gc_top: 0,
             gc_end: 0,
             gc_displays: engine.inner.displays.dir_addr(),
+            epoch_trampoline: engine
+                .inner
+                .epoch_trampoline
+                .as_ref()
+                .map_or(0, crate::compile::EpochTrampoline::address),
         });
         Store {
             inner: Box::new(StoreInner {
@@ -186,6 +203,7 @@ impl<T> Store<T> {
                     funcs: Vec::new(),
                     externrefs: Vec::new(),
                     pending: None,
+                    epoch_action: EpochDeadlineAction::Trap,
                     exn: Default::default(),
                     gc: crate::runtime::gc::GcHeap::new(engine.max_gc_heap_bytes()),
                     component: Default::default(),
@@ -222,6 +240,28 @@ impl<T> Store<T> {
         let now = self.inner.opaque.engine.current_epoch();
         self.inner.opaque.ctx.epoch_deadline = now.saturating_add(ticks_beyond_current);
     }
+
+    /// At the epoch deadline, guests trap with "interrupt" (the default).
+    pub fn epoch_deadline_trap(&mut self) {
+        self.inner.opaque.epoch_action = EpochDeadlineAction::Trap;
+    }
+
+    /// At the epoch deadline, a guest running under an async call
+    /// ([`Func::call_async`](crate::Func::call_async),
+    /// [`on_fiber`](crate::on_fiber)) yields to the executor instead of
+    /// trapping: its future returns `Pending` once (having woken its task),
+    /// and when polled again the guest goes on with the deadline moved
+    /// `delta` ticks past the epoch of that moment. This is how a
+    /// long-running guest shares its thread fairly. Outside an async call
+    /// nothing can yield and the guest traps with "interrupt" as with
+    /// [`epoch_deadline_trap`](Store::epoch_deadline_trap).
+    ///
+    /// Needs [`Config::epoch_interruption`](crate::Config::epoch_interruption);
+    /// the first deadline is still the one
+    /// [`set_epoch_deadline`](Store::set_epoch_deadline) sets.
+    pub fn epoch_deadline_async_yield_and_update(&mut self, delta: u64) {
+        self.inner.opaque.epoch_action = EpochDeadlineAction::YieldAndUpdate(delta);
+    }
 }
 
 /// A shared view of a store (wasmtime's `StoreContext`).
@@ -245,6 +285,13 @@ impl<T> StoreContextMut<'_, T> {
     /// The host data, mutably.
     pub fn data_mut(&mut self) -> &mut T {
         &mut self.0.data
+    }
+    /// The handle for waiting on futures, when this code runs inside an
+    /// async call ([`Func::call_async`](crate::Func::call_async),
+    /// [`on_fiber`](crate::on_fiber)); `None` otherwise, where a host
+    /// function has to wait by blocking the thread.
+    pub fn async_cx(&self) -> Option<crate::AsyncCx> {
+        crate::AsyncCx::current()
     }
 }
 

@@ -53,6 +53,11 @@ pub enum TrapCode {
     /// A struct or array allocation past the store's GC heap limit
     /// ([`Config::max_gc_heap_bytes`](crate::Config::max_gc_heap_bytes)).
     GcHeapOutOfMemory,
+    /// The async call this code ran under was dropped while it waited: a
+    /// wait inside it ([`AsyncCx::block_on`](crate::AsyncCx::block_on), an
+    /// async host function, an epoch yield) returns this so that the guest
+    /// unwinds and the call can finish.
+    Cancelled,
     /// A host function trapped with this message.
     Host(Box<str>),
     /// A host function asked to exit with this status (WASI `proc_exit`).
@@ -87,6 +92,7 @@ impl TrapCode {
             TrapCode::ArrayOutOfBounds => "out of bounds array access",
             TrapCode::CastFailure => "cast failure",
             TrapCode::GcHeapOutOfMemory => "GC heap out of memory",
+            TrapCode::Cancelled => "async call cancelled",
             TrapCode::Host(m) => m,
             TrapCode::Exit(_) => "exit",
             TrapCode::Exception(_) => "uncaught exception",

@@ -6,7 +6,7 @@ use std::alloc::Layout;
 use crate::compile::env::{VMCTX_MAGIC, VMFuncRef, VMOffsets};
 use crate::error::Error;
 use crate::runtime::memory::{LinearMemory, VMMemoryDefinition};
-use crate::runtime::store::StoreOpaque;
+use crate::runtime::store::{EpochDeadlineAction, StoreOpaque};
 use crate::types::MemoryType;
 
 /// Per-store state compiled code reads through every instance's VMContext.
@@ -27,6 +27,9 @@ pub(crate) struct VMStoreContext {
     pub gc_end: usize,
     /// The engine's supertype display directory (`gc::SupertypeDisplays`).
     pub gc_displays: usize,
+    /// The engine's `compile::EpochTrampoline`, 0 without epoch
+    /// interruption.
+    pub epoch_trampoline: usize,
 }
 
 // SAFETY: the pointers refer to the engine's epoch (shared, atomic) and to
@@ -454,6 +457,44 @@ unsafe extern "C" fn elem_drop(vmctx: *mut u8, seg: u32) -> u32 {
     0
 }
 
+/// Compiled code found the epoch past the store's deadline (through the
+/// engine's `compile::EpochTrampoline`, which passes nothing): 1 to trap
+/// "interrupt", 0 to go on. Under `EpochDeadlineAction::YieldAndUpdate(delta)`
+/// inside an async call, the guest's fiber yields to the executor once (this
+/// frame stays on the guest's stack meanwhile) and the deadline moves
+/// `delta` ticks past the epoch it resumes at; outside an async call, or
+/// when the call is being cancelled, it traps. The store is the innermost
+/// entry's: the guest that called runs there.
+extern "C" fn epoch_late() -> u32 {
+    let entry = crate::runtime::fiber::current_entry();
+    if entry.is_null() {
+        return 1;
+    }
+    // SAFETY: the innermost entry lives on its resumer's stack while its
+    // guest, which called this, runs.
+    let store_ptr = unsafe { (*entry).store() };
+    // SAFETY: the entry's store outlives the entry; the host's borrow of it
+    // is parked in the call, as for every builtin.
+    let store = unsafe { &mut *store_ptr };
+    let EpochDeadlineAction::YieldAndUpdate(delta) = store.epoch_action else {
+        return 1;
+    };
+    // The borrow of the store ends here and is taken again after the
+    // suspension: other code may have used the store meanwhile.
+    if crate::runtime::async_call::yield_now().is_err() {
+        return 1;
+    }
+    // SAFETY: as above, once the fiber has been resumed.
+    let store = unsafe { &mut *store_ptr };
+    store.ctx.epoch_deadline = store.engine.current_epoch().saturating_add(delta);
+    0
+}
+
+/// The address of [`epoch_late`], which the epoch trampoline calls.
+pub(crate) fn epoch_late_address() -> usize {
+    epoch_late as *const () as usize
+}
+
 /// The longest uninterrupted sleep of a wait under epoch interruption: how
 /// late a passed deadline may end it.
 const WAIT_SLICE: std::time::Duration = std::time::Duration::from_millis(10);
@@ -530,6 +571,7 @@ const _: () = {
     use std::mem::offset_of;
     assert!(offset_of!(VMStoreContext, epoch_ptr) == storectx::EPOCH_PTR as usize);
     assert!(offset_of!(VMStoreContext, epoch_deadline) == storectx::EPOCH_DEADLINE as usize);
+    assert!(offset_of!(VMStoreContext, epoch_trampoline) == storectx::EPOCH_TRAMPOLINE as usize);
     assert!(offset_of!(VMStoreContext, stack_limit) == storectx::STACK_LIMIT as usize);
     assert!(offset_of!(VMStoreContext, caller_vmctx) == storectx::CALLER_VMCTX as usize);
     assert!(offset_of!(VMMemoryDefinition, base) == memdef::BASE as usize);
