@@ -8,6 +8,7 @@
 pub mod bindings;
 pub mod cli;
 pub mod clocks;
+pub mod filesystem;
 pub mod io;
 pub mod random;
 
@@ -79,6 +80,8 @@ pub fn add_to_linker<T: 'static>(
     wasi::cli::terminal_stderr::add_to_linker(linker, get)?;
     wasi::clocks::monotonic_clock::add_to_linker(linker, get)?;
     wasi::clocks::wall_clock::add_to_linker(linker, get)?;
+    wasi::filesystem::types::add_to_linker(linker, get)?;
+    wasi::filesystem::preopens::add_to_linker(linker, get)?;
     wasi::random::random::add_to_linker(linker, get)?;
     wasi::random::insecure::add_to_linker(linker, get)?;
     wasi::random::insecure_seed::add_to_linker(linker, get)?;
