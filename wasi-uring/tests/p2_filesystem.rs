@@ -326,61 +326,90 @@ fn compare(ours: &str, theirs: &str) {
     assert!(diffs.is_empty(), "differences:\n{}", diffs.join("\n"));
 }
 
-fn api(setup: Setup) {
-    let Some((out, ok)) = ringwasm("fs_api", setup) else {
+/// Runs `guest` under ringwasm with `setup`, checks that it ran to the end
+/// and printed each of `lines`, and compares it with wasmtime.
+fn check(guest: &'static str, setup: Setup, lines: &[&str]) {
+    let Some((out, ok)) = ringwasm(guest, setup) else {
         return;
     };
     assert!(ok, "run failed:\n{out}");
     assert!(out.ends_with("done\n"), "{out}");
-    // The sandbox, spelled out (wasmtime agrees on each).
-    for line in [
-        "preopens: [\".\", \"/other\"]",
-        "root flags: {read,mutate}",
-        "open dirlink dir nofollow: err loop",
-        "stat-at \"escape\": nofollow DescriptorType::SymbolicLink size=14 links=1 times=true/true/true | follow err not-permitted",
-        "stat-at \"sub/../../outside.txt\": nofollow err not-permitted | follow err not-permitted",
-        "create-directory-at \"escape/x\": err not-permitted",
-        "readlink-at \"abs\": Err(\"not-permitted\")",
-        "symlink-at absolute target: err not-permitted",
-        "sl3 follow: err not-permitted",
-        "rename-at from escape: err not-permitted",
-        "unlink-file-at \"../outside.txt\": err not-permitted",
-        "link-at escape src: err not-permitted",
-        "set-times-at \"escape\": nofollow ok follow err not-permitted",
-        "hash-at \"/tmp\": Err(\"not-permitted\") / Err(\"not-permitted\")",
-        // Streams.
-        "stream past eof: closed",
-        "stream at max: failed invalid",
-        "write-stream on read-only: flush failed bad-descriptor",
-        "read-stream on write-only: failed bad-descriptor",
-        "after append: \"\\0\\0XYQ\\0\\0!END+\"",
-        "blocking-splice at eof: Err(\"closed\")",
-        // Deviations from wasmtime, on purpose.
-        "blocking-read 0: \"\"",
-        "set-times dir: ok",
-        "dir mtime: Some(Datetime { seconds: 1200000000, nanoseconds: 0 })",
-    ] {
+    for line in lines {
         assert!(
-            out.lines().any(|l| l == line),
+            out.lines().any(|l| l == *line),
             "missing {line:?} in:\n{out}"
         );
     }
-    if let Some(peer) = wasmtime_output("fs_api") {
+    if let Some(peer) = wasmtime_output(guest) {
         compare(&out, peer);
     }
 }
 
+/// What `fs_api` must print whatever the peer says: the sandbox, spelled
+/// out, the stream rules, and the deviations from wasmtime.
+const API_LINES: &[&str] = &[
+    "preopens: [\".\", \"/other\"]",
+    "root flags: {read,mutate}",
+    "open dirlink dir nofollow: err loop",
+    "stat-at \"escape\": nofollow DescriptorType::SymbolicLink size=14 links=1 times=true/true/true | follow err not-permitted",
+    "stat-at \"sub/../../outside.txt\": nofollow err not-permitted | follow err not-permitted",
+    "create-directory-at \"escape/x\": err not-permitted",
+    "readlink-at \"abs\": Err(\"not-permitted\")",
+    "symlink-at absolute target: err not-permitted",
+    "sl3 follow: err not-permitted",
+    "rename-at from escape: err not-permitted",
+    "unlink-file-at \"../outside.txt\": err not-permitted",
+    "link-at escape src: err not-permitted",
+    "set-times-at \"escape\": nofollow ok follow err not-permitted",
+    "hash-at \"/tmp\": Err(\"not-permitted\") / Err(\"not-permitted\")",
+    "stream past eof: closed",
+    "stream at max: failed invalid",
+    "write-stream on read-only: flush failed bad-descriptor",
+    "read-stream on write-only: failed bad-descriptor",
+    "after append: \"\\0\\0XYQ\\0\\0!END+\"",
+    "blocking-splice at eof: Err(\"closed\")",
+    "blocking-read 0: \"\"",
+    "set-times dir: ok",
+    "dir mtime: Some(Datetime { seconds: 1200000000, nanoseconds: 0 })",
+];
+
 #[test]
 fn api_uring() {
-    api(URING);
+    check("fs_api", URING, API_LINES);
 }
 
 #[test]
 fn api_uring_checked_walk() {
-    api(URING_WALK);
+    check("fs_api", URING_WALK, API_LINES);
 }
 
 #[test]
 fn api_epoll() {
-    api(EPOLL);
+    check("fs_api", EPOLL, API_LINES);
+}
+
+/// What `fs_std` must print: a real program's view of the same rules.
+const STD_LINES: &[&str] = &[
+    "read escape: error PermissionDenied",
+    "read ../outside.txt: error PermissionDenied",
+    "read big: (3000000, true)",
+    "copied: true",
+    "seek and read: (\"secon\", \"cond\\n\", 19, 0)",
+    "overwrite in place: \"fiXXt\\nsecond\\nthird\\n\"",
+    "create via escape link dir: error PermissionDenied",
+];
+
+#[test]
+fn std_uring() {
+    check("fs_std", URING, STD_LINES);
+}
+
+#[test]
+fn std_uring_checked_walk() {
+    check("fs_std", URING_WALK, STD_LINES);
+}
+
+#[test]
+fn std_epoll() {
+    check("fs_std", EPOLL, STD_LINES);
 }
