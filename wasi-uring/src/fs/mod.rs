@@ -10,7 +10,7 @@
 //!
 //! - [`Dir`]: everything done by path beneath a directory descriptor,
 //!   resolved by the sandbox of [`crate::preopen`];
-//! - [`file`]: operations on an open descriptor (stat, sync, advise, size,
+//! - [`file`](mod@file): operations on an open descriptor (stat, sync, advise, size,
 //!   times, and the routing of reads and writes);
 //! - [`Stat`] and [`FileKind`]: metadata in host terms, which each version
 //!   encodes in its own types.

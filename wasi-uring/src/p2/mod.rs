@@ -2,7 +2,7 @@
 //! Preview 1: the same reactor and inline ring, the same `openat2`
 //! sandbox and errno mapping. Host bindings are generated from the
 //! standard WIT ([`bindings`]); each interface's `Host` trait is
-//! implemented for [`WasiCtx`](crate::WasiCtx) in the module of its
+//! implemented for [`WasiCtx`] in the module of its
 //! package.
 
 pub mod bindings;
