@@ -67,6 +67,14 @@ fn main() {
             "wasi:io/streams.output-stream",
             "crate::p2::io::OutputStream",
         ),
+        (
+            "wasi:filesystem/types.descriptor",
+            "crate::p2::filesystem::Descriptor",
+        ),
+        (
+            "wasi:filesystem/types.directory-entry-stream",
+            "crate::p2::filesystem::DirectoryEntryStream",
+        ),
     ]
     .into_iter()
     .map(|(a, b)| (a.to_string(), b.to_string()))

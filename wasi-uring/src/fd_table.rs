@@ -47,6 +47,10 @@ pub struct FdEntry {
     pub rights_inheriting: u64,
     /// How reads and writes reach the kernel (learned as the fd is used).
     pub(crate) route: Cell<Route>,
+    /// Writes to a regular file: `None` until the first write tells whether
+    /// the file system completes buffered writes without blocking
+    /// (`RWF_NOWAIT`); see [`crate::fs::file::write_direct`].
+    pub(crate) writes_direct: Cell<Option<bool>>,
 }
 
 /// Reads and writes on one fd made after this many go through the inline
@@ -61,18 +65,12 @@ pub(crate) struct Route {
     pub(crate) fixed: Option<Target>,
     /// Reads and writes so far, up to [`REGISTER_AFTER`].
     pub(crate) ios: u16,
-    /// Writes to a regular file: `None` until the first write tells whether
-    /// the file system completes buffered writes without blocking
-    /// (`RWF_NOWAIT`). When it does not (ext4, tmpfs), io_uring hands every
-    /// write to a worker thread, so they are direct syscalls instead.
-    pub(crate) writes_direct: Option<bool>,
 }
 
 impl Route {
     const NEW: Self = Self {
         fixed: None,
         ios: 0,
-        writes_direct: None,
     };
 }
 
@@ -92,6 +90,7 @@ impl FdEntry {
             rights_base: base,
             rights_inheriting: inheriting,
             route: Cell::new(Route::NEW),
+            writes_direct: Cell::new(None),
         }
     }
 

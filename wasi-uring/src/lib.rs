@@ -10,6 +10,9 @@
 //! - [`p1`]: the Preview 1 functions, one module per family; each is a plain
 //!   function over the context and a [`GuestMem`], so it can be tested
 //!   without an engine;
+//! - [`p2`]: WASI 0.2 for components, on the same backends;
+//! - [`fs`]: the file-system backend both share (paths beneath a directory,
+//!   operations on open files), so each behaviour and errno is written once;
 //! - [`preopen`]: the path sandbox (`openat2` `RESOLVE_BENEATH`, or a checked
 //!   walk);
 //! - [`fd_table`]: guest descriptors and their rights;
@@ -24,6 +27,7 @@ pub mod ctx;
 pub mod errno;
 pub mod error;
 pub mod fd_table;
+pub mod fs;
 pub mod guest_buf;
 mod io;
 pub mod linker;

@@ -7,80 +7,41 @@
 //! `readv`/`writev`, so they fail with `EAGAIN` instead of waiting.
 
 use std::io::IsTerminal;
-#[cfg(target_os = "linux")]
-use std::num::NonZeroU64;
-use std::os::fd::{AsRawFd, BorrowedFd};
 
-use ringwasm_reactor::op::{Close, Fsync, Read, Readv, Statx, StatxBuf, Write, Writev};
+use ringwasm_reactor::op::{Close, Read, Readv, Write, Writev};
 
-#[cfg(target_os = "linux")]
-use rustix::fs::Advice;
-use rustix::fs::{FileType, OFlags, SeekFrom, Timespec, Timestamps};
-#[cfg(target_os = "linux")]
-use rustix::io::ReadWriteFlags;
+use rustix::fs::{OFlags, SeekFrom, Timespec, Timestamps};
 
 use crate::ctx::WasiCtx;
 use crate::error::{Errno, HostError, TrapReason, in_result};
 use crate::fd_table::{FdEntry, FdKind};
+use crate::fs::file::{Advice, WriteAt};
+use crate::fs::{FileKind, Stat};
 use crate::guest_buf::{GuestIoVec, GuestMem, GuestSlice};
 use crate::p1::types::{
     Fdstat, Filestat, encode_dirent, fdflags, filetype, fstflags, rights, size, whence,
 };
 
-/// The WASI filetype of a host file type.
-pub fn filetype_of(ft: FileType) -> u8 {
-    match ft {
-        FileType::RegularFile => filetype::REGULAR_FILE,
-        FileType::Directory => filetype::DIRECTORY,
-        FileType::Symlink => filetype::SYMBOLIC_LINK,
-        FileType::CharacterDevice => filetype::CHARACTER_DEVICE,
-        FileType::BlockDevice => filetype::BLOCK_DEVICE,
-        FileType::Socket => filetype::SOCKET_STREAM,
-        _ => filetype::UNKNOWN,
+/// The WASI filetype of a file kind (P1 has no FIFO: unknown).
+pub fn filetype_of(kind: FileKind) -> u8 {
+    match kind {
+        FileKind::RegularFile => filetype::REGULAR_FILE,
+        FileKind::Directory => filetype::DIRECTORY,
+        FileKind::SymbolicLink => filetype::SYMBOLIC_LINK,
+        FileKind::CharacterDevice => filetype::CHARACTER_DEVICE,
+        FileKind::BlockDevice => filetype::BLOCK_DEVICE,
+        FileKind::Socket => filetype::SOCKET_STREAM,
+        FileKind::Fifo | FileKind::Unknown => filetype::UNKNOWN,
     }
 }
 
-/// The WASI filetype of an open host fd.
-///
-/// # Errors
-///
-/// The host errno of `fstat`.
-pub fn filetype_of_fd(fd: BorrowedFd<'_>) -> Result<u8, Errno> {
-    let st = rustix::fs::fstat(fd).map_err(|e| crate::errno::from_raw_os(e.raw_os_error()))?;
-    Ok(filetype_of(FileType::from_raw_mode(st.st_mode)))
-}
-
-fn nanos(secs: i64, nsec: u64) -> u64 {
-    u64::try_from(secs).map_or(0, |s| s.saturating_mul(1_000_000_000).saturating_add(nsec))
-}
-
-/// A host `stat` as a WASI `filestat`.
-#[expect(
-    clippy::unnecessary_cast,
-    reason = "`struct stat` field widths differ between architectures"
-)]
-pub fn filestat_of(st: &rustix::fs::Stat) -> Filestat {
-    Filestat {
-        dev: st.st_dev as u64,
-        ino: st.st_ino as u64,
-        filetype: filetype_of(FileType::from_raw_mode(st.st_mode)),
-        nlink: st.st_nlink as u64,
-        size: st.st_size as u64,
-        atim: nanos(st.st_atime as i64, st.st_atime_nsec as u64),
-        mtim: nanos(st.st_mtime as i64, st.st_mtime_nsec as u64),
-        ctim: nanos(st.st_ctime as i64, st.st_ctime_nsec as u64),
-    }
-}
-
-/// A reactor `Statx` result as a WASI `filestat` (times before the epoch
-/// read as 0, as with [`filestat_of`]).
-pub fn filestat_of_statx(st: &StatxBuf) -> Filestat {
+/// File metadata as a WASI `filestat` (times before the epoch read as 0).
+pub fn filestat_of(st: &Stat) -> Filestat {
     let t = |ns: i128| u64::try_from(ns.max(0)).unwrap_or(u64::MAX);
     Filestat {
         dev: st.dev,
         ino: st.ino,
-        // `mode_t` is 16 bits on macOS; the file type bits fit.
-        filetype: filetype_of(FileType::from_raw_mode(st.mode as rustix::fs::RawMode)),
+        filetype: filetype_of(st.kind),
         nlink: st.nlink,
         size: st.size,
         atim: t(st.atime_ns),
@@ -131,19 +92,6 @@ pub fn timestamps(atim: u64, mtim: u64, flags: u16) -> Result<Timestamps, Errno>
     })
 }
 
-/// The advice `fd_advise` accepts, where the host has no `posix_fadvise`
-/// (macOS): validated as on Linux, then ignored.
-#[cfg(not(target_os = "linux"))]
-#[derive(Clone, Copy, Debug)]
-enum Advice {
-    Normal,
-    Sequential,
-    Random,
-    WillNeed,
-    DontNeed,
-    NoReuse,
-}
-
 /// `fd_advise`.
 ///
 /// # Errors
@@ -174,12 +122,7 @@ pub fn fd_advise(
         return Err(Errno::Badf.into());
     }
     e.require(rights::FD_ADVISE)?;
-    #[cfg(target_os = "linux")]
-    rustix::fs::fadvise(e.fd(), offset, NonZeroU64::new(len), advice)?;
-    // Advice is a hint the host may ignore (WASI permits it), and macOS
-    // has no `posix_fadvise`: checked above, then nothing to do.
-    #[cfg(not(target_os = "linux"))]
-    let _ = (offset, len, advice);
+    crate::fs::file::advise(e.fd(), offset, len, advice)?;
     Ok(())
 }
 
@@ -225,8 +168,7 @@ pub fn fd_datasync(cx: &mut WasiCtx, fd: u32) -> Result<(), HostError> {
         return Err(Errno::Badf.into());
     }
     e.require(rights::FD_DATASYNC)?;
-    let op = Fsync::new(e.fd().as_raw_fd()).datasync(true);
-    cx.inline.run(op)?;
+    crate::fs::file::sync(&cx.inline, e.fd(), true)?;
     Ok(())
 }
 
@@ -242,7 +184,7 @@ pub fn fd_sync(cx: &mut WasiCtx, fd: u32) -> Result<(), HostError> {
         return Err(Errno::Badf.into());
     }
     e.require(rights::FD_SYNC)?;
-    cx.inline.run(Fsync::new(e.fd().as_raw_fd()))?;
+    crate::fs::file::sync(&cx.inline, e.fd(), false)?;
     Ok(())
 }
 
@@ -339,8 +281,7 @@ pub fn fd_filestat_get(
         }
     } else {
         e.require(rights::FD_FILESTAT_GET)?;
-        let st = cx.inline.run(Statx::fd(e.fd().as_raw_fd()))?;
-        filestat_of_statx(&st)
+        filestat_of(&crate::fs::stat_fd(&cx.inline, e.fd())?)
     };
     mem.write_fields(
         "filestat",
@@ -365,7 +306,7 @@ pub fn fd_filestat_set_size(cx: &mut WasiCtx, fd: u32, len: u64) -> Result<(), H
     if len > i64::MAX as u64 {
         return Err(Errno::Fbig.into());
     }
-    rustix::fs::ftruncate(e.fd(), len)?;
+    crate::fs::file::set_size(e.fd(), len)?;
     Ok(())
 }
 
@@ -387,7 +328,7 @@ pub fn fd_filestat_set_times(
     }
     e.require(rights::FD_FILESTAT_SET_TIMES)?;
     let ts = timestamps(atim, mtim, flags)?;
-    rustix::fs::futimens(e.fd(), &ts)?;
+    crate::fs::file::set_times(e.fd(), &ts)?;
     Ok(())
 }
 
@@ -510,14 +451,8 @@ fn write_from(
     Ok(res?)
 }
 
-/// A write to a regular file on a file system that cannot complete
-/// buffered writes without blocking (ext4 and tmpfs today): io_uring would
-/// hand every such write to a kernel worker thread (two context switches and
-/// a wake-up per write), so it is one direct `pwritev2` on the guest's
-/// thread instead. The first write to each file finds out, by being made
-/// with `RWF_NOWAIT`: `EOPNOTSUPP` is the file system saying it cannot (and
-/// nothing was written). `None`: use the reactor.
-#[cfg(target_os = "linux")]
+/// A write to a regular file, which may skip the ring: see
+/// [`crate::fs::file::write_direct`]. `None`: use the reactor.
 fn write_file_direct(
     e: &FdEntry,
     mem: &GuestMem<'_>,
@@ -527,54 +462,20 @@ fn write_file_direct(
     if e.filetype != filetype::REGULAR_FILE || e.kind != FdKind::File {
         return Ok(None);
     }
-    let mut route = e.route.get();
-    if route.writes_direct == Some(false) {
+    if e.writes_direct.get() == Some(false) {
         return Ok(None);
     }
     for v in iovs {
         mem.slice("iovec buffer", v.addr, v.len)?;
     }
     let slices = mem.io_slices(iovs);
-    // `u64::MAX`: at (and advancing) the file position, as `writev`.
-    let offset = at.unwrap_or(u64::MAX);
-    if route.writes_direct.is_none() {
-        match rustix::io::pwritev2(e.fd(), &slices, offset, ReadWriteFlags::NOWAIT) {
-            Ok(n) => {
-                route.writes_direct = Some(false);
-                e.route.set(route);
-                return Ok(Some(n));
-            }
-            Err(rustix::io::Errno::OPNOTSUPP) => {
-                route.writes_direct = Some(true);
-                e.route.set(route);
-            }
-            Err(rustix::io::Errno::AGAIN) => {
-                route.writes_direct = Some(false);
-                e.route.set(route);
-                return Ok(None);
-            }
-            Err(err) => return Err(err.into()),
-        }
-    }
-    Ok(Some(rustix::io::pwritev2(
+    let at = at.map_or(WriteAt::Position, WriteAt::Offset);
+    Ok(crate::fs::file::write_direct(
         e.fd(),
+        &e.writes_direct,
         &slices,
-        offset,
-        ReadWriteFlags::empty(),
-    )?))
-}
-
-/// Outside Linux there is no io_uring to keep buffered writes away from
-/// (nor `pwritev2`): `None`, the reactor's readiness backend writes to a
-/// regular file with one direct `pwritev`/`writev` anyway.
-#[cfg(not(target_os = "linux"))]
-fn write_file_direct(
-    _e: &FdEntry,
-    _mem: &GuestMem<'_>,
-    _iovs: &[GuestIoVec],
-    _at: Option<u64>,
-) -> Result<Option<usize>, HostError> {
-    Ok(None)
+        at,
+    )?)
 }
 
 fn check_io(cx: &WasiCtx, fd: u32, need: u64, positioned: bool) -> Result<&FdEntry, HostError> {
@@ -801,23 +702,11 @@ pub fn fd_readdir(
     }
     e.require(rights::FD_READDIR)?;
     mem.slice("buf", buf, len)?;
-    let mut dir = rustix::fs::Dir::read_from(e.fd())?;
+    let entries = crate::fs::Dir::new(&cx.inline, cx.resolution, e.fd()).entries()?;
     let mut dots: Vec<(Vec<u8>, u64, u8)> = Vec::with_capacity(2);
-    let mut rest: Vec<(Vec<u8>, u64, u8)> = Vec::new();
-    while let Some(ent) = dir.read() {
-        let ent = ent?;
-        let name = ent.file_name().to_bytes().to_vec();
-        let mut ft = filetype_of(ent.file_type());
-        if ent.file_type() == FileType::Unknown
-            && let Ok(st) = rustix::fs::statat(
-                e.fd(),
-                ent.file_name(),
-                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
-            )
-        {
-            ft = filestat_of(&st).filetype;
-        }
-        let item = (name, ent.ino(), ft);
+    let mut rest: Vec<(Vec<u8>, u64, u8)> = Vec::with_capacity(entries.len());
+    for ent in entries {
+        let item = (ent.name, ent.ino, filetype_of(ent.kind));
         if item.0 == b"." || item.0 == b".." {
             dots.push(item);
         } else {
@@ -999,15 +888,7 @@ mod tests {
         assert_eq!(mem.read_u32("n", 200).expect("n"), 8);
         fd_pwrite(&mut cx, &mut mem, fd, 8, 1, 1, 200).expect("pwrite");
         assert_eq!(std::fs::read(&path).expect("read back"), b"aefghbcdefgh");
-        assert!(
-            cx.table
-                .get(fd)
-                .expect("fd")
-                .route
-                .get()
-                .writes_direct
-                .is_some()
-        );
+        assert!(cx.table.get(fd).expect("fd").writes_direct.get().is_some());
         // one iovec {128, 2}
         mem.write_u32("t", 16, 128).expect("iov");
         mem.write_u32("t", 20, 2).expect("iov");

@@ -6,7 +6,7 @@
 //! to wait for, which `poll` turns into reactor operations (a poll on a
 //! descriptor or a timer) and waits for on the ring.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::{Duration, Instant};

@@ -2,12 +2,13 @@
 //! Preview 1: the same reactor and inline ring, the same `openat2`
 //! sandbox and errno mapping. Host bindings are generated from the
 //! standard WIT ([`bindings`]); each interface's `Host` trait is
-//! implemented for [`WasiCtx`](crate::WasiCtx) in the module of its
+//! implemented for [`WasiCtx`] in the module of its
 //! package.
 
 pub mod bindings;
 pub mod cli;
 pub mod clocks;
+pub mod filesystem;
 pub mod io;
 pub mod random;
 
@@ -79,6 +80,8 @@ pub fn add_to_linker<T: 'static>(
     wasi::cli::terminal_stderr::add_to_linker(linker, get)?;
     wasi::clocks::monotonic_clock::add_to_linker(linker, get)?;
     wasi::clocks::wall_clock::add_to_linker(linker, get)?;
+    wasi::filesystem::types::add_to_linker(linker, get)?;
+    wasi::filesystem::preopens::add_to_linker(linker, get)?;
     wasi::random::random::add_to_linker(linker, get)?;
     wasi::random::insecure::add_to_linker(linker, get)?;
     wasi::random::insecure_seed::add_to_linker(linker, get)?;
