@@ -243,70 +243,6 @@ pub(crate) fn trap_message_matches(actual: &str, expected: &str) -> bool {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn canonical_nan_accepts_both_signs_only() {
-        let canon = NanPattern::CanonicalNan;
-        assert!(f32_matches(0x7fc0_0000, &canon));
-        assert!(f32_matches(0xffc0_0000, &canon));
-        assert!(!f32_matches(0x7fc0_0001, &canon));
-        assert!(f64_matches(
-            0xfff8_0000_0000_0000,
-            &NanPattern::CanonicalNan
-        ));
-        assert!(!f64_matches(
-            0x7ff0_0000_0000_0000,
-            &NanPattern::CanonicalNan
-        ));
-    }
-
-    #[test]
-    fn arithmetic_nan_requires_quiet_bit() {
-        let arith = NanPattern::ArithmeticNan;
-        assert!(f32_matches(0x7fc0_0001, &arith));
-        assert!(!f32_matches(0x7f80_0001, &arith));
-        assert!(!f32_matches(0x7f80_0000, &arith));
-        assert!(f64_matches(
-            0x7ff8_0000_0000_0001,
-            &NanPattern::ArithmeticNan
-        ));
-        assert!(!f64_matches(
-            0x7ff0_0000_0000_0001,
-            &NanPattern::ArithmeticNan
-        ));
-    }
-
-    #[test]
-    fn trap_messages_match_by_prefix_and_alias() {
-        assert!(trap_message_matches(
-            "integer divide by zero\n  at f",
-            "integer divide by zero"
-        ));
-        assert!(trap_message_matches(
-            "uninitialized element 2",
-            "uninitialized element"
-        ));
-        assert!(trap_message_matches(
-            "out of bounds table access",
-            "undefined element"
-        ));
-        assert!(!trap_message_matches(
-            "integer overflow",
-            "integer divide by zero"
-        ));
-    }
-
-    #[test]
-    fn v128_lanes_compare_little_endian() {
-        let v = u128::from_le_bytes([1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0]);
-        assert!(v128_matches(v, &V128Pattern::I32x4([1, 2, 3, 4])));
-        assert!(!v128_matches(v, &V128Pattern::I32x4([4, 3, 2, 1])));
-    }
-}
-
 /// A script's component value as the engine's.
 fn component_val(v: &wast::component::WastVal<'_>) -> Result<ringwasm_jit::component::Val, String> {
     use ringwasm_jit::component::Val;
@@ -408,5 +344,69 @@ fn component_matches(a: &ringwasm_jit::component::Val, e: &wast::component::Wast
             a == e
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_nan_accepts_both_signs_only() {
+        let canon = NanPattern::CanonicalNan;
+        assert!(f32_matches(0x7fc0_0000, &canon));
+        assert!(f32_matches(0xffc0_0000, &canon));
+        assert!(!f32_matches(0x7fc0_0001, &canon));
+        assert!(f64_matches(
+            0xfff8_0000_0000_0000,
+            &NanPattern::CanonicalNan
+        ));
+        assert!(!f64_matches(
+            0x7ff0_0000_0000_0000,
+            &NanPattern::CanonicalNan
+        ));
+    }
+
+    #[test]
+    fn arithmetic_nan_requires_quiet_bit() {
+        let arith = NanPattern::ArithmeticNan;
+        assert!(f32_matches(0x7fc0_0001, &arith));
+        assert!(!f32_matches(0x7f80_0001, &arith));
+        assert!(!f32_matches(0x7f80_0000, &arith));
+        assert!(f64_matches(
+            0x7ff8_0000_0000_0001,
+            &NanPattern::ArithmeticNan
+        ));
+        assert!(!f64_matches(
+            0x7ff0_0000_0000_0001,
+            &NanPattern::ArithmeticNan
+        ));
+    }
+
+    #[test]
+    fn trap_messages_match_by_prefix_and_alias() {
+        assert!(trap_message_matches(
+            "integer divide by zero\n  at f",
+            "integer divide by zero"
+        ));
+        assert!(trap_message_matches(
+            "uninitialized element 2",
+            "uninitialized element"
+        ));
+        assert!(trap_message_matches(
+            "out of bounds table access",
+            "undefined element"
+        ));
+        assert!(!trap_message_matches(
+            "integer overflow",
+            "integer divide by zero"
+        ));
+    }
+
+    #[test]
+    fn v128_lanes_compare_little_endian() {
+        let v = u128::from_le_bytes([1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0]);
+        assert!(v128_matches(v, &V128Pattern::I32x4([1, 2, 3, 4])));
+        assert!(!v128_matches(v, &V128Pattern::I32x4([4, 3, 2, 1])));
     }
 }

@@ -68,8 +68,11 @@ impl WasmiBackend {
 
     fn val_of(&mut self, value: &Value) -> Val {
         match *value {
-            // wasmi runs no GC: these cannot reach it from a script it runs.
-            Value::ExternGc | Value::AnyRef(_) => Val::ExternRef(Nullable::Null),
+            // wasmi runs no GC and no components: these cannot reach it from
+            // a script it runs.
+            Value::ExternGc | Value::AnyRef(_) | Value::Component(_) => {
+                Val::ExternRef(Nullable::Null)
+            }
             Value::I32(v) => Val::I32(v),
             Value::I64(v) => Val::I64(v),
             Value::F32(bits) => Val::F32(wasmi::F32::from_bits(bits)),
