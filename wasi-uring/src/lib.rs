@@ -25,6 +25,7 @@ pub mod errno;
 pub mod error;
 pub mod fd_table;
 pub mod guest_buf;
+pub mod http;
 mod io;
 pub mod linker;
 pub mod p1;
