@@ -35,6 +35,7 @@ test_both![
     expect_100_continue_is_answered_on_first_read,
     expect_without_reading_the_body_closes,
     head_gets_headers_but_no_body,
+    unread_request_body_is_discarded_or_closes,
     http10_gets_close_delimited_or_length,
     smuggling_attempts_get_400_and_close,
     bad_chunk_sizes_get_400,
@@ -191,6 +192,29 @@ fn head_gets_headers_but_no_body(h: &Harness) {
         r.body, b"hello",
         "no body bytes came after the HEAD response"
     );
+}
+
+fn unread_request_body_is_discarded_or_closes(h: &Harness) {
+    // A small body the handler ignores is read and dropped, and the
+    // connection serves the next request.
+    let mut s = h.connect();
+    s.write_all(b"POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789")
+        .unwrap();
+    s.write_all(b"POST /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+        .unwrap();
+    s.write_all(b"GET /path/after HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut s).unwrap().body, b"hello");
+    assert_eq!(read_response(&mut s).unwrap().body, b"hello");
+    assert_eq!(read_response(&mut s).unwrap().body, b"/path/after");
+    // A large one is not read: the response goes out and the connection
+    // closes.
+    let mut s = h.connect();
+    s.write_all(b"POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+        .unwrap();
+    let _ = s.write_all(&vec![b'x'; 200_000]);
+    let r = read_response(&mut s).unwrap();
+    assert_eq!(r.status, 200);
 }
 
 fn http10_gets_close_delimited_or_length(h: &Harness) {

@@ -512,23 +512,29 @@ impl Exchange<'_> {
                 peer = ?self.peer,
             );
         }
-        if !written.reusable || close || ctx.drain.fired() {
-            return None;
-        }
+        let closing = !written.reusable || close || ctx.drain.fired();
         // The handler (and its body) are gone; anything still holding the
         // request body keeps the connection from being reused.
         let shared = Rc::try_unwrap(shared).ok()?;
-        if shared.error.get().is_some() {
-            return None;
-        }
+        let failed = shared.error.get().is_some();
+        // The client has not been told to send a body it holds back.
         let pending_continue = shared.expect_continue.get();
         let mut rd = shared.rd.into_inner()?;
-        if !rd.decoder.is_done() {
-            // The client has not been told to send a body it holds back.
-            if pending_continue {
-                return None;
+        let unread = !rd.decoder.is_done() && !pending_continue;
+        if closing || failed {
+            if unread && written.reusable && !rd.eof {
+                // Let the client read the response before the close
+                // resets a connection it is still sending on.
+                linger(ctx, self.io, &mut rd).await;
             }
-            discard(ctx, self.io, &mut rd).await?;
+            return None;
+        }
+        if pending_continue && !rd.decoder.is_done() {
+            return None;
+        }
+        if unread && discard(ctx, self.io, &mut rd).await.is_none() {
+            linger(ctx, self.io, &mut rd).await;
+            return None;
         }
         Some(rd)
     }
