@@ -200,7 +200,10 @@ async fn read_into<B: BodyBuf>(
             match what {
                 Decoded::Data(range) => {
                     let data = &rd.buf[start + range.start..start + range.end];
-                    buf.writable()[..data.len()].copy_from_slice(data);
+                    let Some(into) = buf.writable().get_mut(..data.len()) else {
+                        return (Err(BodyError::Io(std::io::ErrorKind::InvalidData)), buf);
+                    };
+                    into.copy_from_slice(data);
                     let n = data.len();
                     buf.filled(n);
                     rd.compact();
@@ -236,7 +239,12 @@ async fn read_into<B: BodyBuf>(
             if n > data {
                 // Read past this body (the next pipelined request, or the
                 // chunk's CRLF): keep those bytes for the decoder.
-                rd.buf.extend_from_slice(&back.writable()[data..n]);
+                let Some(extra) = back.writable().get(data..n) else {
+                    // A `BodyBuf` whose slice is shorter than what it lent
+                    // to the kernel: the bytes cannot be recovered.
+                    return (Err(BodyError::Io(std::io::ErrorKind::InvalidData)), back);
+                };
+                rd.buf.extend_from_slice(extra);
             }
             rd.decoder.consumed_data(data as u64);
             back.filled(data);
