@@ -294,12 +294,9 @@ pub(crate) async fn serve<H: Handler>(
             HeadRead::Head(h, f) => (h, f),
             HeadRead::Close => break,
             HeadRead::Reject(status) => {
-                ctx.metrics.request(status, 0);
-                let resp = error_response(status, &ctx.date());
-                ctx.metrics.bytes_out(resp.len());
-                if io.send_vec(resp, ctx.limits.send_timeout).await.is_ok() {
-                    linger(&ctx, &io, &mut rd).await;
-                }
+                // Boxed: rare, and inline it would grow every idle
+                // connection's task.
+                Box::pin(reject(&ctx, &io, &mut rd, status)).await;
                 break;
             }
         };
@@ -317,6 +314,16 @@ pub(crate) async fn serve<H: Handler>(
         if ctx.drain.fired() {
             break;
         }
+    }
+}
+
+/// Answers a refused head with `status`, then lingers and closes.
+async fn reject(ctx: &ThreadCtx, io: &Transport, rd: &mut ReadSide, status: u16) {
+    ctx.metrics.request(status, 0);
+    let resp = error_response(status, &ctx.date());
+    ctx.metrics.bytes_out(resp.len());
+    if io.send_vec(resp, ctx.limits.send_timeout).await.is_ok() {
+        linger(ctx, io, rd).await;
     }
 }
 

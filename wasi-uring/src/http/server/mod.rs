@@ -516,7 +516,7 @@ fn admit<H: Handler>(
         counted,
     };
     let handler = handler.clone();
-    ringwasm_reactor::spawn(async move {
+    let fut = async move {
         let ctx = guard.ctx.clone();
         let peer = rustix::net::getpeername(&fd)
             .ok()
@@ -529,8 +529,11 @@ fn admit<H: Handler>(
         };
         let io = match &ctx.tls {
             Some(cfg) if scheme == Scheme::Https => {
-                match TlsStream::accept(plain, cfg.clone(), ctx.limits.tls_handshake_timeout).await
-                {
+                // Boxed: the handshake's state is large and short-lived;
+                // inline, every connection's task would carry its size.
+                let handshake =
+                    TlsStream::accept(plain, cfg.clone(), ctx.limits.tls_handshake_timeout);
+                match Box::pin(handshake).await {
                     Ok(t) => {
                         ctx.metrics.tls_handshake(true);
                         Transport::Tls(Box::new(t))
@@ -548,7 +551,8 @@ fn admit<H: Handler>(
         };
         conn::serve(ctx, handler, io, peer, scheme).await;
         drop(guard);
-    });
+    };
+    ringwasm_reactor::spawn(fut);
 }
 
 /// Answers 503 on a connection over the cap and closes it.

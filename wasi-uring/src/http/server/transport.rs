@@ -152,7 +152,9 @@ impl Transport {
     ) -> Result<usize, IoFail> {
         match self {
             Self::Plain(p) => p.recv_append(into, timeout).await,
-            Self::Tls(t) => t.recv_append(into, timeout).await,
+            // Boxed, as every TLS future here: a plain connection's task
+            // then does not carry the size of the TLS states.
+            Self::Tls(t) => Box::pin(t.recv_append(into, timeout)).await,
         }
     }
 
@@ -172,7 +174,7 @@ impl Transport {
     ) -> Result<Vec<u8>, IoFail> {
         match self {
             Self::Plain(p) => p.send_vec(data, timeout).await,
-            Self::Tls(t) => t.send(&data, timeout).await.map(|()| data),
+            Self::Tls(t) => Box::pin(t.send(&data, timeout)).await.map(|()| data),
         }
     }
 
@@ -184,7 +186,7 @@ impl Transport {
     ) -> Result<(), IoFail> {
         match self {
             Self::Plain(p) => p.send_chunk(chunk, timeout).await,
-            Self::Tls(t) => t.send(chunk.as_ref(), timeout).await,
+            Self::Tls(t) => Box::pin(t.send(chunk.as_ref(), timeout)).await,
         }
     }
 
@@ -192,7 +194,7 @@ impl Transport {
     pub(crate) async fn shutdown_write(&self) {
         match self {
             Self::Plain(p) => p.shutdown_write().await,
-            Self::Tls(t) => t.close(Duration::from_secs(1)).await,
+            Self::Tls(t) => Box::pin(t.close(Duration::from_secs(1))).await,
         }
     }
 }
