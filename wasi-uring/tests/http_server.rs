@@ -46,6 +46,7 @@ test_both![
     connection_cap_sheds_with_503,
     slowloris_does_not_slow_others,
     client_reset_mid_body_cancels_the_handler,
+    connections_leave_no_descriptors_behind,
     handler_error_gives_500_for_that_request_only,
     invalid_response_from_handler_gives_500,
     short_response_body_closes_the_connection,
@@ -449,6 +450,61 @@ fn client_reset_mid_body_cancels_the_handler(h: &Harness) {
     s.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
     assert_eq!(read_response(&mut s).unwrap().status, 200);
+}
+
+fn connections_leave_no_descriptors_behind(h: &Harness) {
+    // Served, reset mid-head, reset mid-body, refused and abandoned
+    // connections: once the clients are gone, the process holds as many
+    // descriptors as before (the server runs in this process).
+    let open_fds = || std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count);
+    let mut s = h.connect();
+    s.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    read_response(&mut s).unwrap();
+    drop(s);
+    let before = open_fds();
+    for i in 0..150 {
+        let mut s = h.connect();
+        match i % 5 {
+            0 => {
+                s.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .unwrap();
+                read_response(&mut s).unwrap();
+            }
+            1 => {
+                s.write_all(b"GET /hel").unwrap();
+                common::reset(s);
+                continue;
+            }
+            2 => {
+                s.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
+                    .unwrap();
+                common::reset(s);
+                continue;
+            }
+            3 => {
+                s.write_all(
+                    b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+                )
+                .unwrap();
+                let _ = read_response(&mut s);
+            }
+            _ => {}
+        }
+        drop(s);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = open_fds();
+        if now <= before {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{now} descriptors open, {before} before"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn handler_error_gives_500_for_that_request_only(h: &Harness) {
