@@ -97,9 +97,9 @@ pub enum Command {
     /// thread per core on io_uring.
     ///
     /// Announces `Serving HTTP on http://ADDR/` on stderr, as `wasmtime
-    /// serve` does. Running components needs the component model, which is
-    /// not implemented yet: until then the command binds, announces, says
-    /// so and exits with status 1.
+    /// serve` does. Running wasi:http components needs the wasi:http
+    /// bindings, which are not written yet: until then the command binds,
+    /// announces, says so and exits with status 1.
     Serve(serve::ServeArgs),
 }
 

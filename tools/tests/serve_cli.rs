@@ -1,7 +1,7 @@
 //! `ringwasm serve`: the flags parse, the address is bound and announced as
 //! `wasmtime serve` announces it, `--help` explains every limit, and, until
-//! the component model lands, the command says it cannot run a component
-//! and exits with status 1 (never serving a stand-in).
+//! the wasi:http bindings land, the command says it cannot run a wasi:http
+//! component and exits with status 1 (never serving a stand-in).
 #![forbid(unsafe_code)]
 
 use std::process::Command;
@@ -42,7 +42,7 @@ fn serve_binds_announces_and_refuses_to_fake_a_component() {
         .and_then(|p| p.parse().ok())
         .expect("announced address has a port");
     assert_ne!(port, 0, "the bound port is announced, not 0");
-    assert!(stderr.contains("component model"), "{stderr}");
+    assert!(stderr.contains("no wasi:http bindings"), "{stderr}");
 }
 
 #[test]

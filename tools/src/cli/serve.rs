@@ -3,8 +3,10 @@
 //! `Serving HTTP on http://ADDR/` on stderr, as `wasmtime serve` prints it.
 //!
 //! The server engine is `ringwasm_wasi::http`; what it cannot do yet is run
-//! a component, because the component model is not implemented. Until it
-//! is, `serve` binds, announces, says so and exits with status 1: it never
+//! a `wasi:http` component: the component model runs WASI 0.2 commands, but
+//! the `wasi:http` bindings (`incoming-handler`, 0.3 `handler`) and the glue
+//! onto [`ringwasm_wasi::http::Handler`] are not written yet. Until they
+//! are, `serve` binds, announces, says so and exits with status 1: it never
 //! answers requests with a stand-in handler.
 
 use std::net::SocketAddr;
@@ -200,8 +202,8 @@ impl ServeArgs {
 /// # Errors
 ///
 /// Bad flags, an unreadable component or certificate, an address that
-/// cannot be bound, and (until the component model lands) always, after
-/// binding: components cannot be run yet.
+/// cannot be bound, and (until the wasi:http bindings land) always, after
+/// binding: wasi:http components cannot be run yet.
 pub fn serve(args: &ServeArgs, io: IoChoice) -> Result<ExitCode> {
     if args.tls_ktls {
         bail!("--tls-ktls: handing TLS to the kernel is not implemented yet");
@@ -232,8 +234,9 @@ pub fn serve(args: &ServeArgs, io: IoChoice) -> Result<ExitCode> {
         say_err!("Serving metrics on http://{m}/metrics");
     }
     bail!(
-        "cannot serve {}: running wasi:http components needs the component model, \
-         which ringwasm does not implement yet",
+        "cannot serve {}: ringwasm has no wasi:http bindings yet \
+         (wasi:http/proxy incoming-handler, wasi:http/service handler), \
+         so it cannot run a wasi:http component",
         args.component.display()
     )
 }
