@@ -137,6 +137,11 @@ fn main() -> anyhow::Result<()> {
     doc.push_str(&render_backends(backends));
     doc.push('\n');
     doc.push_str(&programs);
+    // `benches/http-serve` writes its own section; keep it.
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    if let Some(serve) = kept_section(&old, SERVE_TITLE) {
+        doc = programs::splice_section(&doc, SERVE_TITLE, serve);
+    }
     std::fs::write(&path, doc).with_context(|| format!("writing {}", path.display()))?;
     println!("benches: wrote {}", path.display());
     Ok(())
@@ -987,4 +992,17 @@ fn render(
         None => d.push_str("Not run in this invocation.\n"),
     }
     d
+}
+
+/// The section `benches/http-serve` splices into `docs/performance.md`.
+const SERVE_TITLE: &str = "## `ringwasm serve` core: native handler against nginx";
+
+/// The section of `doc` that starts with `title`, up to the next `## `.
+fn kept_section<'a>(doc: &'a str, title: &str) -> Option<&'a str> {
+    let start = doc.find(title)?;
+    let after = start + title.len();
+    let end = doc[after..]
+        .find("\n## ")
+        .map_or(doc.len(), |i| after + i + 1);
+    Some(&doc[start..end])
 }

@@ -29,6 +29,7 @@ pub mod error;
 pub mod fd_table;
 pub mod fs;
 pub mod guest_buf;
+pub mod http;
 mod io;
 pub mod linker;
 pub mod p1;

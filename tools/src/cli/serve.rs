@@ -1,0 +1,257 @@
+//! `ringwasm serve [OPTIONS] COMPONENT`: the flags of issue #17 (wasmtime
+//! serve's names where the two overlap), binding, and the announcement
+//! `Serving HTTP on http://ADDR/` on stderr, as `wasmtime serve` prints it.
+//!
+//! The server engine is `ringwasm_wasi::http`; what it cannot do yet is run
+//! a `wasi:http` component: the component model runs WASI 0.2 commands, but
+//! the `wasi:http` bindings (`incoming-handler`, 0.3 `handler`) and the glue
+//! onto [`ringwasm_wasi::http::Handler`] are not written yet. Until they
+//! are, `serve` binds, announces, says so and exits with status 1: it never
+//! answers requests with a stand-in handler.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use ringwasm_wasi::http::limits;
+use ringwasm_wasi::http::{Limits, Server, ServerConfig};
+
+use super::IoChoice;
+use crate::uringbench::units::{parse_duration, parse_size};
+
+/// Arguments of `ringwasm serve`.
+#[derive(Debug, Args)]
+#[command(after_long_help = LIMITS_HELP)]
+pub struct ServeArgs {
+    /// The `wasi:http` component to serve: `wasi:http/proxy` 0.2.x
+    /// (`incoming-handler`) or `wasi:http/service` 0.3.x (`handler`).
+    #[arg(value_name = "COMPONENT")]
+    pub component: PathBuf,
+
+    /// Socket address to listen on (port 0 picks one; the address is
+    /// announced on stderr).
+    #[arg(long, default_value = "0.0.0.0:8080", value_name = "SOCKADDR")]
+    pub addr: SocketAddr,
+
+    /// Server threads, each with its own ring, listener and executor
+    /// (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// PEM certificate chain: serve HTTPS (needs `--tls-key`).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key (PKCS#8, RSA or EC) of `--tls-cert`.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Hand TLS records to kernel TLS after the handshake where the kernel
+    /// supports it (not implemented yet: refused).
+    #[arg(long)]
+    pub tls_ktls: bool,
+
+    /// Reuse an instance for up to N requests (as wasmtime serve; default
+    /// 1: a fresh instance per request).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub max_instance_reuse_count: u64,
+
+    /// For 0.3 handlers: requests one reused instance may serve at once
+    /// (as wasmtime serve).
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub max_instance_concurrent_reuse_count: u64,
+
+    /// Drop a reused instance idle this long (as wasmtime serve).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1s")]
+    pub idle_instance_timeout: Duration,
+
+    /// Wasm engine options, as `wasmtime serve -W` (`timeout=DURATION`
+    /// bounds each request's wasm time; see `ringwasm run --help`).
+    #[arg(
+        short = 'W',
+        long = "wasm",
+        value_name = "OPT=VAL[,..]",
+        value_delimiter = ',',
+        value_parser = super::run::parse_wasm_opt
+    )]
+    pub wasm: Vec<super::run::WasmOpt>,
+
+    /// WASI options, as `wasmtime serve -S` (`-S cli` links wasi:cli).
+    #[arg(
+        short = 'S',
+        long = "wasi",
+        value_name = "OPT=VAL[,..]",
+        value_delimiter = ',',
+        value_parser = super::run::parse_wasi_opt
+    )]
+    pub wasi: Vec<super::run::WasiOpt>,
+
+    /// Add a header field to every response: `-H 'name: value'`
+    /// (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+
+    /// Serve Prometheus metrics (`GET /metrics`) on this address.
+    #[arg(long, value_name = "SOCKADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
+    /// Largest request head in bytes; more gives 431.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value_t = limits::MAX_HEAD_BYTES as u64)]
+    pub max_header_bytes: u64,
+
+    /// Most header fields in a request (1 to 256); more gives 431.
+    #[arg(long, value_name = "N", default_value_t = limits::MAX_HEADERS)]
+    pub max_headers: usize,
+
+    /// Longest request target in bytes; longer gives 414.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value_t = limits::MAX_URI_BYTES as u64)]
+    pub max_uri_bytes: u64,
+
+    /// Largest request body in bytes; larger gives 413.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value_t = limits::MAX_BODY_BYTES)]
+    pub max_body_bytes: u64,
+
+    /// Time from a request's first byte to the end of its head; then 408.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    pub header_timeout: Duration,
+
+    /// Time an idle keep-alive connection is kept open.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub idle_timeout: Duration,
+
+    /// Longest wait for the next bytes of a request body; then 408.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub body_timeout: Duration,
+
+    /// Longest wait for the client to take response bytes; then close.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub send_timeout: Duration,
+
+    /// Most open connections; a connection over it gets 503.
+    #[arg(long, value_name = "N", default_value_t = limits::MAX_CONNECTIONS)]
+    pub max_connections: usize,
+
+    /// Longest TLS handshake; then the connection is closed.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    pub tls_handshake_timeout: Duration,
+
+    /// On SIGTERM/SIGINT: time in-flight requests get to finish.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub drain_timeout: Duration,
+}
+
+/// Every limit, its default and what happens past it (`--help`).
+const LIMITS_HELP: &str = "\
+Limits (each a flag above):
+  --max-header-bytes   16k   request line + header fields; more: 431
+  --max-headers        100   header fields; more: 431
+  --max-uri-bytes      8k    request target; longer: 414
+  --max-body-bytes     64M   request body (declared or chunked); larger: 413
+  --header-timeout     10s   first byte to end of head; slower: 408, close
+  --idle-timeout       30s   keep-alive wait for the next request; then close
+  --body-timeout       30s   wait for more request-body bytes; then 408/close
+  --send-timeout       30s   wait for the client to take response bytes; close
+  --max-connections    10000 open connections; one more: 503, close
+  --tls-handshake-timeout 10s  TLS handshake; slower: close
+  --drain-timeout      30s   after SIGTERM/SIGINT, in-flight requests finish
+
+Requests are refused with 400 for RFC 9112 framing faults (Content-Length
+with Transfer-Encoding, repeated or non-digit Content-Length, bad chunk
+sizes, a bare LF or obs-fold line ending, bad header names or values, a
+missing Host in HTTP/1.1); 501 for a transfer coding other than chunked.
+A handler failure or trap gives 500 for that request only.";
+
+/// `-H 'name: value'`.
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| format!("`{s}`: expected `NAME: VALUE`"))?;
+    let (name, value) = (name.trim(), value.trim());
+    if !ringwasm_wasi::http::h1::encode::valid_field(name, value.as_bytes()) {
+        return Err(format!("`{s}`: not a valid header field"));
+    }
+    Ok((name.to_ascii_lowercase(), value.to_string()))
+}
+
+impl ServeArgs {
+    fn limits(&self) -> Result<Limits> {
+        let usize_of = |v: u64, what: &str| {
+            usize::try_from(v).with_context(|| format!("--{what} {v} is too large"))
+        };
+        Ok(Limits {
+            max_head_bytes: usize_of(self.max_header_bytes, "max-header-bytes")?,
+            max_headers: self.max_headers,
+            max_uri_bytes: usize_of(self.max_uri_bytes, "max-uri-bytes")?,
+            max_body_bytes: self.max_body_bytes,
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout,
+            body_timeout: self.body_timeout,
+            send_timeout: self.send_timeout,
+            max_connections: self.max_connections,
+            tls_handshake_timeout: self.tls_handshake_timeout,
+            drain_timeout: self.drain_timeout,
+        })
+    }
+}
+
+/// Runs `ringwasm serve`.
+///
+/// # Errors
+///
+/// Bad flags, an unreadable component or certificate, an address that
+/// cannot be bound, and (until the wasi:http bindings land) always, after
+/// binding: wasi:http components cannot be run yet.
+pub fn serve(args: &ServeArgs, io: IoChoice) -> Result<ExitCode> {
+    if args.tls_ktls {
+        bail!("--tls-ktls: handing TLS to the kernel is not implemented yet");
+    }
+    std::fs::metadata(&args.component)
+        .with_context(|| format!("reading component {}", args.component.display()))?;
+    let mut config = ServerConfig::new(args.addr);
+    if let Some(n) = args.threads {
+        config.threads = n;
+    }
+    config.limits = args.limits()?;
+    config.io = match io {
+        IoChoice::Uring => ringwasm_wasi::IoChoice::Uring,
+        IoChoice::Epoll => ringwasm_wasi::IoChoice::Epoll,
+        IoChoice::Auto => ringwasm_wasi::IoChoice::Auto,
+    };
+    config.metrics_addr = args.metrics_addr;
+    let scheme = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            config.tls = Some(ringwasm_wasi::http::tls::server_config(cert, key)?);
+            "https"
+        }
+        _ => "http",
+    };
+    let server = Server::bind(config)?;
+    say_err!("Serving HTTP on {scheme}://{}/", server.local_addr());
+    if let Some(m) = server.metrics_addr() {
+        say_err!("Serving metrics on http://{m}/metrics");
+    }
+    bail!(
+        "cannot serve {}: ringwasm has no wasi:http bindings yet \
+         (wasi:http/proxy incoming-handler, wasi:http/service handler), \
+         so it cannot run a wasi:http component",
+        args.component.display()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_parse_and_injection_is_refused() {
+        assert_eq!(
+            parse_header("X-Served-By: ringwasm"),
+            Ok(("x-served-by".into(), "ringwasm".into()))
+        );
+        assert!(parse_header("no colon").is_err());
+        assert!(parse_header("bad name: x").is_err());
+    }
+}
