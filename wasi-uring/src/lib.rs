@@ -35,6 +35,7 @@ pub mod linker;
 pub mod p1;
 pub mod p2;
 pub mod preopen;
+pub mod wait;
 
 pub use ctx::{WasiCtx, WasiCtxBuilder};
 pub use error::{Errno, HostError, TrapReason};

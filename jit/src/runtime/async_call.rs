@@ -131,8 +131,10 @@ pub struct AsyncCx {
 }
 
 impl AsyncCx {
-    /// The handle, when the running code is inside an async call.
-    pub(crate) fn current() -> Option<AsyncCx> {
+    /// The handle, when the running code is inside an async call (host
+    /// code that cannot reach its store, such as a WASI stream deep in a
+    /// host function, asks here).
+    pub fn current() -> Option<AsyncCx> {
         fiber::on_fiber().then_some(AsyncCx {
             _not_send: PhantomData,
         })

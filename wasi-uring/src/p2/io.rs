@@ -289,9 +289,14 @@ impl InputSource for ClosedInput {
     }
 }
 
-/// Wait until at least one of `readiness` is ready, on the reactor;
-/// return the indices of all that are ready then.
-pub(crate) fn wait_any(inline: &Inline, readiness: &[Readiness]) -> Vec<u32> {
+/// Wait until at least one of `readiness` is ready, on the reactor (or
+/// suspended, inside an async call: [`crate::wait`]); return the indices
+/// of all that are ready then.
+///
+/// # Errors
+///
+/// A trap when an async call waiting here is cancelled.
+pub(crate) fn wait_any(inline: &Inline, readiness: &[Readiness]) -> Result<Vec<u32>, Trap> {
     let driver = inline.driver().clone();
     let now = Instant::now();
     // Already-ready entries need no wait.
@@ -308,7 +313,7 @@ pub(crate) fn wait_any(inline: &Inline, readiness: &[Readiness]) -> Vec<u32> {
         .map(|(i, _)| i as u32)
         .collect();
     if !ready.is_empty() {
-        return ready;
+        return Ok(ready);
     }
     type Wait = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
     let mut waits: Vec<Option<Wait>> = readiness
@@ -333,21 +338,24 @@ pub(crate) fn wait_any(inline: &Inline, readiness: &[Readiness]) -> Vec<u32> {
             }
         })
         .collect();
-    driver.block_on(std::future::poll_fn(|cx| {
-        let mut done = Vec::new();
-        for (i, w) in waits.iter_mut().enumerate() {
-            if let Some(f) = w
-                && f.as_mut().poll(cx).is_ready()
-            {
-                done.push(i as u32);
+    crate::wait::block_on(
+        inline,
+        std::future::poll_fn(|cx| {
+            let mut done = Vec::new();
+            for (i, w) in waits.iter_mut().enumerate() {
+                if let Some(f) = w
+                    && f.as_mut().poll(cx).is_ready()
+                {
+                    done.push(i as u32);
+                }
             }
-        }
-        if done.is_empty() {
-            Poll::Pending
-        } else {
-            Poll::Ready(done)
-        }
-    }))
+            if done.is_empty() {
+                Poll::Pending
+            } else {
+                Poll::Ready(done)
+            }
+        }),
+    )
 }
 
 fn push<T: 'static>(table: &mut ResourceTable, v: T) -> Result<Resource<T>, Trap> {
@@ -411,8 +419,7 @@ impl poll::Host for WasiCtx {
                 "pollable.block on a pollable that can never be ready",
             ));
         }
-        wait_any(&self.inline, &[r]);
-        Ok(())
+        wait_any(&self.inline, &[r]).map(drop)
     }
 
     fn poll(&mut self, in_: Vec<Resource<Pollable>>) -> Result<Vec<u32>, Trap> {
@@ -432,7 +439,7 @@ impl poll::Host for WasiCtx {
         if rs.iter().all(|r| matches!(r, Readiness::Never)) {
             return Err(Trap::host("poll: no pollable can ever be ready"));
         }
-        Ok(wait_any(&self.inline, &rs))
+        wait_any(&self.inline, &rs)
     }
 
     fn pollable_drop(&mut self, rep: Resource<Pollable>) -> Result<(), Trap> {
