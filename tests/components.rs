@@ -648,6 +648,58 @@ fn trial(case: &Case, io: &str, list: &ExpectedFailures) -> Result<(), Failed> {
     }
 }
 
+/// Tests of `tests/wasi_p1.rs` that run no guest (they call the host
+/// functions directly), so have no component to make.
+const P1_WITHOUT_GUEST: &[&str] = &["sockets"];
+
+/// Every Preview 1 guest test (`#[test] fn` of `tools/tests/rust_guests.rs`,
+/// the `both!` list of `tests/wasi_p1.rs`) must have its component case
+/// here (`p1-rust/NAME…`, `p1-c/NAME`): a new Preview 1 test without one
+/// fails.
+fn preview1_tests_covered(cases: &[String]) -> Result<(), Failed> {
+    let root = ringwasm_tests::workspace_root();
+    let read = |p: &str| {
+        std::fs::read_to_string(root.join(p)).map_err(|e| Failed::from(format!("{p}: {e}")))
+    };
+    let rust = read("tools/tests/rust_guests.rs")?;
+    let mut missing = Vec::new();
+    let mut lines = rust.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() != "#[test]" {
+            continue;
+        }
+        let name = lines
+            .next()
+            .and_then(|l| l.trim().strip_prefix("fn "))
+            .and_then(|l| l.split('(').next())
+            .unwrap_or_default();
+        let case = format!("p1-rust/{name}");
+        if !cases
+            .iter()
+            .any(|c| *c == case || c.starts_with(&format!("{case}/")))
+        {
+            missing.push(case);
+        }
+    }
+    let c = read("tests/wasi_p1.rs")?;
+    let list = c
+        .split_once("\nboth!(")
+        .and_then(|(_, rest)| rest.split_once(");"))
+        .map(|(list, _)| list)
+        .ok_or_else(|| Failed::from("tests/wasi_p1.rs has no `both!(…);` list"))?;
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let case = format!("p1-c/{name}");
+        if !P1_WITHOUT_GUEST.contains(&name) && !cases.contains(&case) {
+            missing.push(case);
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("Preview 1 guest tests without a component case: {missing:?}").into())
+    }
+}
+
 fn main() -> ExitCode {
     if std::env::var_os(AS_CLI).is_some() {
         return ringwasm_tools::cli::main();
@@ -694,6 +746,13 @@ fn main() -> ExitCode {
                     )
                 }
             },
+        ));
+    }
+    {
+        let names: Vec<String> = cases.iter().map(|c| c.name.clone()).collect();
+        trials.push(Trial::test(
+            "every-preview1-guest-test-has-a-component-case",
+            move || preview1_tests_covered(&names),
         ));
     }
     let mut seen = std::collections::BTreeSet::new();
