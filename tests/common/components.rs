@@ -51,8 +51,10 @@ pub const COMPONENTIZE_QJS: &str = "0.4.5";
 pub const WASI_CLI_WORLD: &str = "wasi:cli/command@0.2.12";
 
 /// How long one runtime may take for one run before it is killed and the
-/// run reported as hung.
-pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+/// run reported as hung. Generous: the test build of ringwasm (our crates
+/// unoptimised) needs about two minutes under load to compile the 18 MB
+/// componentize-py component once; later runs hit its code cache.
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Why a guest cannot be built on this machine (a missing toolchain), as
 /// opposed to a build that fails, which panics with the tool's output.
@@ -565,12 +567,14 @@ pub struct Outcome {
 }
 
 /// Runs `runtime… FLAGS wasm ARGS` in a fresh working directory, stdin
-/// fed from a thread, killed after [`RUN_TIMEOUT`]; its outcome with the
-/// working directory's path replaced by `<cwd>` (see [`normalise`]).
+/// fed from a thread; its outcome with the working directory's path
+/// replaced by `<cwd>` (see [`normalise`]). A run still going after
+/// [`RUN_TIMEOUT`] is killed: no status, and its stderr ends with a line
+/// saying so.
 ///
 /// # Panics
 ///
-/// When the runtime cannot be started or hangs past the timeout.
+/// When the runtime cannot be started.
 pub fn run(runtime: &[OsString], env: &[(&str, &str)], wasm: &Path, inv: &Invocation) -> Outcome {
     let cwd = tempfile::tempdir().expect("tempdir");
     for (name, data) in &inv.files {
@@ -633,19 +637,17 @@ pub fn run(runtime: &[OsString], env: &[(&str, &str)], wasm: &Path, inv: &Invoca
     let stdout = out.join().expect("stdout reader");
     let stderr = err.join().expect("stderr reader");
     let _ = feeder.join();
-    assert!(
-        !hung,
-        "{:?} {} hung for {RUN_TIMEOUT:?} and was killed; stdout so far:\n{}\nstderr:\n{}",
-        runtime,
-        wasm.display(),
-        String::from_utf8_lossy(&stdout),
-        String::from_utf8_lossy(&stderr)
-    );
     let cwd_text = cwd.path().display().to_string();
+    let mut stderr = normalise(&String::from_utf8_lossy(&stderr), &cwd_text);
+    if hung {
+        // A hang is an outcome like any other: it differs from the peer's
+        // (and fails a peer check), it is never waited out.
+        let _ = write!(stderr, "\n<killed: still running after {RUN_TIMEOUT:?}>\n");
+    }
     Outcome {
-        status: status.code(),
+        status: if hung { None } else { status.code() },
         stdout: normalise(&String::from_utf8_lossy(&stdout), &cwd_text),
-        stderr: normalise(&String::from_utf8_lossy(&stderr), &cwd_text),
+        stderr,
     }
 }
 
