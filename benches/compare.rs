@@ -7,8 +7,9 @@
 //! Environment: `RINGWASM_BENCH_RUNS` (timed runs per command, default 3),
 //! `RINGWASM_BENCH_HTTP_SECS` (seconds per HTTP run, default 5),
 //! `RINGWASM_BENCH_ONLY` (`cpu`, `file`, `http` or `backends`: run one section and keep
-//! the file's other sections as "not run"; `programs`: run the real-programs section
-//! and splice it into the file as it is, see `programs.rs`).
+//! the file's other sections as "not run"; `programs` or `components`: run that
+//! section and splice it into the file as it is, see `programs.rs` and
+//! `components.rs`).
 #![forbid(unsafe_code)]
 
 use std::fmt::Write as _;
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
+mod components;
 mod programs;
 
 use ringwasm_benches::{
@@ -32,6 +34,7 @@ const REPRODUCE: &str = "## How to reproduce\n\n\
 benches/run                          # everything below; rewrites this file\n\
 RINGWASM_BENCH_ONLY=http benches/run # one section (cpu, file, http, backends)\n\
 RINGWASM_BENCH_ONLY=programs benches/run # only the real-programs section, spliced in\n\
+RINGWASM_BENCH_ONLY=components benches/run # only the components section, spliced in\n\
 ```\n\n\
 It builds `benches/guests/*.c` with `clang-14` (wasm32-wasi and native), builds\n\
 `ringwasm` and `uringbench` in release mode, installs the wasmtime peer with\n\
@@ -118,7 +121,34 @@ fn main() -> anyhow::Result<()> {
     } else {
         None
     };
+    let components = if want("components") {
+        data_file(&env.data.join("read-1g"), 1 << 30)?;
+        Some(components::section(&components::Tools {
+            uringbench: &env.uringbench,
+            ringwasm: &env.ringwasm,
+            wasmtime: &env.wasmtime,
+            runs: env.runs,
+            guests: &env.out,
+            data: &env.data,
+        })?)
+    } else {
+        None
+    };
     let path = root.join("docs/performance.md");
+    let components = components::render(components, &command);
+    if only.as_deref() == Some("components") {
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        std::fs::write(
+            &path,
+            ringwasm_benches::splice_section(&old, components::TITLE, &components),
+        )
+        .with_context(|| format!("writing {}", path.display()))?;
+        println!(
+            "benches: spliced the components section into {}",
+            path.display()
+        );
+        return Ok(());
+    }
     let programs = programs::render(programs, &command);
     if only.as_deref() == Some("programs") {
         let old = std::fs::read_to_string(&path).unwrap_or_default();
@@ -142,6 +172,8 @@ fn main() -> anyhow::Result<()> {
     if let Some(serve) = kept_section(&old, SERVE_TITLE) {
         doc = programs::splice_section(&doc, SERVE_TITLE, serve);
     }
+    doc.push('\n');
+    doc.push_str(&components);
     std::fs::write(&path, doc).with_context(|| format!("writing {}", path.display()))?;
     println!("benches: wrote {}", path.display());
     Ok(())

@@ -3,6 +3,10 @@
 //! `epoll_*`), and — when the wasmtime CLI is present — under wasmtime too,
 //! comparing stdout and exit status. The sockets test drives `sock_*`
 //! directly over loopback.
+//!
+//! Each guest test here also runs as a component, made by wasmtime's
+//! command adapter, in `tests/components.rs` (`p1-c/<test>`); that suite
+//! fails when a guest test here has no component case.
 #![forbid(unsafe_code)]
 
 use std::io::{Read, Seek, Write};

@@ -1,6 +1,7 @@
 //! Helpers shared by the workspace-level test suites in `tests/`.
 #![forbid(unsafe_code)]
 
+pub mod components;
 pub mod expected;
 pub mod fuzz;
 

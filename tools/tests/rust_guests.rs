@@ -8,6 +8,10 @@
 //! test processes; a second build is a no-op). A machine without the
 //! wasm32-wasip1 target gets it from `rustup`, or the tests say why they
 //! skip; `scripts/test` installs it.
+//!
+//! Each test here also runs as a component, the guest made one by
+//! wasmtime's command adapter, in `tests/components.rs` (`p1-rust/<test>`);
+//! that suite fails when a test here has no component case.
 #![forbid(unsafe_code)]
 
 use std::process::Output;
