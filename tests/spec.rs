@@ -3,6 +3,11 @@
 //!
 //! Run one file: `cargo test -p ringwasm-tests --test spec -- i32.wast`, or
 //! set `RINGWASM_SPEC_FILTER=i32.wast` (a substring of the trial name).
+//! `RINGWASM_SPEC_FILTER=arch` runs [`ARCH_SUBSET`] instead: the files that
+//! exercise architecture-specific code, which `scripts/test` runs under
+//! `qemu-aarch64`. With `RINGWASM_SPEC_COUNTS=1` every trial prints a line
+//! `counts: NAME: P passed, F failed` (directives), so two architectures'
+//! runs can be compared (`docs/design/platforms.md`).
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
@@ -32,6 +37,74 @@ const LATEST_FILES: &[&str] = &[
     "return_call_ref.wast",
 ];
 
+/// The spec files that exercise what differs between architectures, run
+/// under `qemu-aarch64` in CI (`RINGWASM_SPEC_FILTER=arch`): traps of every
+/// kind (guard-page faults, trap instructions, division, conversions,
+/// stack exhaustion), calls of every signature shape through the
+/// trampolines (many parameters and results, v128, multi-value, indirect
+/// and reference calls, tail calls), the exception unwinder, atomics, and
+/// SIMD lowering (lanes, shuffles, conversions, relaxed forms, NaN bits).
+/// Each name is a `PREFIX/FILE` key, exact.
+const ARCH_SUBSET: &[&str] = &[
+    // traps and bounds
+    "wasm-v1/address.wast",
+    "wasm-v1/memory_trap.wast",
+    "wasm-v1/traps.wast",
+    "wasm-v1/conversions.wast",
+    "wasm-v1/int_exprs.wast",
+    "wasm-v1/unreachable.wast",
+    "wasm-v2/skip-stack-guard-page.wast",
+    "wasm-v2/call_indirect.wast",
+    "wasm-v2/memory_grow.wast",
+    // signature shapes, trampolines, frames
+    "wasm-v1/call.wast",
+    "wasm-v1/func.wast",
+    "wasm-v1/fac.wast",
+    "wasm-v1/left-to-right.wast",
+    "wasm-v2/func.wast",
+    "wasm-v2/call.wast",
+    "wasm-v2/imports.wast",
+    "wasm-v2/linking.wast",
+    "wasm-v3/call_ref.wast",
+    "wasm-v3/return_call.wast",
+    "wasm-v3/return_call_indirect.wast",
+    "wasm-v3/return_call_ref.wast",
+    "proposals/multi-value/call.wast",
+    // floats: NaN bits and rounding, where AArch64 and x86-64 differ
+    "wasm-v1/f32.wast",
+    "wasm-v1/f64.wast",
+    "wasm-v1/float_exprs.wast",
+    "wasm-v1/float_misc.wast",
+    "wasm-v2/conversions.wast",
+    // the exception unwinder
+    "proposals/exceptions/throw.wast",
+    "proposals/exceptions/throw_ref.wast",
+    "proposals/exceptions/try_table.wast",
+    // atomics and their memory order
+    "proposals/threads/atomic.wast",
+    // SIMD lowering
+    "proposals/simd/simd_lane.wast",
+    "proposals/simd/simd_load.wast",
+    "proposals/simd/simd_store.wast",
+    "proposals/simd/simd_address.wast",
+    "proposals/simd/simd_conversions.wast",
+    "proposals/simd/simd_i8x16_arith2.wast",
+    "proposals/simd/simd_i16x8_q15mulr_sat_s.wast",
+    "proposals/simd/simd_i32x4_trunc_sat_f32x4.wast",
+    "proposals/simd/simd_f32x4_arith.wast",
+    "proposals/simd/simd_f64x2.wast",
+    "proposals/simd/simd_bitwise.wast",
+    "proposals/simd/simd_boolean.wast",
+    "proposals/simd/simd_int_to_int_extend.wast",
+    "proposals/relaxed-simd/i8x16_relaxed_swizzle.wast",
+    "proposals/relaxed-simd/relaxed_madd_nmadd.wast",
+    "proposals/relaxed-simd/relaxed_min_max.wast",
+    "proposals/relaxed-simd/i32x4_relaxed_trunc.wast",
+    "proposals/relaxed-simd/relaxed_dot_product.wast",
+    // 128-bit arithmetic
+    "proposals/wide-arithmetic/wide-arithmetic.wast",
+];
+
 fn main() {
     let args = Arguments::from_args();
     let list_path = ringwasm_tests::workspace_root().join("tests/spec-expected-failures.txt");
@@ -46,6 +119,14 @@ fn main() {
         }
     };
     let suites = [
+        Suite {
+            files: data::spec(SpecVersion::V1).collect(),
+            prefix: "wasm-v1",
+            config: "wasm1",
+            // The 1.0 files assume exactly 1.0 (MVP plus mutable-global
+            // import/export): no SIMD, bulk memory or reference types.
+            features: FeatureSet::Wasm1,
+        },
         Suite {
             files: data::spec(SpecVersion::V2).collect(),
             prefix: "wasm-v2",
@@ -204,6 +285,8 @@ fn main() {
         },
     ];
     let filter = std::env::var("RINGWASM_SPEC_FILTER").ok();
+    let arch_only = filter.as_deref() == Some("arch");
+    let counts = std::env::var_os("RINGWASM_SPEC_COUNTS").is_some_and(|v| !v.is_empty());
     let mut trials = Vec::new();
     let mut known_files = Vec::new();
     for suite in suites {
@@ -211,17 +294,35 @@ fn main() {
             let key = format!("{}/{}", suite.prefix, file.name());
             known_files.push(key.clone());
             let name = format!("{key} [{}]", suite.config);
-            if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+            let selected = if arch_only {
+                ARCH_SUBSET.contains(&key.as_str())
+            } else {
+                filter.as_deref().is_none_or(|f| name.contains(f))
+            };
+            if !selected {
                 continue;
             }
             let expectations = list.for_file(&key);
             let text = file.raw();
             let features = suite.features;
+            let label = counts.then(|| name.clone());
             trials.push(Trial::test(name, move || {
-                run_trial(text, features, &expectations)
+                run_trial(text, features, &expectations, label.as_deref())
             }));
         }
     }
+    let arch_known = known_files.clone();
+    trials.push(Trial::test("arch subset names real files", move || {
+        let stale: Vec<&&str> = ARCH_SUBSET
+            .iter()
+            .filter(|f| !arch_known.iter().any(|k| k == *f))
+            .collect();
+        if stale.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("ARCH_SUBSET names files that are not in the suite: {stale:?}").into())
+        }
+    }));
     let listed: Vec<String> = list.files().map(str::to_owned).collect();
     trials.push(Trial::test(
         "expected-failures list names real files",
@@ -241,6 +342,7 @@ fn run_trial(
     text: &'static str,
     features: FeatureSet,
     expectations: &FileExpectations,
+    counts_label: Option<&str>,
 ) -> Result<(), Failed> {
     // Parsing deeply nested scripts recurses: give it room.
     let report = std::thread::Builder::new()
@@ -254,6 +356,13 @@ fn run_trial(
         .iter()
         .map(|f| (f.location(), f.to_string()))
         .collect();
+    if let Some(label) = counts_label {
+        println!(
+            "counts: {label}: {} passed, {} failed",
+            report.passed,
+            failures.len()
+        );
+    }
     let comparison = expectations.compare(&failures);
     if comparison.is_clean() {
         return Ok(());

@@ -8,6 +8,24 @@ use ringwasm_jit::{Engine, Instance, Module, Store};
 
 const CHILD_ENV: &str = "RINGWASM_CHAINING_CHILD";
 
+/// A command that runs this test binary again. Cross-runs (AArch64 under
+/// `qemu-aarch64`, see `scripts/test`) set `RINGWASM_TEST_RUNNER` to the
+/// emulator command line: a child of an emulated process cannot execute a
+/// foreign binary by itself without binfmt_misc.
+fn this_binary_again() -> Command {
+    let exe = std::env::current_exe().expect("test binary path");
+    let runner = std::env::var("RINGWASM_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut cmd = Command::new(program);
+            cmd.args(words).arg(exe);
+            cmd
+        }
+        None => Command::new(exe),
+    }
+}
+
 fn recurse(depth: u64) -> u64 {
     let pad = std::hint::black_box([depth; 64]);
     if std::hint::black_box(depth) == u64::MAX {
@@ -32,8 +50,7 @@ fn host_stack_overflow_reaches_rusts_handler() {
         let n = recurse(0);
         panic!("recursion returned {n}");
     }
-    let exe = std::env::current_exe().expect("test binary path");
-    let out = Command::new(exe)
+    let out = this_binary_again()
         .args([
             "--exact",
             "host_stack_overflow_reaches_rusts_handler",

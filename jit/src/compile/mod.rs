@@ -179,8 +179,16 @@ impl Serial for ir::TrapCode {
     }
 }
 
-/// The relocation kinds `link` applies, by their serialised tag.
-const RELOC_KINDS: [Reloc; 3] = [Reloc::Abs8, Reloc::X86CallPCRel4, Reloc::X86PCRel4];
+/// The relocation kinds `link` applies, by their serialised tag (append
+/// only: the tag is the position).
+const RELOC_KINDS: [Reloc; 6] = [
+    Reloc::Abs8,
+    Reloc::X86CallPCRel4,
+    Reloc::X86PCRel4,
+    Reloc::Arm64Call,
+    Reloc::Aarch64AdrPrelPgHi21,
+    Reloc::Aarch64AddAbsLo12Nc,
+];
 
 impl Serial for Reloc {
     fn write(&self, w: &mut Vec<u8>) {
@@ -543,8 +551,7 @@ fn link(
         };
         ranges.push(s..e);
     }
-    let page = 4096;
-    let len = size.max(1).next_multiple_of(page);
+    let len = size.max(1).next_multiple_of(host_page_size());
     // SAFETY: a fresh anonymous private mapping aliases nothing.
     let base = unsafe {
         libc::mmap(
@@ -596,23 +603,10 @@ fn link(
                 }
             };
             let target = target.wrapping_add(*addend as usize);
-            match kind {
-                Reloc::Abs8 => buf[at..at + 8].copy_from_slice(&(target as u64).to_le_bytes()),
-                Reloc::X86CallPCRel4 | Reloc::X86PCRel4 => {
-                    let pc = base as usize + at;
-                    let delta = (target as i64).wrapping_sub(pc as i64);
-                    let delta = i32::try_from(delta)
-                        .map_err(|_| Error::bug("pc-relative relocation out of range"))?;
-                    buf[at..at + 4].copy_from_slice(&delta.to_le_bytes());
-                }
-                other => {
-                    return Err(Error::Unsupported(
-                        format!("relocation kind {other:?}").into(),
-                    ));
-                }
-            }
+            apply_reloc(buf, at, base as usize + at, *kind, target)?;
         }
     }
+    crate::runtime::arch::flush_icache(base, len);
     traps.finish();
     // SAFETY: our own mapping; after this nothing writes to it.
     if unsafe { libc::mprotect(base.cast(), len, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
@@ -632,6 +626,75 @@ fn link(
         }
     };
     Ok((CodeMemory { base, len, slot }, ranges, traps))
+}
+
+/// The host's page size (4 KiB on x86-64 and most AArch64 Linux systems,
+/// 16 KiB on Apple silicon).
+fn host_page_size() -> usize {
+    // SAFETY: sysconf reads a constant of the system.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(page)
+        .ok()
+        .filter(|p| p.is_power_of_two())
+        .unwrap_or(4096)
+}
+
+/// Patch one relocation of `kind` at `buf[at..]`, whose address is `pc`, to
+/// point at `target`.
+fn apply_reloc(
+    buf: &mut [u8],
+    at: usize,
+    pc: usize,
+    kind: Reloc,
+    target: usize,
+) -> Result<(), Error> {
+    let out_of_range = |what: &str| {
+        Err(Error::ResourceLimit(
+            format!("{what} relocation out of range (module code too large for {kind:?})").into(),
+        ))
+    };
+    let word = |buf: &[u8]| u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
+    match kind {
+        Reloc::Abs8 => buf[at..at + 8].copy_from_slice(&(target as u64).to_le_bytes()),
+        Reloc::X86CallPCRel4 | Reloc::X86PCRel4 => {
+            let delta = (target as i64).wrapping_sub(pc as i64);
+            let Ok(delta) = i32::try_from(delta) else {
+                return out_of_range("pc-relative");
+            };
+            buf[at..at + 4].copy_from_slice(&delta.to_le_bytes());
+        }
+        // `bl`: a signed 26-bit word offset, ±128 MiB.
+        Reloc::Arm64Call => {
+            let delta = (target as i64).wrapping_sub(pc as i64);
+            if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
+                return out_of_range("call");
+            }
+            let insn = (word(buf) & 0xfc00_0000) | ((delta >> 2) as u32 & 0x03ff_ffff);
+            buf[at..at + 4].copy_from_slice(&insn.to_le_bytes());
+        }
+        // `adrp`: the signed 21-bit distance in 4 KiB pages, split into
+        // immlo (bits 30:29) and immhi (bits 23:5).
+        Reloc::Aarch64AdrPrelPgHi21 => {
+            let pages = ((target & !0xfff) as i64).wrapping_sub((pc & !0xfff) as i64) >> 12;
+            if !(-(1 << 20)..(1 << 20)).contains(&pages) {
+                return out_of_range("adrp");
+            }
+            let imm = pages as u32 & 0x1f_ffff;
+            let insn = (word(buf) & 0x9f00_001f) | ((imm & 0x3) << 29) | ((imm >> 2) << 5);
+            buf[at..at + 4].copy_from_slice(&insn.to_le_bytes());
+        }
+        // `add`: the low 12 bits of the address as imm12 (bits 21:10).
+        Reloc::Aarch64AddAbsLo12Nc => {
+            let insn = (word(buf) & 0xffc0_03ff) | (((target & 0xfff) as u32) << 10);
+            buf[at..at + 4].copy_from_slice(&insn.to_le_bytes());
+        }
+        other => {
+            return Err(Error::Unsupported(
+                format!("relocation kind {other:?}").into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Cranelift type of a wasm value type.
@@ -944,5 +1007,86 @@ impl crate::Module {
             Error::Incompatible(format!("cannot read {}: {e}", path.display()).into())
         })?;
         crate::Module::from_artefact(engine, &bytes, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patch(insn: u32, pc: usize, kind: Reloc, target: usize) -> Result<u32, Error> {
+        let mut buf = insn.to_le_bytes().to_vec();
+        apply_reloc(&mut buf, 0, pc, kind, target)?;
+        Ok(u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]))
+    }
+
+    #[test]
+    fn arm64_call_encodes_the_word_offset_in_26_bits() {
+        // `bl 0` is 0x9400_0000; forward by 0x100 bytes is imm26 = 0x40.
+        assert_eq!(
+            patch(0x9400_0000, 0x1_0000, Reloc::Arm64Call, 0x1_0100).ok(),
+            Some(0x9400_0040)
+        );
+        // Backward by 8 bytes: imm26 = -2 in two's complement.
+        assert_eq!(
+            patch(0x9400_0000, 0x1_0000, Reloc::Arm64Call, 0xfff8).ok(),
+            Some(0x97ff_fffe)
+        );
+        // The last reachable byte forward and one past it.
+        let pc = 0x1000_0000;
+        assert!(patch(0x9400_0000, pc, Reloc::Arm64Call, pc + (128 << 20) - 4).is_ok());
+        assert!(matches!(
+            patch(0x9400_0000, pc, Reloc::Arm64Call, pc + (128 << 20)),
+            Err(Error::ResourceLimit(_))
+        ));
+    }
+
+    #[test]
+    fn adrp_and_add_split_an_address_into_page_and_offset() {
+        // `adrp x3, 0` and `add x3, x3, #0`.
+        let (adrp, add) = (0x9000_0003, 0x9100_0063);
+        let pc = 0x40_0ff8;
+        let target = 0x40_3abc;
+        // Three pages up: immlo = 3, immhi = 0.
+        assert_eq!(
+            patch(adrp, pc, Reloc::Aarch64AdrPrelPgHi21, target).ok(),
+            Some(0x9000_0003 | (3 << 29))
+        );
+        // Seven pages up: immlo = 3, immhi = 1.
+        assert_eq!(
+            patch(adrp, pc, Reloc::Aarch64AdrPrelPgHi21, target + 0x4000).ok(),
+            Some(0x9000_0003 | (3 << 29) | (1 << 5))
+        );
+        // One page down: -1 in 21 bits.
+        assert_eq!(
+            patch(adrp, pc, Reloc::Aarch64AdrPrelPgHi21, pc - 0x1000).ok(),
+            Some(0x9000_0003 | (3 << 29) | (0x7_ffff << 5))
+        );
+        assert_eq!(
+            patch(add, pc, Reloc::Aarch64AddAbsLo12Nc, target).ok(),
+            Some(0x9100_0063 | (0xabc << 10))
+        );
+    }
+
+    #[test]
+    fn x86_pc_relative_is_relative_to_the_field() {
+        assert_eq!(
+            patch(0, 0x1000, Reloc::X86CallPCRel4, 0x0ff0).ok(),
+            Some((-16i32) as u32)
+        );
+        assert!(matches!(
+            patch(0, 0, Reloc::X86PCRel4, 1 << 40),
+            Err(Error::ResourceLimit(_))
+        ));
+    }
+
+    #[test]
+    fn every_applied_relocation_kind_round_trips_through_the_cache_format() {
+        for kind in RELOC_KINDS {
+            let mut w = Vec::new();
+            kind.write(&mut w);
+            let mut r = Reader::new(&w);
+            assert_eq!(Reloc::read(&mut r).ok(), Some(kind));
+        }
     }
 }

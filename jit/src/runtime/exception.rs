@@ -30,9 +30,10 @@
 //! escaped (`catch_ref`, `catch_all_ref`) stays valid until the store is
 //! dropped. No garbage collector is involved.
 //!
-//! x86-64 only: the stub and the resume are a few instructions of assembly.
-//! Other targets compile but report `Unsupported` at the first throw.
+//! The stub and the resume are a few instructions of assembly per
+//! architecture (`runtime::arch`); the walk and the tables are shared.
 
+use crate::runtime::arch::{Resume, resume, throw_stub, walk_frames};
 use crate::runtime::store::{Pending, StoreOpaque};
 use crate::runtime::tag::{Tag, TagData, TagType};
 use crate::runtime::trap::{FrameInfo, Trap, TrapCode};
@@ -287,55 +288,12 @@ unsafe extern "C" fn exn_release(store: *mut StoreOpaque, exn: *mut ExnObject) {
     store.exn.release(exn);
 }
 
-/// Where to resume: a landing pad and the frame it belongs to.
-#[derive(Clone, Copy)]
-#[cfg_attr(
-    not(target_arch = "x86_64"),
-    expect(
-        dead_code,
-        reason = "only the x86-64 `resume` jumps to a landing pad yet"
-    )
-)]
-struct Resume {
-    pc: usize,
-    sp: usize,
-    fp: usize,
-}
-
 /// The landing pad for the return address `pc`, when `pc` is in wasm code;
 /// `Err(())` when `pc` is not in any module's functions.
 fn handler_for(pc: usize) -> Result<Option<usize>, ()> {
     let info = crate::compile::lookup_code(pc).ok_or(())?;
     info.func_at(pc - 1).ok_or(())?;
     Ok(info.handler_at(pc))
-}
-
-/// Walk the frames above the thrower (`pc`, `fp`), innermost first, within
-/// the coroutine stack `[low, high)`. Calls `visit` with each caller's
-/// return address, frame pointer and stack pointer at the call; stops when
-/// `visit` returns `Some`.
-fn walk<T>(
-    mut fp: usize,
-    low: usize,
-    high: usize,
-    mut visit: impl FnMut(usize, usize, usize) -> Option<T>,
-) -> Option<T> {
-    while fp >= low && fp + 16 <= high && fp.is_multiple_of(8) {
-        let p = fp as *const usize;
-        // SAFETY: fp is aligned and inside the mapped coroutine stack; a
-        // Cranelift frame record is (saved fp, return address).
-        let next_fp = unsafe { p.read() };
-        // SAFETY: as above, one word up.
-        let ret = unsafe { p.wrapping_add(1).read() };
-        if let Some(t) = visit(ret, next_fp, fp + 16) {
-            return Some(t);
-        }
-        if next_fp <= fp {
-            break;
-        }
-        fp = next_fp;
-    }
-    None
 }
 
 /// The body of the throw libcall. Returns only when no handler caught the
@@ -345,7 +303,7 @@ fn walk<T>(
 /// Called only through [`throw_stub`] from compiled code running on the
 /// innermost entry's coroutine: `pc` and `fp` are the caller's return
 /// address and frame pointer, `store` its live store, `exn` an object of it.
-unsafe extern "C" fn throw_impl(
+pub(crate) unsafe extern "C" fn throw_impl(
     store: *mut StoreOpaque,
     exn: *mut ExnObject,
     pc: usize,
@@ -361,7 +319,7 @@ unsafe extern "C" fn throw_impl(
         Some(unsafe { &*entry }.stack_bounds())
     };
     if let Some((low, high)) = bounds {
-        let found = walk(fp, low, high, |ret, next_fp, sp| match handler_for(ret) {
+        let found = walk_frames(fp, low, high, |ret, next_fp, sp| match handler_for(ret) {
             Ok(Some(pad)) => Some(Some(Resume {
                 pc: pad,
                 sp,
@@ -394,7 +352,7 @@ unsafe extern "C" fn throw_impl(
     };
     push(pc);
     if let Some((low, high)) = bounds {
-        walk(fp, low, high, |ret, _, _| {
+        walk_frames(fp, low, high, |ret, _, _| {
             if handler_for(ret).is_err() {
                 return Some(());
             }
@@ -414,69 +372,6 @@ unsafe extern "C" fn throw_impl(
         fault: None,
     }));
 }
-
-#[cfg(target_arch = "x86_64")]
-mod arch {
-    use super::*;
-
-    /// The throw libcall: passes its caller's return address, frame pointer
-    /// and stack pointer on to [`throw_impl`].
-    ///
-    /// # Safety
-    /// As [`throw_impl`]; called only from compiled code, which keeps frame
-    /// pointers.
-    #[unsafe(naked)]
-    pub(super) unsafe extern "C" fn throw_stub(_store: *mut StoreOpaque, _exn: *mut ExnObject) {
-        core::arch::naked_asm!(
-            "mov rdx, [rsp]",
-            "mov rcx, rbp",
-            "lea r8, [rsp + 8]",
-            "jmp {imp}",
-            imp = sym throw_impl,
-        )
-    }
-
-    /// Jump to a landing pad with `exn` in the first payload register.
-    ///
-    /// # Safety
-    /// `target` is a landing pad of a live frame of the current stack, with
-    /// that frame's stack and frame pointers; every frame below it is
-    /// abandoned, so none may own anything.
-    pub(super) unsafe fn resume(target: Resume, exn: *mut ExnObject) -> ! {
-        // SAFETY: per contract; Cranelift's landing pads expect the payload
-        // in rax and restore everything else from their frame.
-        unsafe {
-            core::arch::asm!(
-                "mov rsp, {sp}",
-                "mov rbp, {fp}",
-                "jmp {pc}",
-                sp = in(reg) target.sp,
-                fp = in(reg) target.fp,
-                pc = in(reg) target.pc,
-                in("rax") exn,
-                options(noreturn),
-            )
-        }
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-mod arch {
-    use super::*;
-
-    /// TODO(aarch64): the stub and resume in assembly. Until then a throw
-    /// is an uncaught exception.
-    pub(super) unsafe extern "C" fn throw_stub(store: *mut StoreOpaque, exn: *mut ExnObject) {
-        // SAFETY: as `throw_impl`; fp 0 walks no frame.
-        unsafe { throw_impl(store, exn, 0, 0, 0) }
-    }
-
-    pub(super) unsafe fn resume(_target: Resume, _exn: *mut ExnObject) -> ! {
-        unreachable!("no frame is ever found without a frame walk")
-    }
-}
-
-use arch::{resume, throw_stub};
 
 /// The address of the throw libcall, for trampolines.
 pub(crate) fn throw_address() -> usize {

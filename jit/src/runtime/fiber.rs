@@ -33,8 +33,7 @@ use std::ptr;
 use std::task::{Context, Poll};
 
 use corosensei::stack::{DefaultStack, Stack};
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-use corosensei::trap::CoroutineTrapHandler;
+use corosensei::trap::{CoroutineTrapHandler, TrapHandlerRegs};
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use crate::error::Error;
@@ -79,8 +78,7 @@ type SwitchYielder = Yielder<(), FiberYield>;
 
 /// One host→wasm entry, linked to the entry it is nested in.
 pub(crate) struct EntryContext {
-    /// Redirects the coroutine; only the x86-64 Linux signal handler uses it.
-    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    /// Redirects the coroutine; only the signal handler uses it.
     handler: CoroutineTrapHandler<EntryResult>,
     /// Lowest usable address of the coroutine stack.
     stack_low: usize,
@@ -99,7 +97,6 @@ pub(crate) struct EntryContext {
 
 impl EntryContext {
     /// Whether `sp` lies on this entry's coroutine stack (guard included).
-    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     pub(crate) fn owns_stack_pointer(&self, sp: usize) -> bool {
         self.handler.stack_ptr_in_bounds(sp)
     }
@@ -115,22 +112,21 @@ impl EntryContext {
     }
 
     /// Record a fault and redirect the coroutine to return `Err`. Returns the
-    /// registers (rip, rsp, rbp, rdi, rsi) the handler must install.
+    /// registers the handler must install (per architecture, as corosensei
+    /// names them).
     ///
     /// # Safety
     ///
     /// Only from the signal handler of the thread that owns this entry, with
     /// the faulting stack pointer inside this coroutine
     /// (`owns_stack_pointer`), and the handler must install the registers.
-    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-    pub(crate) unsafe fn redirect(&self, record: TrapRecord) -> [u64; 5] {
+    pub(crate) unsafe fn redirect(&self, record: TrapRecord) -> TrapHandlerRegs {
         // SAFETY: the entry's owner is suspended in `resume` on this thread,
         // so nothing else reads the record now.
         unsafe { *self.record.get() = record };
         // SAFETY: the caller guarantees the stack pointer check and installs
         // the registers; the closure touches nothing outside the coroutine.
-        let regs = unsafe { self.handler.setup_trap_handler(|| Err(())) };
-        [regs.rip, regs.rsp, regs.rbp, regs.rdi, regs.rsi]
+        unsafe { self.handler.setup_trap_handler(|| Err(())) }
     }
 }
 
@@ -267,7 +263,6 @@ pub(crate) fn on_guest_stack(
     let mut coroutine: Coroutine<(), FiberYield, EntryResult, DefaultStack> =
         unsafe { Coroutine::with_stack_unchecked(stack, run) };
     let entry = EntryContext {
-        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
         handler: coroutine.trap_handler(),
         stack_low,
         stack_high,

@@ -5,9 +5,12 @@
 //!
 //! `unsafe` lives only in `vmctx`, `memory`, `image` and `pool` (mapping
 //! copy-on-write memory images, resetting pooled memory slots), `signals`,
-//! `fiber`, `func` and `exception` (the throw libcall and its frame walk);
-//! every other module is safe code.
+//! `fiber`, `func`, `exception` (the throw libcall), `arch` (frame walking,
+//! the throw stub and resume, the instruction cache; one file per
+//! architecture) and `sys` (signal contexts; one file per OS); every other
+//! module is safe code.
 
+pub(crate) mod arch;
 #[forbid(unsafe_code)]
 pub(crate) mod async_call;
 pub(crate) mod exception;
@@ -31,6 +34,7 @@ pub(crate) mod pool;
 pub(crate) mod signals;
 #[forbid(unsafe_code)]
 pub(crate) mod store;
+pub(crate) mod sys;
 #[forbid(unsafe_code)]
 pub(crate) mod table;
 #[forbid(unsafe_code)]

@@ -6,12 +6,16 @@
 //! innermost entry's coroutine stack; it then walks the frame pointers and
 //! redirects the coroutine to return `Err`. Any other fault is passed to the
 //! handler that was installed before ours.
+//!
+//! Written once for every Unix the engine runs on (Linux and macOS, x86-64
+//! and AArch64): the registers of a signal context are read and written
+//! through `runtime::sys` (one file per OS), frames are walked by
+//! `runtime::arch::walk_frames`.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::Error;
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 use crate::runtime::fiber::{self, MAX_FRAMES, TrapRecord};
 
 /// Slots for code ranges; a range is `[start, end)` with `start != 0`.
@@ -69,7 +73,6 @@ pub(crate) fn unregister_code(slot: usize) {
 }
 
 /// Whether `pc` lies in registered guest code. Async-signal-safe.
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub(crate) fn is_guest_pc(pc: usize) -> bool {
     CODE_RANGES.iter().any(|slot| {
         let start = slot.start.load(Ordering::Acquire);
@@ -81,6 +84,7 @@ pub(crate) fn is_guest_pc(pc: usize) -> bool {
 /// this thread.
 pub(crate) fn ensure_installed() -> Result<(), Error> {
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    crate::runtime::sys::SUPPORTED.map_err(|e| Error::Unsupported(e.into()))?;
     INSTALLED
         .get_or_init(sys::install)
         .clone()
@@ -91,29 +95,18 @@ pub(crate) fn ensure_installed() -> Result<(), Error> {
 
 /// Walk frame pointers from `fp` within `[low, high)`, recording return
 /// addresses that lie in guest code. Async-signal-safe.
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-fn walk_frames(mut fp: usize, low: usize, high: usize, record: &mut TrapRecord) {
-    while record.nframes < MAX_FRAMES && fp >= low && fp + 16 <= high && fp.is_multiple_of(8) {
-        // SAFETY: fp is aligned and inside the coroutine stack, which is
-        // mapped; a frame record is (saved fp, return address).
-        let p = fp as *const usize;
-        // SAFETY: as above, the saved frame pointer.
-        let next = unsafe { p.read() };
-        // SAFETY: as above, the return address one word up.
-        let ret = unsafe { p.wrapping_add(1).read() };
-        if !is_guest_pc(ret) {
-            break;
+fn walk_frames(fp: usize, low: usize, high: usize, record: &mut TrapRecord) {
+    crate::runtime::arch::walk_frames(fp, low, high, |ret, _, _| {
+        if record.nframes >= MAX_FRAMES || !is_guest_pc(ret) {
+            return Some(());
         }
         record.frames[record.nframes] = ret;
         record.nframes += 1;
-        if next <= fp {
-            break;
-        }
-        fp = next;
-    }
+        None
+    });
 }
 
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[cfg(unix)]
 mod sys {
     use std::cell::Cell;
     use std::mem::MaybeUninit;
@@ -222,7 +215,7 @@ mod sys {
             0
         };
         // SAFETY: the kernel passes a valid ucontext for SA_SIGINFO.
-        if unsafe { try_trap(ctx.cast(), fault_address) } {
+        if unsafe { try_trap(ctx, fault_address) } {
             return;
         }
         let i = SIGNALS.iter().position(|s| *s == sig).unwrap_or(0);
@@ -253,46 +246,40 @@ mod sys {
     ///
     /// `uc` is the ucontext the kernel passed to the handler;
     /// `fault_address` the data address of a SIGSEGV/SIGBUS, else 0.
-    unsafe fn try_trap(uc: *mut libc::ucontext_t, fault_address: usize) -> bool {
+    unsafe fn try_trap(uc: *mut libc::c_void, fault_address: usize) -> bool {
         // SAFETY: valid ucontext from the kernel.
-        let gregs = unsafe { &mut (*uc).uc_mcontext.gregs };
-        let pc = gregs[libc::REG_RIP as usize] as usize;
-        let sp = gregs[libc::REG_RSP as usize] as usize;
-        let fp = gregs[libc::REG_RBP as usize] as usize;
+        let regs = unsafe { crate::runtime::sys::registers(uc) };
         let entry = fiber::current_entry();
-        if entry.is_null() || !is_guest_pc(pc) {
+        if entry.is_null() || !is_guest_pc(regs.pc) {
             return false;
         }
         // SAFETY: a non-null current entry lives on the host stack of this
         // thread until the entry returns, and this thread is inside it.
         let entry = unsafe { &*entry };
-        if !entry.owns_stack_pointer(sp) {
+        if !entry.owns_stack_pointer(regs.sp) {
             return false;
         }
         let mut record = TrapRecord {
-            pc,
+            pc: regs.pc,
             frames: [0; MAX_FRAMES],
             nframes: 0,
         };
         let (low, high) = entry.stack_bounds();
-        walk_frames(fp, low, high, &mut record);
+        walk_frames(regs.fp, low, high, &mut record);
         FAULT_ADDRESS.with(|a| a.set(fault_address));
         // SAFETY: signal handler of the owning thread, sp checked above, and
         // the registers are installed right below.
-        let [rip, rsp, rbp, rdi, rsi] = unsafe { entry.redirect(record) };
-        gregs[libc::REG_RIP as usize] = rip as i64;
-        gregs[libc::REG_RSP as usize] = rsp as i64;
-        gregs[libc::REG_RBP as usize] = rbp as i64;
-        gregs[libc::REG_RDI as usize] = rdi as i64;
-        gregs[libc::REG_RSI as usize] = rsi as i64;
+        let resume = unsafe { entry.redirect(record) };
+        // SAFETY: the same valid ucontext.
+        unsafe { crate::runtime::sys::redirect(uc, &resume) };
         true
     }
 }
 
-#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+#[cfg(not(unix))]
 mod sys {
     pub(super) fn install() -> Result<(), String> {
-        Err("trap handling is implemented for x86_64 Linux only".into())
+        Err("trap handling needs Unix signals".into())
     }
     pub(super) fn ensure_alt_stack() {}
 }

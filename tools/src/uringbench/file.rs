@@ -10,7 +10,7 @@
 //! `--qd` only interleaves the tasks.
 
 use std::fs::OpenOptions;
-use std::os::unix::fs::{FileExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::FileExt as _;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
@@ -52,12 +52,23 @@ pub enum Bare {
     Uring,
 }
 
+/// Runs a kernel floor (`--bare`): Linux only.
+///
+/// # Errors
+///
+/// Always, saying so.
+#[cfg(not(target_os = "linux"))]
+pub fn run_bare(_args: &FileArgs) -> anyhow::Result<Report> {
+    bail!("--bare measures the Linux kernel's read paths (pread, RWF_NOWAIT, io_uring): Linux only")
+}
+
 /// Runs a kernel floor (`--bare`): the same random reads with no runtime.
 ///
 /// # Errors
 ///
 /// When the parameters are inconsistent, or the file cannot be created,
 /// sized or opened, or the ring cannot be set up.
+#[cfg(target_os = "linux")]
 pub fn run_bare(args: &FileArgs) -> anyhow::Result<Report> {
     use ringwasm_reactor::floor::{self, Floor};
     let Some(bare) = args.bare else {
@@ -129,7 +140,10 @@ pub fn run(args: &FileArgs, io: BackendKind) -> anyhow::Result<Report> {
     let mut opts = OpenOptions::new();
     opts.read(true).write(args.op == FileOp::Write);
     if args.direct {
-        opts.custom_flags(libc::O_DIRECT);
+        #[cfg(target_os = "linux")]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_DIRECT);
+        #[cfg(not(target_os = "linux"))]
+        bail!("--direct needs O_DIRECT, which only Linux has");
     }
     let file = opts
         .open(&args.path)

@@ -13,6 +13,7 @@ pub mod echo;
 pub mod file;
 pub mod http;
 pub mod report;
+mod sock;
 pub mod units;
 
 use std::path::PathBuf;

@@ -9,9 +9,31 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+/// The emulator that cross-runs (AArch64 under `qemu-aarch64`, see
+/// `scripts/test`) put before the target's binaries, from
+/// `RINGWASM_TEST_RUNNER`: an emulated test cannot execute our foreign
+/// `ringwasm` binary by itself without binfmt_misc. Empty when native.
+pub fn test_runner() -> Vec<String> {
+    std::env::var("RINGWASM_TEST_RUNNER")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The command line that starts our `ringwasm` binary, under the
+/// [`test_runner`] when there is one.
+pub fn ringwasm_command_line() -> Vec<String> {
+    let mut line = test_runner();
+    line.push(env!("CARGO_BIN_EXE_ringwasm").to_owned());
+    line
+}
+
 /// Runs `ringwasm ARGS` in `dir`.
 pub fn ringwasm(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ringwasm"))
+    let line = ringwasm_command_line();
+    Command::new(&line[0])
+        .args(&line[1..])
         .args(args)
         .current_dir(dir)
         .output()

@@ -135,17 +135,18 @@ pub fn write_direct(
         WriteAt::Offset(o) => o,
     };
     if direct.get().is_none() {
-        match rustix::io::pwritev2(fd, slices, offset, ReadWriteFlags::NOWAIT) {
-            Ok(n) => {
+        let probe = rustix::io::pwritev2(fd, slices, offset, ReadWriteFlags::NOWAIT);
+        match classify_nowait_probe(probe) {
+            NowaitProbe::Wrote(n) => {
                 direct.set(Some(false));
                 return Ok(Some(n));
             }
-            Err(rustix::io::Errno::OPNOTSUPP) => direct.set(Some(true)),
-            Err(rustix::io::Errno::AGAIN) => {
+            NowaitProbe::Direct => direct.set(Some(true)),
+            NowaitProbe::Reactor => {
                 direct.set(Some(false));
                 return Ok(None);
             }
-            Err(e) => return Err(e.into()),
+            NowaitProbe::Failed(e) => return Err(e.into()),
         }
     }
     Ok(Some(rustix::io::pwritev2(
@@ -154,6 +155,34 @@ pub fn write_direct(
         offset,
         ReadWriteFlags::empty(),
     )?))
+}
+
+/// What the first `pwritev2(RWF_NOWAIT)` to a file says about its route.
+#[cfg(target_os = "linux")]
+#[derive(Debug, PartialEq, Eq)]
+enum NowaitProbe {
+    /// It wrote: the file system completes buffered writes without
+    /// blocking, so the reactor takes every later write.
+    Wrote(usize),
+    /// `EOPNOTSUPP`: the file system cannot, nothing was written; write
+    /// directly from now on.
+    Direct,
+    /// `EAGAIN` (it could, but would block now) or `ENOSYS` (no `pwritev2`
+    /// at all: kernels before 4.6, seccomp filters, qemu-user 7): nothing
+    /// was written; the reactor writes, now and later.
+    Reactor,
+    /// Any other error is the write's own.
+    Failed(rustix::io::Errno),
+}
+
+#[cfg(target_os = "linux")]
+fn classify_nowait_probe(result: rustix::io::Result<usize>) -> NowaitProbe {
+    match result {
+        Ok(n) => NowaitProbe::Wrote(n),
+        Err(rustix::io::Errno::OPNOTSUPP) => NowaitProbe::Direct,
+        Err(rustix::io::Errno::AGAIN | rustix::io::Errno::NOSYS) => NowaitProbe::Reactor,
+        Err(err) => NowaitProbe::Failed(err),
+    }
 }
 
 /// Outside Linux there is no io_uring to keep buffered writes away from
@@ -202,6 +231,32 @@ pub fn append(fd: BorrowedFd<'_>, data: &[u8]) -> std::io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A kernel (or emulator, or seccomp filter) without `pwritev2` must
+    /// send the write to the reactor, not fail it: qemu-user 7 says
+    /// `ENOSYS`, and every fallback write under qemu-aarch64 failed.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_missing_pwritev2_routes_writes_to_the_reactor() {
+        use rustix::io::Errno;
+        assert_eq!(
+            classify_nowait_probe(Err(Errno::NOSYS)),
+            NowaitProbe::Reactor
+        );
+        assert_eq!(
+            classify_nowait_probe(Err(Errno::AGAIN)),
+            NowaitProbe::Reactor
+        );
+        assert_eq!(
+            classify_nowait_probe(Err(Errno::OPNOTSUPP)),
+            NowaitProbe::Direct
+        );
+        assert_eq!(classify_nowait_probe(Ok(7)), NowaitProbe::Wrote(7));
+        assert_eq!(
+            classify_nowait_probe(Err(Errno::NOSPC)),
+            NowaitProbe::Failed(Errno::NOSPC)
+        );
+    }
 
     #[test]
     fn append_goes_to_the_end_whatever_the_offset() {

@@ -69,13 +69,22 @@ pub fn from_der(
     chain: Vec<rustls::pki_types::CertificateDer<'static>>,
     key: rustls::pki_types::PrivateKeyDer<'static>,
 ) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
+    // `ring`, or on Apple targets graviola (`ring` needs the Apple SDK's
+    // C headers to build: docs/design/platforms.md).
+    #[cfg(not(target_vendor = "apple"))]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    #[cfg(target_vendor = "apple")]
+    let provider = Arc::new(rustls_graviola::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
-    config.ticketer = rustls::crypto::ring::Ticketer::new()?;
+    #[cfg(not(target_vendor = "apple"))]
+    let ticketer = rustls::crypto::ring::Ticketer::new()?;
+    #[cfg(target_vendor = "apple")]
+    let ticketer = rustls_graviola::Ticketer::new()?;
+    config.ticketer = ticketer;
     config.session_storage = rustls::server::ServerSessionMemoryCache::new(4096);
     Ok(Arc::new(config))
 }

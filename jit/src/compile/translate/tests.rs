@@ -1000,6 +1000,58 @@ fn every_memory_instruction_of_an_rmw_loop_has_a_trap_record() {
     }
 }
 
+/// On AArch64 an atomic read-modify-write is one LSE instruction
+/// (`ldaddal`, `ldclral`, `casal`...) or, without LSE, an exclusive
+/// load/store loop (`ldaxr` … `stlxr`; always for xchg): every instruction
+/// that touches memory must carry the out-of-bounds trap record, on both
+/// paths.
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn every_memory_instruction_of_an_aarch64_atomic_has_a_trap_record() {
+    for lse in [true, false] {
+        let mut flags = settings::builder();
+        flags
+            .set("enable_verifier", "true")
+            .expect("enable_verifier is a known flag");
+        let mut builder = cranelift_native::builder().expect("host is a supported target");
+        builder
+            .set("has_lse", if lse { "true" } else { "false" })
+            .expect("has_lse is an aarch64 flag");
+        let isa = builder
+            .finish(settings::Flags::new(flags))
+            .expect("host ISA builds");
+        for op in ["and", "or", "xor", "add", "xchg", "cmpxchg"] {
+            for (ty, narrow) in [("i32", ""), ("i64", ""), ("i32", "8"), ("i64", "16")] {
+                let suffix = if narrow.is_empty() { "" } else { "_u" };
+                let extra = if op == "cmpxchg" {
+                    format!("({ty}.const 2)")
+                } else {
+                    String::new()
+                };
+                let wat = format!(
+                    "(module (memory 1 1 shared)
+                       (func (param i32) (result {ty})
+                         ({ty}.atomic.rmw{narrow}.{op}{suffix} (local.get 0) ({ty}.const 1) {extra})))"
+                );
+                let func = translate_threads(&wat, DEFAULT_PLAN).remove(0);
+                let mut ctx = Context::for_function(func);
+                let compiled = ctx
+                    .compile(isa.as_ref(), &mut ControlPlane::default())
+                    .expect("compiles");
+                let heap_traps = compiled
+                    .buffer
+                    .traps()
+                    .iter()
+                    .filter(|t| t.code == trap_codes::HEAP_OUT_OF_BOUNDS)
+                    .count();
+                // Cranelift has no LSE form for xchg (`swpal`): a loop.
+                let want = if lse && op != "xchg" { 1 } else { 2 };
+                assert_eq!(heap_traps, want, "lse={lse} {op} {ty} rmw{narrow}");
+            }
+        }
+    }
+}
+
 #[test]
 fn generated_threads_modules_translate_verify_and_compile() {
     let mut atomics = 0;

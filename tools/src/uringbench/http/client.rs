@@ -113,14 +113,7 @@ impl Ctx {
 }
 
 fn new_socket(addr: SocketAddr) -> io::Result<OwnedFd> {
-    use rustix::net::{AddressFamily, SocketFlags, SocketType, socket_with};
-    let family = if addr.is_ipv4() {
-        AddressFamily::INET
-    } else {
-        AddressFamily::INET6
-    };
-    let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
-    Ok(socket_with(family, SocketType::STREAM, flags, None)?)
+    crate::uringbench::sock::stream_socket(addr)
 }
 
 /// Sends all of `out` and returns it emptied, or `None` on failure.

@@ -9,13 +9,24 @@ use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 
+/// The crypto provider: `ring`, or on Apple targets graviola (pure Rust
+/// and assembly: `ring` needs the Apple SDK's C headers to build, which a
+/// Linux machine cannot cross-check with).
+fn provider() -> rustls::crypto::CryptoProvider {
+    #[cfg(not(target_vendor = "apple"))]
+    let provider = rustls::crypto::ring::default_provider();
+    #[cfg(target_vendor = "apple")]
+    let provider = rustls_graviola::default_provider();
+    provider
+}
+
 /// Builds the client configuration.
 ///
 /// # Errors
 ///
 /// A rustls error when the protocol versions cannot be configured.
 pub fn client_config(insecure: bool) -> Result<Arc<ClientConfig>, rustls::Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;
     let config = if insecure {

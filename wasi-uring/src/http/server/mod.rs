@@ -134,12 +134,22 @@ fn listen(addr: SocketAddr) -> std::io::Result<OwnedFd> {
     } else {
         AddressFamily::INET6
     };
+    // Linux sets both flags in `socket(2)`; macOS has no such flags.
+    #[cfg(target_os = "linux")]
     let fd = rustix::net::socket_with(
         family,
         SocketType::STREAM,
         SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
         None,
     )?;
+    #[cfg(not(target_os = "linux"))]
+    let fd = {
+        let fd = rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::empty(), None)?;
+        rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)?;
+        let flags = rustix::fs::fcntl_getfl(&fd)?;
+        rustix::fs::fcntl_setfl(&fd, flags | rustix::fs::OFlags::NONBLOCK)?;
+        fd
+    };
     sockopt::set_socket_reuseaddr(&fd, true)?;
     sockopt::set_socket_reuseport(&fd, true)?;
     rustix::net::bind(&fd, &addr)?;
