@@ -220,6 +220,17 @@ impl Module {
         Module::new(engine, bytes)
     }
 
+    /// Record where this module's bytes start in the file it came from (a
+    /// core module inside a component): backtraces then report offsets
+    /// into that file.
+    pub(crate) fn set_file_offset(&self, offset: usize) {
+        self.inner
+            .code
+            .info
+            .file_offset
+            .store(u32::try_from(offset).unwrap_or(u32::MAX), std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// The module's name from the name section.
     pub fn name(&self) -> Option<&str> {
         self.inner.info.name.as_deref()

@@ -443,13 +443,15 @@ fn build_python() -> Result<PathBuf, Unavailable> {
         &files_under(&src),
         &format!("componentize-py {COMPONENTIZE_PY} {WASI_CLI_WORLD}"),
     );
+    // Found before the corpus lock is taken: `wasip2_wit` builds the
+    // rust-p2 guests under the same lock, which a process cannot take twice.
+    let wit = wasip2_wit()?;
     cached(
         &dir.join("stamp"),
         &print,
         || out.exists(),
         || {
             let bin = componentize_py()?;
-            let wit = wasip2_wit()?;
             std::fs::create_dir_all(&dir).expect("create python/");
             check(
                 "componentize-py",
@@ -491,13 +493,14 @@ fn build_js() -> Result<PathBuf, Unavailable> {
         &files_under(&src),
         &format!("componentize-qjs {COMPONENTIZE_QJS} --sync {WASI_CLI_WORLD}"),
     );
+    // As for Python: the WIT folder first, outside the corpus lock.
+    let wit = wasip2_wit()?;
     cached(
         &dir.join("stamp"),
         &print,
         || out.exists(),
         || {
             let bin = componentize_qjs()?;
-            let wit = wasip2_wit()?;
             std::fs::create_dir_all(&dir).expect("create js/");
             check(
                 "componentize-qjs",

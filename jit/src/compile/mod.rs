@@ -221,6 +221,10 @@ pub(crate) struct CodeInfo {
     pub srclocs: Vec<(u32, u32)>,
     /// The module's name from its name section.
     pub module_name: Option<Box<str>>,
+    /// Where the module's bytes start in the file it came from (non-zero
+    /// for a core module inside a component): backtraces report offsets
+    /// into the file, as wasmtime does.
+    pub file_offset: std::sync::atomic::AtomicU32,
 }
 
 /// A module's linked code.
@@ -282,10 +286,11 @@ impl CodeInfo {
         let (at, wasm) = *self.srclocs.get(i.checked_sub(1)?)?;
         // The run must lie in the same function as `pc`.
         let f = self.funcs.partition_point(|r| r.end <= offset);
+        let base = self.file_offset.load(std::sync::atomic::Ordering::Relaxed);
         self.funcs
             .get(f)
             .is_some_and(|r| r.contains(&at))
-            .then_some(wasm)
+            .then_some(wasm.saturating_add(base))
     }
 
     pub(crate) fn func_at(&self, pc: usize) -> Option<(u32, u32)> {
@@ -473,6 +478,7 @@ pub(crate) fn link_module(
         handlers,
         srclocs,
         module_name: info.name.clone(),
+        file_offset: std::sync::atomic::AtomicU32::new(0),
     });
     publish(&info);
     let entries = info_types
@@ -893,6 +899,7 @@ fn link_trampolines(funcs: &[CompiledFunc]) -> Result<Trampolines, Error> {
         handlers: Vec::new(),
         srclocs: Vec::new(),
         module_name: None,
+        file_offset: std::sync::atomic::AtomicU32::new(0),
     });
     publish(&info);
     Ok(Trampolines {
@@ -960,6 +967,7 @@ pub(crate) fn compile_epoch_trampoline(isa: &dyn TargetIsa) -> Result<EpochTramp
         handlers: Vec::new(),
         srclocs: Vec::new(),
         module_name: None,
+        file_offset: std::sync::atomic::AtomicU32::new(0),
     });
     publish(&info);
     Ok(EpochTrampoline { info })

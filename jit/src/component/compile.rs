@@ -117,6 +117,9 @@ impl Component {
                 .iter()
                 .map(|a| Module::new(engine, a))
                 .collect::<Result<Vec<_>, Error>>()?;
+            for (m, s) in modules.iter().zip(&t.modules) {
+                m.set_file_offset(s.range.start);
+            }
             let (plan, types) = inline(&t, &modules)?;
             return Ok(Component {
                 inner: Arc::new(ComponentInner {
@@ -146,6 +149,9 @@ impl Component {
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
+        for (m, s) in modules.iter().zip(&t.modules) {
+            m.set_file_offset(s.range.start);
+        }
         let (plan, types) = inline(&t, &modules)?;
         Ok(Component {
             inner: Arc::new(ComponentInner {

@@ -10,6 +10,7 @@
 
 use super::abi::cx::{Cx, trap};
 use super::abi::lift::{
+    bad_discriminant,
     CoreValueIter, canonicalize_nan32, canonicalize_nan64, convert_i32_to_char,
 };
 use super::abi::strings::{load_string_from_range, store_string_into_range};
@@ -404,13 +405,13 @@ fn check_list_range(cx: &Cx<'_>, elem: InterfaceType, ptr: u32, len: u32) -> Res
     let (size, align) = cx.types.size_align(elem);
     let bytes = u64::from(len) * u64::from(size);
     if bytes > MAX_LIST_BYTE_LENGTH {
-        return Err(trap("list length is too large"));
+        return Err(trap("list pointer/length out of bounds of memory"));
     }
     if !ptr.is_multiple_of(align) {
-        return Err(trap("unaligned pointer"));
+        return Err(trap("list pointer is not aligned"));
     }
     if u64::from(ptr) + bytes > cx.mem()?.len() as u64 {
-        return Err(trap("list content out-of-bounds"));
+        return Err(trap("list pointer/length out of bounds of memory"));
     }
     Ok(())
 }
@@ -555,7 +556,7 @@ impl<T: Lift> Lift for Option<T> {
                 let joined: Vec<FlatType> = cx.types.flat(ty).iter().skip(1).collect();
                 Ok(Some(lift_payload(cx, t, &slots, &joined)?))
             }
-            _ => Err(trap("invalid variant discriminant")),
+            _ => Err(bad_discriminant(disc as usize, 2)),
         }
     }
     fn load(cx: &mut Cx<'_>, ty: InterfaceType, ptr: u32) -> Result<Self, Trap> {
@@ -563,7 +564,7 @@ impl<T: Lift> Lift for Option<T> {
         match (load_bytes::<1>(cx, ptr)?[0], some) {
             (0, _) => Ok(None),
             (1, Some(t)) => Ok(Some(T::load(cx, t, ptr + off)?)),
-            _ => Err(trap("invalid variant discriminant")),
+            (d, _) => Err(bad_discriminant(usize::from(d), 2)),
         }
     }
 }
@@ -646,7 +647,7 @@ impl<T: Lift, E: Lift> Lift for Result<T, E> {
         match disc {
             0 => Ok(Ok(lift_arm(cx, ok, &slots, &joined)?)),
             1 => Ok(Err(lift_arm(cx, err, &slots, &joined)?)),
-            _ => Err(trap("invalid variant discriminant")),
+            d => Err(bad_discriminant(d as usize, 2)),
         }
     }
     fn load(cx: &mut Cx<'_>, ty: InterfaceType, ptr: u32) -> Result<Self, Trap> {
@@ -654,7 +655,7 @@ impl<T: Lift, E: Lift> Lift for Result<T, E> {
         match load_bytes::<1>(cx, ptr)?[0] {
             0 => Ok(Ok(load_arm(cx, ok, ptr + off)?)),
             1 => Ok(Err(load_arm(cx, err, ptr + off)?)),
-            _ => Err(trap("invalid variant discriminant")),
+            d => Err(bad_discriminant(usize::from(d), 2)),
         }
     }
 }
@@ -1208,7 +1209,7 @@ pub mod bind {
             let slots = joined.iter().map(|_| src.next_raw()).collect();
             let payload_ty = *cases
                 .get(case as usize)
-                .ok_or_else(|| trap("invalid variant discriminant"))?;
+                .ok_or_else(|| crate::component::abi::lift::bad_discriminant(case as usize, cases.len()))?;
             Ok(VariantLift {
                 case,
                 payload_ty,
@@ -1257,7 +1258,7 @@ pub mod bind {
             let case = u32::from_le_bytes(buf);
             let payload_ty = *cases
                 .get(case as usize)
-                .ok_or_else(|| trap("invalid variant discriminant"))?;
+                .ok_or_else(|| crate::component::abi::lift::bad_discriminant(case as usize, cases.len()))?;
             let max_align = cases
                 .iter()
                 .flatten()

@@ -17,9 +17,13 @@ const DEBUGINFO_NOTE: &str = "note: using the `WASMTIME_BACKTRACE_DETAILS=1` env
                               variable may show more debugging information";
 
 /// The whole report (without the final newline `eprintln!` adds): `Error:
-/// failed to run main module`, then the causes, `what` first.
+/// failed to run main module`, then the causes, `what` first (none when
+/// empty: wasmtime adds no context to a component's `--invoke`).
 pub(super) fn trap_report(file: &Path, what: &str, trap: &Trap, module_bytes: &[u8]) -> String {
-    let mut causes = vec![what.to_owned()];
+    let mut causes = Vec::new();
+    if !what.is_empty() {
+        causes.push(what.to_owned());
+    }
     if !trap.backtrace.is_empty() {
         let mut backtrace = trap.wasm_backtrace().to_string();
         if has_unparsed_debuginfo(module_bytes) {
@@ -44,8 +48,13 @@ pub(super) fn trap_report(file: &Path, what: &str, trap: &Trap, module_bytes: &[
         "Error: failed to run main module `{}`\n\nCaused by:",
         file.display()
     );
-    for (i, cause) in causes.iter().enumerate() {
-        out.push_str(&format!("\n{i:>5}: {cause}"));
+    if let [only] = causes.as_slice() {
+        // anyhow numbers causes only when there are several.
+        out.push_str(&format!("\n    {only}"));
+    } else {
+        for (i, cause) in causes.iter().enumerate() {
+            out.push_str(&format!("\n{i:>5}: {cause}"));
+        }
     }
     // wasmtime ends the report with an empty line.
     out.push('\n');

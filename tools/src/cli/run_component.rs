@@ -156,10 +156,9 @@ fn invoke(
     match func.call(&mut *store, &vals, &mut out) {
         Ok(()) => {}
         Err(Error::Exit(code)) => return Ok(super::run::exit_code(code)),
-        Err(Error::Trap(trap)) => {
-            let what = format!("failed to invoke `{name}`");
-            return Ok(super::run::report_trap(file, &what, &trap, bytes));
-        }
+        // wasmtime adds no context to a failed component `--invoke`: the
+        // wasm backtrace and the trap, or a canonical-ABI error alone.
+        Err(Error::Trap(trap)) => return Ok(super::run::report_trap(file, "", &trap, bytes)),
         Err(e) => return Ok(failure(file, &[e.to_string()])),
     }
     match (result_ty, out.first()) {

@@ -28,6 +28,8 @@ pub struct P2State {
     pub(crate) stdio: [Rc<OwnedFd>; 3],
     /// Preopened directories and their guest names.
     pub(crate) preopens: Vec<(Rc<OwnedFd>, String)>,
+    /// `wasi:random/insecure-seed`'s value, chosen on first use.
+    pub(crate) insecure_seed: Option<(u64, u64)>,
 }
 
 impl P2State {
@@ -36,6 +38,7 @@ impl P2State {
             table: ResourceTable::new(),
             stdio,
             preopens,
+            insecure_seed: None,
         }
     }
 

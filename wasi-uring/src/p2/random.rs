@@ -46,8 +46,12 @@ impl insecure::Host for WasiCtx {
 }
 
 impl insecure_seed::Host for WasiCtx {
+    /// One seed per context, the same on every call, as the WIT describes
+    /// it ("the same value each time") and wasmtime returns.
     fn insecure_seed(&mut self) -> Result<(u64, u64), Trap> {
-        let mut r = rand::rng();
-        Ok((r.random(), r.random()))
+        Ok(*self.p2.insecure_seed.get_or_insert_with(|| {
+            let mut r = rand::rng();
+            (r.random(), r.random())
+        }))
     }
 }

@@ -57,9 +57,14 @@ pub(crate) fn canonicalize_nan64(f: f64) -> f64 {
     }
 }
 
+/// The trap for a variant discriminant past its cases.
+pub(crate) fn bad_discriminant(case: usize, cases: usize) -> Trap {
+    trap(&format!("discriminant {case} out of range [0..{cases})"))
+}
+
 /// `convert_i32_to_char`.
 pub(crate) fn convert_i32_to_char(i: u32) -> Result<char, Trap> {
-    char::from_u32(i).ok_or_else(|| trap("invalid `char` bit pattern"))
+    char::from_u32(i).ok_or_else(|| trap("converted integer out of range for `char`"))
 }
 
 /// `lift_flat` of one value of type `t`.
@@ -191,7 +196,7 @@ fn lift_flat_variant(
     let cases = cases_of(cx, t);
     let case_index = vi.next_u32() as usize;
     if case_index >= cases.len() {
-        return Err(trap("invalid variant discriminant"));
+        return Err(bad_discriminant(case_index, cases.len()));
     }
     // The payload slots as the variant joins them (after the discriminant).
     let joined: Vec<FlatType> = flat.iter().skip(1).collect();
@@ -332,7 +337,7 @@ fn load_variant(cx: &mut Cx<'_>, ptr: u32, t: InterfaceType) -> Result<Val, Trap
     let disc = discriminant_size(cases.len());
     let case_index = load_uint(cx, ptr, disc)? as usize;
     if case_index >= cases.len() {
-        return Err(trap("invalid variant discriminant"));
+        return Err(bad_discriminant(case_index, cases.len()));
     }
     let max_align = cases
         .iter()
@@ -358,13 +363,13 @@ pub(crate) fn load_list_from_range(
     let (size, align) = cx.types.size_align(elem);
     let bytes = u64::from(len) * u64::from(size);
     if bytes > MAX_LIST_BYTE_LENGTH {
-        return Err(trap("list content out-of-bounds: list too long"));
+        return Err(trap("list pointer/length out of bounds of memory"));
     }
     if !ptr.is_multiple_of(align) {
-        return Err(trap("unaligned pointer"));
+        return Err(trap("list pointer is not aligned"));
     }
     if u64::from(ptr) + bytes > cx.mem()?.len() as u64 {
-        return Err(trap("list content out-of-bounds"));
+        return Err(trap("list pointer/length out of bounds of memory"));
     }
     let mut v = Vec::with_capacity(len as usize);
     for i in 0..len {

@@ -25,15 +25,15 @@ pub(crate) fn load_string_from_range(
         }
     };
     if byte_len > u64::from(MAX_STRING_BYTE_LENGTH) {
-        return Err(trap("string content out-of-bounds: string too long"));
+        return Err(trap("string pointer/length out of bounds of memory"));
     }
     if !ptr.is_multiple_of(align) {
-        return Err(trap("unaligned pointer"));
+        return Err(trap("string pointer not aligned to 2"));
     }
     let mem = cx.mem()?;
     let end = u64::from(ptr) + byte_len;
     if end > mem.len() as u64 {
-        return Err(trap("string content out-of-bounds"));
+        return Err(trap("string pointer/length out of bounds of memory"));
     }
     let bytes = &mem[ptr as usize..end as usize];
     match (cx.opts.encoding, utf16) {
@@ -54,7 +54,7 @@ pub(crate) fn load_string_from_range(
                 .map(|c| u16::from_le_bytes([c[0], c[1]]));
             char::decode_utf16(units)
                 .collect::<Result<String, _>>()
-                .map_err(|_| trap("invalid utf-16: unpaired surrogate"))
+                .map_err(|e| trap(&e.to_string()))
         }
         // latin1: every byte is the code point of the same value.
         (_, false) => Ok(bytes.iter().map(|&b| char::from(b)).collect()),
