@@ -224,11 +224,10 @@ impl Module {
     /// core module inside a component): backtraces then report offsets
     /// into that file.
     pub(crate) fn set_file_offset(&self, offset: usize) {
-        self.inner
-            .code
-            .info
-            .file_offset
-            .store(u32::try_from(offset).unwrap_or(u32::MAX), std::sync::atomic::Ordering::Relaxed);
+        self.inner.code.info.file_offset.store(
+            u32::try_from(offset).unwrap_or(u32::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     /// The module's name from the name section.

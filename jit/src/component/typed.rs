@@ -10,8 +10,7 @@
 
 use super::abi::cx::{Cx, trap};
 use super::abi::lift::{
-    bad_discriminant,
-    CoreValueIter, canonicalize_nan32, canonicalize_nan64, convert_i32_to_char,
+    CoreValueIter, bad_discriminant, canonicalize_nan32, canonicalize_nan64, convert_i32_to_char,
 };
 use super::abi::strings::{load_string_from_range, store_string_into_range};
 use super::abi::{FlatType, MAX_LIST_BYTE_LENGTH};
@@ -1207,9 +1206,9 @@ pub mod bind {
             let joined: Vec<FlatType> = cx.types.flat(ty).iter().skip(1).collect();
             let case = src.next_u32();
             let slots = joined.iter().map(|_| src.next_raw()).collect();
-            let payload_ty = *cases
-                .get(case as usize)
-                .ok_or_else(|| crate::component::abi::lift::bad_discriminant(case as usize, cases.len()))?;
+            let payload_ty = *cases.get(case as usize).ok_or_else(|| {
+                crate::component::abi::lift::bad_discriminant(case as usize, cases.len())
+            })?;
             Ok(VariantLift {
                 case,
                 payload_ty,
@@ -1256,9 +1255,9 @@ pub mod bind {
             let mut buf = [0u8; 4];
             buf[..b.len()].copy_from_slice(b);
             let case = u32::from_le_bytes(buf);
-            let payload_ty = *cases
-                .get(case as usize)
-                .ok_or_else(|| crate::component::abi::lift::bad_discriminant(case as usize, cases.len()))?;
+            let payload_ty = *cases.get(case as usize).ok_or_else(|| {
+                crate::component::abi::lift::bad_discriminant(case as usize, cases.len())
+            })?;
             let max_align = cases
                 .iter()
                 .flatten()
