@@ -6,7 +6,7 @@
 //! Where to start reading (`docs/design/components.md` has the whole story):
 //! - `translate`: validate with wasmparser and record each component's
 //!   index spaces; `translate::inline` flattens the tree of nested
-//!   components into one [`plan`](plan::Plan) of initializers;
+//!   components into one `plan::Plan` of initializers;
 //! - `abi`: the canonical ABI, named as the spec's `definitions.py`;
 //! - `instance`: instantiation walks the plan; lowered imports become host
 //!   functions of the core runtime, lifted exports are called through
