@@ -83,10 +83,13 @@ pub struct RunArgs {
 
     /// WASI options, as `wasmtime run -S` (`--wasi`, comma-separated as `-W`):
     /// `inherit-env=y|n` (default `n`)
-    /// passes the whole host environment (before any `--env`). Accepted and
-    /// without effect on a Preview 1 program, as in wasmtime: `cli`,
-    /// `preview2`, `common`, `inherit-network`, `allow-ip-name-lookup`,
-    /// `tcp`, `udp`.
+    /// passes the whole host environment (before any `--env`).
+    /// `wasi:sockets` (components), as wasmtime: `inherit-network` lets the
+    /// guest bind and reach any address (default `n`: `access-denied`);
+    /// `tcp`, `udp` (default `y`) allow creating sockets of the protocol;
+    /// `allow-ip-name-lookup` (default `n`) lets names resolve. Accepted
+    /// and without effect: `cli`, `preview2`, `common` (and the network
+    /// options for a Preview 1 program, which cannot create sockets).
     #[arg(
         short = 'S',
         long = "wasi",
@@ -237,7 +240,15 @@ pub(super) fn parse_wasm_opt(s: &str) -> Result<WasmOpt, String> {
 pub enum WasiOpt {
     /// `inherit-env=y|n`.
     InheritEnv(bool),
-    /// An option that changes nothing for a Preview 1 program.
+    /// `inherit-network=y|n`.
+    InheritNetwork(bool),
+    /// `tcp=y|n`.
+    Tcp(bool),
+    /// `udp=y|n`.
+    Udp(bool),
+    /// `allow-ip-name-lookup=y|n`.
+    AllowIpNameLookup(bool),
+    /// An option that changes nothing here.
     NoEffect,
 }
 
@@ -249,13 +260,11 @@ pub(super) fn parse_wasi_opt(s: &str) -> Result<WasiOpt, String> {
     };
     match key {
         "inherit-env" => Ok(WasiOpt::InheritEnv(yes_no(s, key, value)?)),
-        "cli"
-        | "preview2"
-        | "common"
-        | "inherit-network"
-        | "allow-ip-name-lookup"
-        | "tcp"
-        | "udp" => {
+        "inherit-network" => Ok(WasiOpt::InheritNetwork(yes_no(s, key, value)?)),
+        "tcp" => Ok(WasiOpt::Tcp(yes_no(s, key, value)?)),
+        "udp" => Ok(WasiOpt::Udp(yes_no(s, key, value)?)),
+        "allow-ip-name-lookup" => Ok(WasiOpt::AllowIpNameLookup(yes_no(s, key, value)?)),
+        "cli" | "preview2" | "common" => {
             yes_no(s, key, value)?;
             Ok(WasiOpt::NoEffect)
         }
@@ -264,8 +273,8 @@ pub(super) fn parse_wasi_opt(s: &str) -> Result<WasiOpt, String> {
             Err(format!("`{key}`: a wasmtime option ringwasm does not have"))
         }
         _ => Err(format!(
-            "`{key}`: unknown option (known: inherit-env, and the no-ops cli, preview2, \
-             common, inherit-network, allow-ip-name-lookup, tcp, udp)"
+            "`{key}`: unknown option (known: inherit-env, inherit-network, tcp, udp, \
+             allow-ip-name-lookup, and the no-ops cli, preview2, common)"
         )),
     }
 }
@@ -354,6 +363,22 @@ pub struct Host {
     pub wasi: ringwasm_wasi::WasiCtx,
 }
 
+/// What `wasi:sockets` may do, from the `-S` options (the last of each
+/// wins, as in wasmtime).
+fn socket_policy(opts: &[WasiOpt]) -> ringwasm_wasi::p2::sockets::SocketPolicy {
+    let mut p = ringwasm_wasi::p2::sockets::SocketPolicy::default();
+    for o in opts {
+        match *o {
+            WasiOpt::InheritNetwork(on) => p.inherit_network = on,
+            WasiOpt::Tcp(on) => p.tcp = on,
+            WasiOpt::Udp(on) => p.udp = on,
+            WasiOpt::AllowIpNameLookup(on) => p.ip_name_lookup = on,
+            WasiOpt::InheritEnv(_) | WasiOpt::NoEffect => {}
+        }
+    }
+    p
+}
+
 /// Builds the guest's WASI context from `--dir`, `--env`, `--argv0`, ARGS.
 fn wasi_ctx(args: &RunArgs, io: IoChoice) -> Result<ringwasm_wasi::WasiCtx> {
     let mut b = ringwasm_wasi::WasiCtxBuilder::new();
@@ -373,8 +398,9 @@ fn wasi_ctx(args: &RunArgs, io: IoChoice) -> Result<ringwasm_wasi::WasiCtx> {
     }
     let inherit_env = args.wasi.iter().rev().find_map(|o| match o {
         WasiOpt::InheritEnv(on) => Some(*on),
-        WasiOpt::NoEffect => None,
+        _ => None,
     });
+    b.socket_policy(socket_policy(&args.wasi));
     if inherit_env == Some(true) {
         for (k, v) in std::env::vars() {
             b.env(k, v);
