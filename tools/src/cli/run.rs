@@ -84,10 +84,11 @@ pub struct RunArgs {
     /// WASI options, as `wasmtime run -S` (`--wasi`, comma-separated as `-W`):
     /// `inherit-env=y|n` (default `n`)
     /// passes the whole host environment (before any `--env`).
-    /// `wasi:sockets` (components), as wasmtime: `inherit-network` lets the
-    /// guest bind and reach any address (default `n`: `access-denied`);
-    /// `tcp`, `udp` (default `y`) allow creating sockets of the protocol;
-    /// `allow-ip-name-lookup` (default `n`) lets names resolve. Accepted
+    /// `wasi:sockets` (components), as wasmtime 49: `inherit-network` lets
+    /// the guest bind and reach any address (default `n`: `access-denied`);
+    /// `tcp`, `udp` allow creating sockets of the protocol (default: as
+    /// `inherit-network`); `allow-ip-name-lookup` (default `n`) lets names
+    /// resolve. Accepted
     /// and without effect: `cli`, `preview2`, `common` (and the network
     /// options for a Preview 1 program, which cannot create sockets).
     #[arg(
@@ -364,19 +365,25 @@ pub struct Host {
 }
 
 /// What `wasi:sockets` may do, from the `-S` options (the last of each
-/// wins, as in wasmtime).
+/// wins). As `wasmtime run` 49 behaves: `tcp` and `udp` default to
+/// `inherit-network` (without flags no socket can be created).
 fn socket_policy(opts: &[WasiOpt]) -> ringwasm_wasi::p2::sockets::SocketPolicy {
-    let mut p = ringwasm_wasi::p2::sockets::SocketPolicy::default();
+    let (mut net, mut tcp, mut udp, mut lookup) = (false, None, None, false);
     for o in opts {
         match *o {
-            WasiOpt::InheritNetwork(on) => p.inherit_network = on,
-            WasiOpt::Tcp(on) => p.tcp = on,
-            WasiOpt::Udp(on) => p.udp = on,
-            WasiOpt::AllowIpNameLookup(on) => p.ip_name_lookup = on,
+            WasiOpt::InheritNetwork(on) => net = on,
+            WasiOpt::Tcp(on) => tcp = Some(on),
+            WasiOpt::Udp(on) => udp = Some(on),
+            WasiOpt::AllowIpNameLookup(on) => lookup = on,
             WasiOpt::InheritEnv(_) | WasiOpt::NoEffect => {}
         }
     }
-    p
+    ringwasm_wasi::p2::sockets::SocketPolicy {
+        inherit_network: net,
+        tcp: tcp.unwrap_or(net),
+        udp: udp.unwrap_or(net),
+        ip_name_lookup: lookup,
+    }
 }
 
 /// Builds the guest's WASI context from `--dir`, `--env`, `--argv0`, ARGS.

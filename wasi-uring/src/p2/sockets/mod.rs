@@ -3,11 +3,13 @@
 //!
 //! The interfaces are always linked, so a component that imports them
 //! (every componentize-py app does) instantiates; what a guest may do is
-//! the context's [`SocketPolicy`], as in wasmtime: no address may be bound
-//! or reached unless `-S inherit-network`, `-S tcp` and `-S udp` (on by
-//! default) gate the protocols, and names resolve only with
-//! `-S allow-ip-name-lookup`. A denied operation is `access-denied` (name
-//! lookup: `permanent-resolver-failure`), never a trap.
+//! the context's [`SocketPolicy`], as the wasmtime 49 CLI's `-S` flags
+//! decide it: `inherit-network` lets addresses be bound and reached,
+//! `tcp` and `udp` let sockets of the protocol be created (each defaults
+//! to `inherit-network`), `allow-ip-name-lookup` lets names resolve. A
+//! denied operation is `access-denied` (name lookup:
+//! `permanent-resolver-failure`), never a trap; a denied connect is
+//! reported by `finish-connect`, as wasmtime does.
 //!
 //! Every socket is nonblocking, as the WIT asks. Waits are reactor ops:
 //! a pollable is the descriptor's readiness, which `poll` waits for with a
@@ -41,29 +43,18 @@ pub use tcp::TcpSocket;
 pub use udp::{IncomingDatagramStream, OutgoingDatagramStream, UdpSocket};
 
 /// What a guest may do with `wasi:sockets` (`-S` flags of `run`). The
-/// default is wasmtime's: TCP and UDP sockets may be created, but no
-/// address bound or reached, and no name resolved.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// default, as `wasmtime run` without flags, allows nothing: every socket
+/// creation is `access-denied` and no name resolves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SocketPolicy {
     /// Any address may be bound and reached (`-S inherit-network`).
     pub inherit_network: bool,
-    /// TCP sockets may be created (`-S tcp`, default on).
+    /// TCP sockets may be created (`-S tcp`).
     pub tcp: bool,
-    /// UDP sockets may be created (`-S udp`, default on).
+    /// UDP sockets may be created (`-S udp`).
     pub udp: bool,
     /// `ip-name-lookup` may resolve names (`-S allow-ip-name-lookup`).
     pub ip_name_lookup: bool,
-}
-
-impl Default for SocketPolicy {
-    fn default() -> Self {
-        SocketPolicy {
-            inherit_network: false,
-            tcp: true,
-            udp: true,
-            ip_name_lookup: false,
-        }
-    }
 }
 
 impl SocketPolicy {
@@ -383,9 +374,9 @@ mod tests {
     }
 
     #[test]
-    fn the_default_policy_is_wasmtimes() {
+    fn the_default_policy_allows_nothing() {
         let p = SocketPolicy::default();
-        assert!(p.tcp && p.udp && !p.inherit_network && !p.ip_name_lookup);
+        assert!(!p.tcp && !p.udp && !p.inherit_network && !p.ip_name_lookup);
         assert!(!p.allows("127.0.0.1:1".parse().unwrap()));
     }
 }

@@ -148,6 +148,18 @@ impl TcpSocket {
     }
 }
 
+impl State {
+    /// Whether a two-phase operation is half done: another `start-*` is
+    /// then `concurrency-conflict` (the WIT's "incompatible with another
+    /// asynchronous operation that is already in progress").
+    fn in_progress(&self) -> bool {
+        matches!(
+            self,
+            State::BindStarted | State::ListenStarted | State::Connecting(_)
+        )
+    }
+}
+
 fn code(e: rustix::io::Errno) -> ErrorCode {
     error_code(&e.into())
 }
@@ -451,8 +463,10 @@ impl tcp::Host for WasiCtx {
         if !super::is_unicast(addr.ip()) || !super::family_matches(addr.ip(), s.family) {
             return Ok(Err(ErrorCode::InvalidArgument));
         }
-        if !matches!(*s.state.borrow(), State::Unbound) {
-            return Ok(Err(ErrorCode::InvalidState));
+        match &*s.state.borrow() {
+            State::Unbound => {}
+            st if st.in_progress() => return Ok(Err(ErrorCode::ConcurrencyConflict)),
+            _ => return Ok(Err(ErrorCode::InvalidState)),
         }
         // The WIT: a bind must not fail on a recently closed socket's
         // TIME_WAIT, which is what `SO_REUSEADDR` means on Unix.
@@ -485,13 +499,11 @@ impl tcp::Host for WasiCtx {
     ) -> SocketResult<()> {
         self.check_network(&network)?;
         let addr = super::to_std(&remote_address);
-        if !self.p2.sockets.allows(addr) {
-            return Ok(Err(ErrorCode::AccessDenied));
-        }
+        let allowed = self.p2.sockets.allows(addr);
         let s = self.tcp(&self_)?;
-        match *s.state.borrow() {
+        match &*s.state.borrow() {
             State::Unbound | State::Bound => {}
-            State::Connecting(_) => return Ok(Err(ErrorCode::ConcurrencyConflict)),
+            st if st.in_progress() => return Ok(Err(ErrorCode::ConcurrencyConflict)),
             _ => return Ok(Err(ErrorCode::InvalidState)),
         }
         if !super::is_unicast(addr.ip())
@@ -500,7 +512,13 @@ impl tcp::Host for WasiCtx {
         {
             return Ok(Err(ErrorCode::InvalidArgument));
         }
-        let early = connect_now(&s.fd, addr);
+        // A denied connect fails in `finish-connect`, as in wasmtime (whose
+        // permission check is part of the connection it starts).
+        let early = if allowed {
+            connect_now(&s.fd, addr)
+        } else {
+            Some(Err(io::Error::from_raw_os_error(libc::EACCES)))
+        };
         *s.state.borrow_mut() = State::Connecting(early);
         Ok(Ok(()))
     }
@@ -540,8 +558,10 @@ impl tcp::Host for WasiCtx {
     fn tcp_socket_start_listen(&mut self, self_: Resource<TcpSocket>) -> SocketResult<()> {
         let s = self.tcp(&self_)?;
         let mut st = s.state.borrow_mut();
-        if !matches!(*st, State::Bound) {
-            return Ok(Err(ErrorCode::InvalidState));
+        match &*st {
+            State::Bound => {}
+            st if st.in_progress() => return Ok(Err(ErrorCode::ConcurrencyConflict)),
+            _ => return Ok(Err(ErrorCode::InvalidState)),
         }
         *st = State::ListenStarted;
         Ok(Ok(()))
@@ -607,8 +627,13 @@ impl tcp::Host for WasiCtx {
         self_: Resource<TcpSocket>,
     ) -> SocketResult<IpSocketAddress> {
         let s = self.tcp(&self_)?;
+        // Bound by the system from `start-bind` on.
         match *s.state.borrow() {
-            State::Bound | State::Listening | State::Connected(_) => {}
+            State::BindStarted
+            | State::Bound
+            | State::ListenStarted
+            | State::Listening
+            | State::Connected(_) => {}
             _ => return Ok(Err(ErrorCode::InvalidState)),
         }
         Ok(rustix::net::getsockname(&*s.fd)
@@ -660,7 +685,7 @@ impl tcp::Host for WasiCtx {
             .min(i32::MAX as u32);
         let s = self.tcp(&self_)?;
         let listening = match *s.state.borrow() {
-            State::Unbound | State::BindStarted | State::Bound => false,
+            State::Unbound | State::BindStarted | State::Bound | State::ListenStarted => false,
             State::Listening => true,
             _ => return Ok(Err(ErrorCode::InvalidState)),
         };
