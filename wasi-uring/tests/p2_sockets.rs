@@ -226,7 +226,7 @@ const ALLOWED_LINES: &[&str] = &[
     "client got \"hello\"",
     "read with nothing waiting: Ok(0)",
     "write after shutdown: true",
-    "client read 3145728 bytes, then closed",
+    "client read 3145732 bytes, then closed",
     "server read 0 bytes, then closed",
     "server read after shutdown receive: true",
     "keep-alive: Ok(true)",

@@ -199,6 +199,19 @@ pub trait OutputSink {
     /// `Closed` or `Failed`.
     fn write(&mut self, inline: &Inline, bytes: &[u8]) -> Result<(), StreamError>;
 
+    /// Write all of `bytes` (at most [`MAX_BLOCKING_WRITE`] from
+    /// `blocking-write-and-flush`, any length from `blocking-splice`),
+    /// first waiting until the sink can take them: the blocking calls
+    /// never ask `check-write`. The default suits sinks whose `write`
+    /// takes anything at any time.
+    ///
+    /// # Errors
+    ///
+    /// `Closed` or `Failed`.
+    fn blocking_write(&mut self, inline: &Inline, bytes: &[u8]) -> Result<(), StreamError> {
+        self.write(inline, bytes)
+    }
+
     /// Start flushing.
     ///
     /// # Errors
@@ -614,7 +627,7 @@ impl streams::Host for WasiCtx {
         }
         let (s, inline) = self.output(&self_)?;
         let r =
-            s.0.write(inline, &contents)
+            s.0.blocking_write(inline, &contents)
                 .and_then(|()| s.0.blocking_flush(inline));
         self.stream_result(r)
     }
@@ -700,7 +713,7 @@ impl streams::Host for WasiCtx {
         let n = bytes.len() as u64;
         let (s, inline) = self.output(&self_)?;
         let r =
-            s.0.write(inline, &bytes)
+            s.0.blocking_write(inline, &bytes)
                 .and_then(|()| s.0.blocking_flush(inline))
                 .map(|()| n);
         self.stream_result(r)

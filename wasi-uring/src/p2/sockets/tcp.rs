@@ -356,6 +356,9 @@ impl OutputSink for TcpOutput {
 
     fn write(&mut self, inline: &Inline, bytes: &[u8]) -> Result<(), StreamError> {
         self.pending_error()?;
+        if bytes.is_empty() {
+            return Ok(());
+        }
         if self.in_flight().is_some() || bytes.len() as u64 > WRITE_PERMIT {
             return Err(StreamError::Trap(Trap::host(
                 "write exceeds what check-write permitted",
@@ -389,6 +392,14 @@ impl OutputSink for TcpOutput {
                 rest,
                 done,
             )));
+        }
+        Ok(())
+    }
+
+    fn blocking_write(&mut self, inline: &Inline, bytes: &[u8]) -> Result<(), StreamError> {
+        for chunk in bytes.chunks(WRITE_PERMIT as usize) {
+            self.blocking_flush(inline)?;
+            self.write(inline, chunk)?;
         }
         Ok(())
     }

@@ -170,6 +170,8 @@ fn tcp_states(net: &Network) {
     println!("read with nothing waiting: {:?}", cin.read(16).map(|b| b.len()).map_err(|_| ()));
     let big = vec![7u8; 3 << 20];
     write_all(&aout, &big);
+    // Right behind a write still in flight: waits for it, never traps.
+    aout.blocking_write_and_flush(b"tail").expect("blocking write");
     println!("shutdown send: {}", r(a.shutdown(ShutdownType::Send)));
     println!("shutdown send again: {}", r(a.shutdown(ShutdownType::Send)));
     println!("write after shutdown: {}", matches!(aout.check_write(), Err(StreamError::Closed)));
