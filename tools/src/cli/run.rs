@@ -776,6 +776,28 @@ mod tests {
     }
 
     #[test]
+    fn socket_flags_make_wasmtimes_policy() {
+        let opts = |v: &[&str]| -> Vec<WasiOpt> {
+            v.iter()
+                .map(|s| parse_wasi_opt(s).expect("parses"))
+                .collect()
+        };
+        let p = socket_policy(&[]);
+        assert!(!p.inherit_network && !p.tcp && !p.udp && !p.ip_name_lookup);
+        // tcp and udp default to inherit-network.
+        let p = socket_policy(&opts(&["inherit-network"]));
+        assert!(p.inherit_network && p.tcp && p.udp && !p.ip_name_lookup);
+        let p = socket_policy(&opts(&["inherit-network", "udp=n", "allow-ip-name-lookup"]));
+        assert!(p.tcp && !p.udp && p.ip_name_lookup);
+        let p = socket_policy(&opts(&["tcp"]));
+        assert!(!p.inherit_network && p.tcp && !p.udp);
+        // The last of each wins.
+        let p = socket_policy(&opts(&["inherit-network", "inherit-network=n"]));
+        assert!(!p.inherit_network && !p.tcp);
+        assert!(parse_wasi_opt("tcp=maybe").is_err());
+    }
+
+    #[test]
     fn wasm_options_parse_as_wasmtime_spells_them() {
         assert_eq!(
             parse_wasm_opt("max-memory-size=131072"),
