@@ -1,7 +1,8 @@
 //! `wasi:sockets/ip-name-lookup`.
 //!
 //! `resolve-addresses` answers an IP literal at once and refuses what is
-//! no host name (`invalid-argument`), as the WIT asks; a name is resolved
+//! no host name (`invalid-argument`), as the WIT asks; a Unicode name
+//! becomes ASCII with Punycode (RFC 3492); a name is resolved
 //! by the system resolver (`getaddrinfo`) on a thread of its own, since
 //! no resolver call can be a ring op. The thread holds one end of a socket
 //! pair and closes it when done, so the stream's pollable is the other
@@ -102,6 +103,108 @@ fn parse_ipv4(s: &str) -> Option<Result<Ipv4Addr, ()>> {
     Some(Ok(Ipv4Addr::from(v as u32)))
 }
 
+/// RFC 3492's bootstring parameters for Punycode.
+mod punycode {
+    const BASE: u32 = 36;
+    const TMIN: u32 = 1;
+    const TMAX: u32 = 26;
+    const SKEW: u32 = 38;
+    const DAMP: u32 = 700;
+    const INITIAL_BIAS: u32 = 72;
+    const INITIAL_N: u32 = 128;
+
+    fn adapt(delta: u32, points: u32, first: bool) -> u32 {
+        let mut delta = if first { delta / DAMP } else { delta / 2 };
+        delta += delta / points;
+        let mut k = 0;
+        while delta > ((BASE - TMIN) * TMAX) / 2 {
+            delta /= BASE - TMIN;
+            k += BASE;
+        }
+        k + (BASE - TMIN + 1) * delta / (delta + SKEW)
+    }
+
+    fn digit(d: u32) -> char {
+        // `d` is below BASE: a letter for 0..26, a digit after.
+        char::from(if d < 26 {
+            b'a' + d as u8
+        } else {
+            b'0' + (d - 26) as u8
+        })
+    }
+
+    /// RFC 3492 section 6.3: the Punycode of `label`; `None` on overflow.
+    pub(super) fn encode(label: &str) -> Option<String> {
+        let input: Vec<u32> = label.chars().map(u32::from).collect();
+        let mut out: String = label.chars().filter(char::is_ascii).collect();
+        let basic = out.len() as u32;
+        let mut handled = basic;
+        if basic > 0 {
+            out.push('-');
+        }
+        let (mut n, mut delta, mut bias) = (INITIAL_N, 0u32, INITIAL_BIAS);
+        while (handled as usize) < input.len() {
+            let m = input.iter().copied().filter(|&c| c >= n).min()?;
+            delta = delta.checked_add((m - n).checked_mul(handled + 1)?)?;
+            n = m;
+            for &c in &input {
+                if c < n {
+                    delta = delta.checked_add(1)?;
+                }
+                if c == n {
+                    let mut q = delta;
+                    let mut k = BASE;
+                    loop {
+                        let t = if k <= bias {
+                            TMIN
+                        } else if k >= bias + TMAX {
+                            TMAX
+                        } else {
+                            k - bias
+                        };
+                        if q < t {
+                            break;
+                        }
+                        out.push(digit(t + (q - t) % (BASE - t)));
+                        q = (q - t) / (BASE - t);
+                        k += BASE;
+                    }
+                    out.push(digit(q));
+                    bias = adapt(delta, handled + 1, handled == basic);
+                    delta = 0;
+                    handled += 1;
+                }
+            }
+            delta = delta.checked_add(1)?;
+            n = n.checked_add(1)?;
+        }
+        Some(out)
+    }
+}
+
+/// A lowercased name in ASCII: each label with other characters becomes
+/// `xn--` and its Punycode (IDNA's ToASCII, without UTS 46's mapping
+/// table: names are lowercased, not otherwise normalised).
+fn to_ascii(name: &str) -> Result<String, ErrorCode> {
+    let lower = name.to_lowercase();
+    if lower.is_ascii() {
+        return Ok(lower);
+    }
+    let labels: Option<Vec<String>> = lower
+        .split('.')
+        .map(|l| {
+            if l.is_ascii() {
+                Some(l.to_owned())
+            } else {
+                punycode::encode(l).map(|p| format!("xn--{p}"))
+            }
+        })
+        .collect();
+    labels
+        .map(|l| l.join("."))
+        .ok_or(ErrorCode::InvalidArgument)
+}
+
 /// What `name` asks to resolve, or `invalid-argument`.
 fn parse_host(name: &str) -> Result<Host, ErrorCode> {
     if let Some(inner) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
@@ -116,7 +219,7 @@ fn parse_host(name: &str) -> Result<Host, ErrorCode> {
     if name.is_empty() || name.chars().any(forbidden) {
         return Err(ErrorCode::InvalidArgument);
     }
-    let lower = name.to_ascii_lowercase();
+    let lower = to_ascii(name)?;
     match parse_ipv4(&lower) {
         Some(Ok(a)) => Ok(Host::Ip(IpAddr::V4(a))),
         Some(Err(())) => Err(ErrorCode::InvalidArgument),
@@ -245,6 +348,21 @@ mod tests {
         assert_eq!(parse_host("[::1]"), Ok(ip("::1")));
         assert_eq!(parse_host("127.1"), Ok(ip("127.0.0.1")));
         assert_eq!(parse_host("0x7f.0.0.1"), Ok(ip("127.0.0.1")));
+    }
+
+    #[test]
+    fn unicode_names_become_punycode() {
+        // RFC 3492's own examples and the classic IDNA ones.
+        assert_eq!(punycode::encode("bücher").as_deref(), Some("bcher-kva"));
+        assert_eq!(punycode::encode("münchen").as_deref(), Some("mnchen-3ya"));
+        assert_eq!(
+            punycode::encode("他们为什么不说中文").as_deref(),
+            Some("ihqwcrb4cv8a8dqg056pqjye")
+        );
+        assert_eq!(
+            parse_host("Bücher.Example"),
+            Ok(Host::Name("xn--bcher-kva.example".into()))
+        );
     }
 
     #[test]
