@@ -14,9 +14,9 @@ use wasip2::sockets::network::{
     ErrorCode, IpAddress, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
     Network,
 };
-use wasip2::sockets::tcp::{ShutdownType, TcpSocket};
+use wasip2::sockets::tcp::ShutdownType;
 use wasip2::sockets::tcp_create_socket::create_tcp_socket;
-use wasip2::sockets::udp::{OutgoingDatagram, UdpSocket};
+use wasip2::sockets::udp::OutgoingDatagram;
 use wasip2::sockets::udp_create_socket::create_udp_socket;
 
 fn r<T>(x: Result<T, ErrorCode>) -> String {
@@ -324,7 +324,5 @@ fn main() {
         }
         _ => denied(&net),
     }
-    let _: Option<&UdpSocket> = None;
-    let _: Option<&TcpSocket> = None;
     println!("done");
 }
