@@ -38,7 +38,11 @@ fn backend(iface: &str) -> &'static str {
         n if n.starts_with("wasi:filesystem/") => {
             "reactor (openat2 RESOLVE_BENEATH, statx, read/write, ...); getdents direct"
         }
-        n if n.starts_with("wasi:sockets/") => "reactor (connect, accept, send, recv, poll)",
+        "wasi:sockets/ip-name-lookup" => "getaddrinfo on a resolver thread; reactor POLL_ADD waits",
+        n if n.starts_with("wasi:sockets/") => {
+            "reactor ACCEPT, RECV, SEND, SHUTDOWN, POLL_ADD; nonblocking connect, bind, listen, \
+             UDP recvfrom/sendto direct"
+        }
         n if n.starts_with("wasi:http/") => "HTTP/1.1 server and client (wasi-uring/src/http)",
         _ => "",
     }

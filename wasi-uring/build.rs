@@ -75,6 +75,30 @@ fn main() {
             "wasi:filesystem/types.directory-entry-stream",
             "crate::p2::filesystem::DirectoryEntryStream",
         ),
+        (
+            "wasi:sockets/network.network",
+            "crate::p2::sockets::Network",
+        ),
+        (
+            "wasi:sockets/tcp.tcp-socket",
+            "crate::p2::sockets::TcpSocket",
+        ),
+        (
+            "wasi:sockets/udp.udp-socket",
+            "crate::p2::sockets::UdpSocket",
+        ),
+        (
+            "wasi:sockets/udp.incoming-datagram-stream",
+            "crate::p2::sockets::IncomingDatagramStream",
+        ),
+        (
+            "wasi:sockets/udp.outgoing-datagram-stream",
+            "crate::p2::sockets::OutgoingDatagramStream",
+        ),
+        (
+            "wasi:sockets/ip-name-lookup.resolve-address-stream",
+            "crate::p2::sockets::ResolveAddressStream",
+        ),
     ]
     .into_iter()
     .map(|(a, b)| (a.to_string(), b.to_string()))

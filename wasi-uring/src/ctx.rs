@@ -94,6 +94,7 @@ pub struct WasiCtxBuilder {
     sockets: Vec<OwnedFd>,
     resolution: Option<Resolution>,
     io: IoChoice,
+    socket_policy: crate::p2::sockets::SocketPolicy,
 }
 
 impl WasiCtxBuilder {
@@ -156,6 +157,13 @@ impl WasiCtxBuilder {
     /// sockets itself.
     pub fn socket(&mut self, fd: OwnedFd) -> &mut Self {
         self.sockets.push(fd);
+        self
+    }
+
+    /// What WASI 0.2 `wasi:sockets` may do (default: wasmtime's, sockets
+    /// but no address and no name lookup).
+    pub fn socket_policy(&mut self, p: crate::p2::sockets::SocketPolicy) -> &mut Self {
+        self.socket_policy = p;
         self
     }
 
@@ -284,7 +292,7 @@ impl WasiCtxBuilder {
             preopens.push((dup(fd).map_err(BuildError::Stdio)?, p.guest.clone()));
         }
         Ok(WasiCtx {
-            p2: crate::p2::P2State::new(stdio, preopens),
+            p2: crate::p2::P2State::new(stdio, preopens, self.socket_policy),
             args: self.args.iter().map(|a| a.clone().into_bytes()).collect(),
             env: self
                 .env

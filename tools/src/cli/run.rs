@@ -83,10 +83,14 @@ pub struct RunArgs {
 
     /// WASI options, as `wasmtime run -S` (`--wasi`, comma-separated as `-W`):
     /// `inherit-env=y|n` (default `n`)
-    /// passes the whole host environment (before any `--env`). Accepted and
-    /// without effect on a Preview 1 program, as in wasmtime: `cli`,
-    /// `preview2`, `common`, `inherit-network`, `allow-ip-name-lookup`,
-    /// `tcp`, `udp`.
+    /// passes the whole host environment (before any `--env`).
+    /// `wasi:sockets` (components), as wasmtime 49: `inherit-network` lets
+    /// the guest bind and reach any address (default `n`: `access-denied`);
+    /// `tcp`, `udp` allow creating sockets of the protocol (default: as
+    /// `inherit-network`); `allow-ip-name-lookup` (default `n`) lets names
+    /// resolve. Accepted
+    /// and without effect: `cli`, `preview2`, `common` (and the network
+    /// options for a Preview 1 program, which cannot create sockets).
     #[arg(
         short = 'S',
         long = "wasi",
@@ -237,7 +241,15 @@ pub(super) fn parse_wasm_opt(s: &str) -> Result<WasmOpt, String> {
 pub enum WasiOpt {
     /// `inherit-env=y|n`.
     InheritEnv(bool),
-    /// An option that changes nothing for a Preview 1 program.
+    /// `inherit-network=y|n`.
+    InheritNetwork(bool),
+    /// `tcp=y|n`.
+    Tcp(bool),
+    /// `udp=y|n`.
+    Udp(bool),
+    /// `allow-ip-name-lookup=y|n`.
+    AllowIpNameLookup(bool),
+    /// An option that changes nothing here.
     NoEffect,
 }
 
@@ -249,13 +261,11 @@ pub(super) fn parse_wasi_opt(s: &str) -> Result<WasiOpt, String> {
     };
     match key {
         "inherit-env" => Ok(WasiOpt::InheritEnv(yes_no(s, key, value)?)),
-        "cli"
-        | "preview2"
-        | "common"
-        | "inherit-network"
-        | "allow-ip-name-lookup"
-        | "tcp"
-        | "udp" => {
+        "inherit-network" => Ok(WasiOpt::InheritNetwork(yes_no(s, key, value)?)),
+        "tcp" => Ok(WasiOpt::Tcp(yes_no(s, key, value)?)),
+        "udp" => Ok(WasiOpt::Udp(yes_no(s, key, value)?)),
+        "allow-ip-name-lookup" => Ok(WasiOpt::AllowIpNameLookup(yes_no(s, key, value)?)),
+        "cli" | "preview2" | "common" => {
             yes_no(s, key, value)?;
             Ok(WasiOpt::NoEffect)
         }
@@ -264,8 +274,8 @@ pub(super) fn parse_wasi_opt(s: &str) -> Result<WasiOpt, String> {
             Err(format!("`{key}`: a wasmtime option ringwasm does not have"))
         }
         _ => Err(format!(
-            "`{key}`: unknown option (known: inherit-env, and the no-ops cli, preview2, \
-             common, inherit-network, allow-ip-name-lookup, tcp, udp)"
+            "`{key}`: unknown option (known: inherit-env, inherit-network, tcp, udp, \
+             allow-ip-name-lookup, and the no-ops cli, preview2, common)"
         )),
     }
 }
@@ -354,6 +364,28 @@ pub struct Host {
     pub wasi: ringwasm_wasi::WasiCtx,
 }
 
+/// What `wasi:sockets` may do, from the `-S` options (the last of each
+/// wins). As `wasmtime run` 49 behaves: `tcp` and `udp` default to
+/// `inherit-network` (without flags no socket can be created).
+fn socket_policy(opts: &[WasiOpt]) -> ringwasm_wasi::p2::sockets::SocketPolicy {
+    let (mut net, mut tcp, mut udp, mut lookup) = (false, None, None, false);
+    for o in opts {
+        match *o {
+            WasiOpt::InheritNetwork(on) => net = on,
+            WasiOpt::Tcp(on) => tcp = Some(on),
+            WasiOpt::Udp(on) => udp = Some(on),
+            WasiOpt::AllowIpNameLookup(on) => lookup = on,
+            WasiOpt::InheritEnv(_) | WasiOpt::NoEffect => {}
+        }
+    }
+    ringwasm_wasi::p2::sockets::SocketPolicy {
+        inherit_network: net,
+        tcp: tcp.unwrap_or(net),
+        udp: udp.unwrap_or(net),
+        ip_name_lookup: lookup,
+    }
+}
+
 /// Builds the guest's WASI context from `--dir`, `--env`, `--argv0`, ARGS.
 fn wasi_ctx(args: &RunArgs, io: IoChoice) -> Result<ringwasm_wasi::WasiCtx> {
     let mut b = ringwasm_wasi::WasiCtxBuilder::new();
@@ -373,8 +405,9 @@ fn wasi_ctx(args: &RunArgs, io: IoChoice) -> Result<ringwasm_wasi::WasiCtx> {
     }
     let inherit_env = args.wasi.iter().rev().find_map(|o| match o {
         WasiOpt::InheritEnv(on) => Some(*on),
-        WasiOpt::NoEffect => None,
+        _ => None,
     });
+    b.socket_policy(socket_policy(&args.wasi));
     if inherit_env == Some(true) {
         for (k, v) in std::env::vars() {
             b.env(k, v);
@@ -740,6 +773,28 @@ mod tests {
         assert!(matches!(parse_val(&ValType::I64, "-9"), Ok(Val::I64(-9))));
         assert!(parse_val(&ValType::I32, "4294967296").is_err());
         assert!(parse_val(&ValType::I32, "two").is_err());
+    }
+
+    #[test]
+    fn socket_flags_make_wasmtimes_policy() {
+        let opts = |v: &[&str]| -> Vec<WasiOpt> {
+            v.iter()
+                .map(|s| parse_wasi_opt(s).expect("parses"))
+                .collect()
+        };
+        let p = socket_policy(&[]);
+        assert!(!p.inherit_network && !p.tcp && !p.udp && !p.ip_name_lookup);
+        // tcp and udp default to inherit-network.
+        let p = socket_policy(&opts(&["inherit-network"]));
+        assert!(p.inherit_network && p.tcp && p.udp && !p.ip_name_lookup);
+        let p = socket_policy(&opts(&["inherit-network", "udp=n", "allow-ip-name-lookup"]));
+        assert!(p.tcp && !p.udp && p.ip_name_lookup);
+        let p = socket_policy(&opts(&["tcp"]));
+        assert!(!p.inherit_network && p.tcp && !p.udp);
+        // The last of each wins.
+        let p = socket_policy(&opts(&["inherit-network", "inherit-network=n"]));
+        assert!(!p.inherit_network && !p.tcp);
+        assert!(parse_wasi_opt("tcp=maybe").is_err());
     }
 
     #[test]

@@ -6,9 +6,10 @@
 //! to wait for, which `poll` turns into reactor operations (a poll on a
 //! descriptor or a timer) and waits for on the ring.
 
+use std::cell::{Cell, RefCell};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
-use std::task::Poll;
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use ringwasm_jit::component::__internal::Trap;
@@ -61,8 +62,77 @@ pub enum Readiness {
     Writable(Rc<OwnedFd>),
     /// The monotonic clock reaches this instant.
     At(Instant),
+    /// Host work in the background finishes (a socket's write in flight).
+    Signal(Rc<Signal>),
+    /// Whatever the owner's state asks for when the pollable is polled: a
+    /// socket's pollable lives across its state changes (`subscribe` once,
+    /// then bind, connect, listen), so it is asked each time.
+    Dynamic(Rc<dyn Fn() -> Readiness>),
     /// Never ready (a pollable of a closed stream that never reports).
     Never,
+}
+
+impl Readiness {
+    /// What to wait for now: a [`Readiness::Dynamic`] asked for its
+    /// current answer.
+    fn resolve(&self) -> Readiness {
+        match self {
+            Readiness::Dynamic(f) => match f() {
+                // One level: an owner never answers with another closure.
+                Readiness::Dynamic(_) => Readiness::Ready,
+                r => r,
+            },
+            r => r.clone(),
+        }
+    }
+
+    /// Whether it is ready now, without waiting.
+    fn ready_now(&self) -> bool {
+        match self.resolve() {
+            Readiness::Ready => true,
+            Readiness::At(t) => t <= Instant::now(),
+            Readiness::Readable(fd) => readable_now(&fd),
+            Readiness::Writable(fd) => writable_now(&fd),
+            Readiness::Signal(s) => s.is_set(),
+            Readiness::Dynamic(_) | Readiness::Never => false,
+        }
+    }
+}
+
+/// A one-shot event that host code sets when background work finishes;
+/// pollables wait for it on the thread's executor.
+#[derive(Default)]
+pub struct Signal {
+    set: Cell<bool>,
+    wakers: RefCell<Vec<Waker>>,
+}
+
+impl Signal {
+    /// Marks the event as happened and wakes every waiter.
+    pub fn set(&self) {
+        self.set.set(true);
+        for w in self.wakers.take() {
+            w.wake();
+        }
+    }
+
+    /// Whether the event has happened.
+    pub fn is_set(&self) -> bool {
+        self.set.get()
+    }
+
+    /// Resolves once the event has happened.
+    pub async fn wait(&self) {
+        std::future::poll_fn(|cx| {
+            if self.set.get() {
+                Poll::Ready(())
+            } else {
+                self.wakers.borrow_mut().push(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await;
+    }
 }
 
 impl std::fmt::Debug for Readiness {
@@ -72,6 +142,8 @@ impl std::fmt::Debug for Readiness {
             Readiness::Readable(fd) => write!(f, "Readable({})", fd.as_raw_fd()),
             Readiness::Writable(fd) => write!(f, "Writable({})", fd.as_raw_fd()),
             Readiness::At(t) => write!(f, "At({t:?})"),
+            Readiness::Signal(s) => write!(f, "Signal({})", s.is_set()),
+            Readiness::Dynamic(_) => f.write_str("Dynamic"),
             Readiness::Never => f.write_str("Never"),
         }
     }
@@ -127,6 +199,19 @@ pub trait OutputSink {
     /// `Closed` or `Failed`.
     fn write(&mut self, inline: &Inline, bytes: &[u8]) -> Result<(), StreamError>;
 
+    /// Write all of `bytes` (at most [`MAX_BLOCKING_WRITE`] from
+    /// `blocking-write-and-flush`, any length from `blocking-splice`),
+    /// first waiting until the sink can take them: the blocking calls
+    /// never ask `check-write`. The default suits sinks whose `write`
+    /// takes anything at any time.
+    ///
+    /// # Errors
+    ///
+    /// `Closed` or `Failed`.
+    fn blocking_write(&mut self, inline: &Inline, bytes: &[u8]) -> Result<(), StreamError> {
+        self.write(inline, bytes)
+    }
+
     /// Start flushing.
     ///
     /// # Errors
@@ -178,11 +263,11 @@ pub(crate) fn ready_now(fd: &OwnedFd, flags: rustix::event::PollFlags) -> bool {
     matches!(rustix::event::poll(&mut p, Some(&zero)), Ok(n) if n > 0)
 }
 
-fn readable_now(fd: &OwnedFd) -> bool {
+pub(crate) fn readable_now(fd: &OwnedFd) -> bool {
     ready_now(fd, rustix::event::PollFlags::IN)
 }
 
-fn writable_now(fd: &OwnedFd) -> bool {
+pub(crate) fn writable_now(fd: &OwnedFd) -> bool {
     ready_now(fd, rustix::event::PollFlags::OUT)
 }
 
@@ -298,18 +383,12 @@ impl InputSource for ClosedInput {
 /// A trap when an async call waiting here is cancelled.
 pub(crate) fn wait_any(inline: &Inline, readiness: &[Readiness]) -> Result<Vec<u32>, Trap> {
     let driver = inline.driver().clone();
-    let now = Instant::now();
+    let readiness: Vec<Readiness> = readiness.iter().map(Readiness::resolve).collect();
     // Already-ready entries need no wait.
     let ready: Vec<u32> = readiness
         .iter()
         .enumerate()
-        .filter(|(_, r)| match r {
-            Readiness::Ready => true,
-            Readiness::At(t) => *t <= now,
-            Readiness::Readable(fd) => readable_now(fd),
-            Readiness::Writable(fd) => writable_now(fd),
-            Readiness::Never => false,
-        })
+        .filter(|(_, r)| r.ready_now())
         .map(|(i, _)| i as u32)
         .collect();
     if !ready.is_empty() {
@@ -334,7 +413,8 @@ pub(crate) fn wait_any(inline: &Inline, readiness: &[Readiness]) -> Result<Vec<u
                         let _ = d.submit(Timeout::new(left)).await;
                     }
                 })),
-                Readiness::Never => None,
+                Readiness::Signal(s) => Some(Box::pin(async move { s.wait().await })),
+                Readiness::Dynamic(_) | Readiness::Never => None,
             }
         })
         .collect();
@@ -397,13 +477,7 @@ impl poll::Host for WasiCtx {
             .map_err(table_trap)?
             .readiness
             .clone();
-        Ok(match r {
-            Readiness::Ready => true,
-            Readiness::Never => false,
-            Readiness::At(t) => t <= Instant::now(),
-            Readiness::Readable(fd) => readable_now(&fd),
-            Readiness::Writable(fd) => writable_now(&fd),
-        })
+        Ok(r.ready_now())
     }
 
     fn pollable_block(&mut self, self_: Resource<Pollable>) -> Result<(), Trap> {
@@ -414,7 +488,7 @@ impl poll::Host for WasiCtx {
             .map_err(table_trap)?
             .readiness
             .clone();
-        if matches!(r, Readiness::Never) {
+        if matches!(r.resolve(), Readiness::Never) {
             return Err(Trap::host(
                 "pollable.block on a pollable that can never be ready",
             ));
@@ -436,7 +510,7 @@ impl poll::Host for WasiCtx {
                     .map_err(table_trap)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        if rs.iter().all(|r| matches!(r, Readiness::Never)) {
+        if rs.iter().all(|r| matches!(r.resolve(), Readiness::Never)) {
             return Err(Trap::host("poll: no pollable can ever be ready"));
         }
         wait_any(&self.inline, &rs)
@@ -553,7 +627,7 @@ impl streams::Host for WasiCtx {
         }
         let (s, inline) = self.output(&self_)?;
         let r =
-            s.0.write(inline, &contents)
+            s.0.blocking_write(inline, &contents)
                 .and_then(|()| s.0.blocking_flush(inline));
         self.stream_result(r)
     }
@@ -639,7 +713,7 @@ impl streams::Host for WasiCtx {
         let n = bytes.len() as u64;
         let (s, inline) = self.output(&self_)?;
         let r =
-            s.0.write(inline, &bytes)
+            s.0.blocking_write(inline, &bytes)
                 .and_then(|()| s.0.blocking_flush(inline))
                 .map(|()| n);
         self.stream_result(r)

@@ -11,6 +11,7 @@ pub mod clocks;
 pub mod filesystem;
 pub mod io;
 pub mod random;
+pub mod sockets;
 
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
@@ -30,15 +31,22 @@ pub struct P2State {
     pub(crate) preopens: Vec<(Rc<OwnedFd>, String)>,
     /// `wasi:random/insecure-seed`'s value, chosen on first use.
     pub(crate) insecure_seed: Option<(u64, u64)>,
+    /// What `wasi:sockets` may do.
+    pub(crate) sockets: sockets::SocketPolicy,
 }
 
 impl P2State {
-    pub(crate) fn new(stdio: [Rc<OwnedFd>; 3], preopens: Vec<(Rc<OwnedFd>, String)>) -> Self {
+    pub(crate) fn new(
+        stdio: [Rc<OwnedFd>; 3],
+        preopens: Vec<(Rc<OwnedFd>, String)>,
+        sockets: sockets::SocketPolicy,
+    ) -> Self {
         P2State {
             table: ResourceTable::new(),
             stdio,
             preopens,
             insecure_seed: None,
+            sockets,
         }
     }
 
@@ -48,17 +56,9 @@ impl P2State {
     }
 }
 
-/// Which optional parts of WASI 0.2 to link.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct LinkOptions {
-    /// `wasi:sockets` may create sockets and resolve names (off unless
-    /// `-S inherit-network` or the finer flags turn it on; see the
-    /// context's builder).
-    pub network: bool,
-}
-
 /// Add every WASI 0.2 interface ringwasm implements to `linker`; `get`
-/// finds the [`WasiCtx`] in the store's data.
+/// finds the [`WasiCtx`] in the store's data. `wasi:sockets` is always
+/// linked: what it may do is the context's [`sockets::SocketPolicy`].
 ///
 /// # Errors
 ///
@@ -88,5 +88,12 @@ pub fn add_to_linker<T: 'static>(
     wasi::random::random::add_to_linker(linker, get)?;
     wasi::random::insecure::add_to_linker(linker, get)?;
     wasi::random::insecure_seed::add_to_linker(linker, get)?;
+    wasi::sockets::network::add_to_linker(linker, get)?;
+    wasi::sockets::instance_network::add_to_linker(linker, get)?;
+    wasi::sockets::tcp::add_to_linker(linker, get)?;
+    wasi::sockets::tcp_create_socket::add_to_linker(linker, get)?;
+    wasi::sockets::udp::add_to_linker(linker, get)?;
+    wasi::sockets::udp_create_socket::add_to_linker(linker, get)?;
+    wasi::sockets::ip_name_lookup::add_to_linker(linker, get)?;
     Ok(())
 }
