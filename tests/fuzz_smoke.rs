@@ -178,5 +178,8 @@ fn smith_components_never_panic() {
             fuzz::compile_component(&engine, &c);
         }
     }
-    assert!(generated > 0, "wasm-smith made no component from 60 seeds");
+    assert!(
+        generated >= 30,
+        "wasm-smith made only {generated} components from 60 seeds"
+    );
 }

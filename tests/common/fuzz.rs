@@ -395,7 +395,13 @@ pub fn compile_component(engine: &jit::Engine, bytes: &[u8]) -> bool {
 pub fn smith_component(data: &[u8]) -> Option<Vec<u8>> {
     let mut u = Unstructured::new(data);
     let config = wasm_smith::Config {
-        // Core modules inside stay within what ringwasm implements.
+        // wasm-smith's component builder reads the core limits for the
+        // component level too: with `min_funcs > 0` and `max_imports == 0`
+        // every component it starts is refused (`IncorrectFormat`), so
+        // components may import and start with no functions. Core modules
+        // inside otherwise stay within what ringwasm implements.
+        min_funcs: 0,
+        max_imports: 10,
         ..smith_config()
     };
     wasm_smith::Component::new(config, &mut u)

@@ -638,7 +638,7 @@ fn option_lists_and_long_forms_parse_as_in_wasmtime() {
         &[
             "run",
             "-O",
-            "pooling-allocator,pooling-total-memories=4,pooling-max-memory-size=1MiB",
+            "pooling-allocator,pooling-total-memories=4,pooling-max-memory-size=1048576",
             "--invoke",
             "run",
             wat,
