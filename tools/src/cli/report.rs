@@ -84,7 +84,7 @@ fn has_unparsed_debuginfo(bytes: &[u8]) -> bool {
         return false;
     }
     if bytes.starts_with(b"\0asm") {
-        return custom_section_names(bytes).any(is_dwarf_section);
+        return binary_has_dwarf(bytes, 0);
     }
     let Ok(text) = std::str::from_utf8(bytes) else {
         return false;
@@ -95,8 +95,27 @@ fn has_unparsed_debuginfo(bytes: &[u8]) -> bool {
     let Ok(mut wat) = wast::parser::parse::<wast::Wat<'_>>(&buf) else {
         return false;
     };
-    wat.encode()
-        .is_ok_and(|wasm| custom_section_names(&wasm).any(is_dwarf_section))
+    wat.encode().is_ok_and(|wasm| binary_has_dwarf(&wasm, 0))
+}
+
+/// Whether a binary module, or any core module nested in a binary
+/// component (its core-module and component sections, recursively: the
+/// Preview 1 adapter keeps the program's DWARF in the inner module), has a
+/// DWARF custom section.
+fn binary_has_dwarf(wasm: &[u8], depth: u32) -> bool {
+    // A component's layer field is 1 (bytes 6..8); a module's is 0.
+    let component = wasm.get(6..8) == Some(&[1, 0][..]);
+    if !component {
+        return sections(wasm)
+            .any(|(id, body)| id == 0 && custom_name(body).is_some_and(is_dwarf_section));
+    }
+    // Core module (1) and component (4) sections hold whole binaries.
+    depth < 16
+        && sections(wasm).any(|(id, body)| match id {
+            0 => custom_name(body).is_some_and(is_dwarf_section),
+            1 | 4 => binary_has_dwarf(body, depth + 1),
+            _ => false,
+        })
 }
 
 fn is_dwarf_section(name: &[u8]) -> bool {
@@ -105,25 +124,26 @@ fn is_dwarf_section(name: &[u8]) -> bool {
         .starts_with(b".debug_")
 }
 
-/// The names of a binary module's custom sections, in order; stops at the
-/// first malformed section (the module was validated when it was compiled,
-/// so that only cuts a file that changed since short).
-fn custom_section_names(wasm: &[u8]) -> impl Iterator<Item = &[u8]> {
+/// A binary's sections as (id, body), in order; stops at the first
+/// malformed section (the binary was validated when it was compiled, so
+/// that only cuts a file that changed since short).
+fn sections(wasm: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
     let mut pos = 8;
     std::iter::from_fn(move || {
-        loop {
-            let id = *wasm.get(pos)?;
-            let (size, n) = read_u32(wasm.get(pos + 1..)?)?;
-            let start = pos + 1 + n;
-            let end = start.checked_add(size as usize)?;
-            let body = wasm.get(start..end)?;
-            pos = end;
-            if id == 0 {
-                let (len, m) = read_u32(body)?;
-                return body.get(m..m.checked_add(len as usize)?);
-            }
-        }
+        let id = *wasm.get(pos)?;
+        let (size, n) = read_u32(wasm.get(pos + 1..)?)?;
+        let start = pos + 1 + n;
+        let end = start.checked_add(size as usize)?;
+        let body = wasm.get(start..end)?;
+        pos = end;
+        Some((id, body))
     })
+}
+
+/// A custom section's name.
+fn custom_name(body: &[u8]) -> Option<&[u8]> {
+    let (len, m) = read_u32(body)?;
+    body.get(m..m.checked_add(len as usize)?)
 }
 
 /// An unsigned LEB128 `u32` and the bytes it took.
@@ -155,8 +175,21 @@ mod tests {
         let mut wat = wast::parser::parse::<wast::Wat<'_>>(&buf).expect("parses");
         let wasm = wat.encode().expect("encodes");
         assert!(has_unparsed_debuginfo(&wasm));
-        let names: Vec<_> = custom_section_names(&wasm).collect();
+        let names: Vec<_> = sections(&wasm)
+            .filter(|(id, _)| *id == 0)
+            .filter_map(|(_, body)| custom_name(body))
+            .collect();
         assert_eq!(names, [&b".debug_info"[..]]);
+    }
+
+    #[test]
+    fn dwarf_in_a_components_inner_module_is_found() {
+        let with = b"(component (core module (@custom \".debug_line\" \"x\") (func)))";
+        let nested = b"(component (component (core module (@custom \".debug_info\" \"x\"))))";
+        let without = b"(component (core module (@custom \"producers\" \"x\") (func)))";
+        assert!(has_unparsed_debuginfo(with));
+        assert!(has_unparsed_debuginfo(nested));
+        assert!(!has_unparsed_debuginfo(without));
     }
 
     #[test]

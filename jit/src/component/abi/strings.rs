@@ -38,15 +38,11 @@ pub(crate) fn load_string_from_range(
     let bytes = &mem[ptr as usize..end as usize];
     match (cx.opts.encoding, utf16) {
         (StringEncoding::Utf8, _) => {
+            // The standard library's wording ("invalid utf-8 sequence of
+            // 1 bytes from index 0"), which is also wasmtime's.
             std::str::from_utf8(bytes)
                 .map(str::to_owned)
-                .map_err(|e| match e.error_len() {
-                    None => trap("incomplete utf-8 byte sequence"),
-                    Some(_) => trap(&format!(
-                        "invalid utf-8 sequence at byte {}",
-                        e.valid_up_to()
-                    )),
-                })
+                .map_err(|e| trap(&e.to_string()))
         }
         (_, true) => {
             let units = bytes
