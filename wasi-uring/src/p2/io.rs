@@ -63,6 +63,20 @@ pub enum Readiness {
     At(Instant),
     /// Never ready (a pollable of a closed stream that never reports).
     Never,
+    /// Ready when a host-side future says so (HTTP bodies and futures).
+    Host(Rc<dyn HostReady>),
+}
+
+/// Readiness that only host code can tell: polled with a no-op waker for
+/// `ready`, with the waiting task's waker by `poll` and `block`.
+pub trait HostReady {
+    /// `Ready` once the pollable is ready.
+    fn poll_ready(&self, cx: &mut std::task::Context<'_>) -> Poll<()>;
+}
+
+fn host_ready_now(h: &dyn HostReady) -> bool {
+    h.poll_ready(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+        .is_ready()
 }
 
 impl std::fmt::Debug for Readiness {
@@ -73,6 +87,7 @@ impl std::fmt::Debug for Readiness {
             Readiness::Writable(fd) => write!(f, "Writable({})", fd.as_raw_fd()),
             Readiness::At(t) => write!(f, "At({t:?})"),
             Readiness::Never => f.write_str("Never"),
+            Readiness::Host(_) => f.write_str("Host"),
         }
     }
 }
@@ -309,6 +324,7 @@ pub(crate) fn wait_any(inline: &Inline, readiness: &[Readiness]) -> Result<Vec<u
             Readiness::Readable(fd) => readable_now(fd),
             Readiness::Writable(fd) => writable_now(fd),
             Readiness::Never => false,
+            Readiness::Host(h) => host_ready_now(&**h),
         })
         .map(|(i, _)| i as u32)
         .collect();
@@ -335,6 +351,9 @@ pub(crate) fn wait_any(inline: &Inline, readiness: &[Readiness]) -> Result<Vec<u
                     }
                 })),
                 Readiness::Never => None,
+                Readiness::Host(h) => {
+                    Some(Box::pin(std::future::poll_fn(move |cx| h.poll_ready(cx))))
+                }
             }
         })
         .collect();
@@ -403,6 +422,7 @@ impl poll::Host for WasiCtx {
             Readiness::At(t) => t <= Instant::now(),
             Readiness::Readable(fd) => readable_now(&fd),
             Readiness::Writable(fd) => writable_now(&fd),
+            Readiness::Host(h) => host_ready_now(&*h),
         })
     }
 
