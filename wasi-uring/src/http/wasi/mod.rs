@@ -1,6 +1,7 @@
 //! wasi:http 0.2 for `ringwasm serve`: the `wasi:http/types` host
-//! ([`types`]) and the bodies as wasi:io streams ([`body`]), what the glue
-//! onto the server's [`Handler`] builds on. Bindings are generated from the `wasip2` crate's WIT with
+//! ([`types`]), the bodies as wasi:io streams ([`body`]), and the glue that
+//! serves a `wasi:http/proxy` component through the server's [`Handler`]
+//! ([`proxy`]). Bindings are generated from the `wasip2` crate's WIT with
 //! the rest of WASI 0.2 (`crate::p2::bindings::wasi::http`).
 //!
 //! `outgoing-handler.handle` is linked and refuses every request with
@@ -11,6 +12,7 @@
 //! [`Handler`]: crate::http::Handler
 
 pub mod body;
+pub mod proxy;
 pub mod types;
 
 use ringwasm_jit::component::Linker;
@@ -18,6 +20,7 @@ use ringwasm_jit::component::Linker;
 use crate::ctx::WasiCtx;
 
 pub use crate::p2::bindings::wasi::http::types::ErrorCode;
+pub use proxy::{GuestBody, ProxyConfig, ProxyHandler, ProxyState, incoming_handler_export};
 pub use types::{
     Fields, FutureTrailers, IncomingBody, IncomingRequest, OutgoingBody, OutgoingRequest,
     OutgoingResponse, RequestOptions, ResponseOutparam,
