@@ -237,6 +237,9 @@ pub(super) fn parse_wasm_opt(s: &str) -> Result<WasmOpt, String> {
 pub enum WasiOpt {
     /// `inherit-env=y|n`.
     InheritEnv(bool),
+    /// `cli=y|n`: all of `wasi:cli` (what `serve` links beside the proxy
+    /// world; `run` always links it).
+    Cli(bool),
     /// An option that changes nothing for a Preview 1 program.
     NoEffect,
 }
@@ -249,13 +252,8 @@ pub(super) fn parse_wasi_opt(s: &str) -> Result<WasiOpt, String> {
     };
     match key {
         "inherit-env" => Ok(WasiOpt::InheritEnv(yes_no(s, key, value)?)),
-        "cli"
-        | "preview2"
-        | "common"
-        | "inherit-network"
-        | "allow-ip-name-lookup"
-        | "tcp"
-        | "udp" => {
+        "cli" => Ok(WasiOpt::Cli(yes_no(s, key, value)?)),
+        "preview2" | "common" | "inherit-network" | "allow-ip-name-lookup" | "tcp" | "udp" => {
             yes_no(s, key, value)?;
             Ok(WasiOpt::NoEffect)
         }
@@ -264,7 +262,7 @@ pub(super) fn parse_wasi_opt(s: &str) -> Result<WasiOpt, String> {
             Err(format!("`{key}`: a wasmtime option ringwasm does not have"))
         }
         _ => Err(format!(
-            "`{key}`: unknown option (known: inherit-env, and the no-ops cli, preview2, \
+            "`{key}`: unknown option (known: inherit-env, cli, and the no-ops preview2, \
              common, inherit-network, allow-ip-name-lookup, tcp, udp)"
         )),
     }
@@ -373,7 +371,7 @@ fn wasi_ctx(args: &RunArgs, io: IoChoice) -> Result<ringwasm_wasi::WasiCtx> {
     }
     let inherit_env = args.wasi.iter().rev().find_map(|o| match o {
         WasiOpt::InheritEnv(on) => Some(*on),
-        WasiOpt::NoEffect => None,
+        WasiOpt::Cli(_) | WasiOpt::NoEffect => None,
     });
     if inherit_env == Some(true) {
         for (k, v) in std::env::vars() {
