@@ -84,6 +84,18 @@ pub struct ServeArgs {
     )]
     pub wasm: Vec<super::run::WasmOpt>,
 
+    /// Optimization options, as `wasmtime serve -O` (`pooling-allocator`
+    /// and its `pooling-*` limits, `opt-level`, `memory-init-cow`; see
+    /// `ringwasm run --help`).
+    #[arg(
+        short = 'O',
+        long = "optimize",
+        value_name = "OPT=VAL[,..]",
+        value_delimiter = ',',
+        value_parser = super::compile::parse_optimize_opt
+    )]
+    pub optimize: Vec<super::compile::OptimizeOpt>,
+
     /// WASI options, as `wasmtime serve -S` (`-S cli` links wasi:cli).
     #[arg(
         short = 'S',
@@ -230,6 +242,7 @@ fn engine(args: &ServeArgs) -> Result<(Engine, Option<Duration>)> {
         config.epoch_interruption(true);
     }
     config.allow_precompiled(true);
+    super::compile::apply_optimize_opts(&mut config, &args.optimize);
     let engine = Engine::new(&config).context("cannot create the engine")?;
     Ok((engine, timeout))
 }
