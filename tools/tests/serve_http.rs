@@ -244,6 +244,27 @@ fn trap_gives_500_and_the_next_request_succeeds(io: &str) {
     assert_eq!((r.status, r.body.as_slice()), (200, HELLO));
 }
 
+/// SIGTERM drains: the request in flight is answered, then the command
+/// exits 0.
+fn sigterm_drains_and_exits_0(io: &str) {
+    let mut srv = Serve::start(io, &guest("echo"), &["-S", "cli"]);
+    let mut s = srv.connect();
+    // A request whose body is still coming when the signal arrives.
+    s.write_all(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab")
+        .expect("send");
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = Command::new("kill")
+        .args(["-TERM", &srv.child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    s.write_all(b"cd").expect("send the rest");
+    let r = read_response(&mut s, false).expect("the request in flight is answered");
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"abcd"[..]));
+    let status = srv.child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0));
+}
+
 /// `-W timeout`: a guest that never answers gets 500 for its request,
 /// and the server goes on.
 fn timeout_gives_500_for_that_request_only(io: &str) {
@@ -566,6 +587,7 @@ both_backends!(
     trap_gives_500_and_the_next_request_succeeds,
     instances_are_fresh_or_reused_up_to_the_count,
     timeout_gives_500_for_that_request_only,
+    sigterm_drains_and_exits_0,
     echo_streams_a_chunked_body_and_fields,
     echo_streams_a_large_body,
     not_a_proxy_world_without_cli_is_refused,
