@@ -99,6 +99,42 @@ fn main() {
             "wasi:sockets/ip-name-lookup.resolve-address-stream",
             "crate::p2::sockets::ResolveAddressStream",
         ),
+        // wasi:http 0.2 (`crate::http::wasi`); `incoming-response` and
+        // `future-incoming-response` stay markers until outbound HTTP
+        // (issue #18) can make them.
+        ("wasi:http/types.fields", "crate::http::wasi::Fields"),
+        (
+            "wasi:http/types.incoming-request",
+            "crate::http::wasi::IncomingRequest",
+        ),
+        (
+            "wasi:http/types.outgoing-request",
+            "crate::http::wasi::OutgoingRequest",
+        ),
+        (
+            "wasi:http/types.request-options",
+            "crate::http::wasi::RequestOptions",
+        ),
+        (
+            "wasi:http/types.response-outparam",
+            "crate::http::wasi::ResponseOutparam",
+        ),
+        (
+            "wasi:http/types.incoming-body",
+            "crate::http::wasi::IncomingBody",
+        ),
+        (
+            "wasi:http/types.future-trailers",
+            "crate::http::wasi::FutureTrailers",
+        ),
+        (
+            "wasi:http/types.outgoing-response",
+            "crate::http::wasi::OutgoingResponse",
+        ),
+        (
+            "wasi:http/types.outgoing-body",
+            "crate::http::wasi::OutgoingBody",
+        ),
     ]
     .into_iter()
     .map(|(a, b)| (a.to_string(), b.to_string()))

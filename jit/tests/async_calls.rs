@@ -541,6 +541,43 @@ fn on_fiber_runs_many_calls_and_block_on_waits_between_them() {
 }
 
 #[test]
+fn an_owned_store_comes_back_only_once_the_call_finished() {
+    let (mut store, instance) = setup();
+    let gate = store.data().gate.clone();
+    let recurse = instance
+        .get_typed_func::<i32, i32>(&mut store, "recurse")
+        .expect("recurse");
+    let waiting = on_fiber(store, move |mut cx| -> Result<i32, Error> {
+        let gate = cx.data().gate.clone();
+        let acx = cx.async_cx().expect("on a fiber");
+        acx.block_on(gate.wait())?;
+        recurse.call(&mut cx, 3)
+    });
+    let mut fut = waiting;
+    let waker = Waker::noop();
+    assert!(
+        Pin::new(&mut fut)
+            .poll(&mut Context::from_waker(waker))
+            .is_pending()
+    );
+    // Suspended: the store stays with the call (dropping the future here
+    // would cancel it), and the future comes back.
+    let Err(mut fut) = fut.into_store() else {
+        panic!("the call is suspended");
+    };
+    gate.open();
+    let Poll::Ready(r) = Pin::new(&mut fut).poll(&mut Context::from_waker(waker)) else {
+        panic!("the gate is open");
+    };
+    assert_eq!(r.expect("fiber made").expect("no trap"), 3);
+    let Ok(mut store) = fut.into_store() else {
+        panic!("finished: the store comes back");
+    };
+    // And serves another call.
+    assert_eq!(recurse.call(&mut store, 4).expect("no trap"), 4);
+}
+
+#[test]
 fn dynamic_async_host_functions_wait_too() {
     let engine = Engine::default();
     let module = Module::new(

@@ -1,7 +1,6 @@
-//! `ringwasm serve`: the flags parse, the address is bound and announced as
-//! `wasmtime serve` announces it, `--help` explains every limit, and, until
-//! the wasi:http bindings land, the command says it cannot run a wasi:http
-//! component and exits with status 1 (never serving a stand-in).
+//! `ringwasm serve`: the flags parse, `--help` explains every limit, and
+//! what cannot be served is refused before binding, with the reason. The
+//! serving itself is `serve_http.rs`.
 #![forbid(unsafe_code)]
 
 use std::process::Command;
@@ -10,11 +9,13 @@ fn ringwasm() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ringwasm"))
 }
 
-#[test]
-fn serve_binds_announces_and_refuses_to_fake_a_component() {
+/// Runs `serve` on the component in `wat`; its stderr.
+fn refused(wat: &str) -> String {
     let dir = tempfile::tempdir().expect("temp dir");
     let component = dir.path().join("handler.wasm");
-    std::fs::write(&component, b"\0asm\x0d\0\x01\0").expect("write");
+    let buf = wast::parser::ParseBuffer::new(wat).expect("lex");
+    let mut parsed = wast::parser::parse::<wast::Wat>(&buf).expect("parse");
+    std::fs::write(&component, parsed.encode().expect("encode")).expect("write");
     let out = ringwasm()
         .args([
             "serve",
@@ -29,20 +30,27 @@ fn serve_binds_announces_and_refuses_to_fake_a_component() {
         .arg(&component)
         .output()
         .expect("run ringwasm serve");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let line = stderr.lines().next().unwrap_or_default();
-    let addr = line
-        .strip_prefix("Serving HTTP on http://")
-        .and_then(|rest| rest.strip_suffix('/'))
-        .unwrap_or_else(|| panic!("announcement missing: {stderr}"));
-    let port: u16 = addr
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("announced address has a port");
-    assert_ne!(port, 0, "the bound port is announced, not 0");
-    assert!(stderr.contains("no wasi:http bindings"), "{stderr}");
+    assert!(
+        !stderr.contains("Serving HTTP"),
+        "refused after binding: {stderr}"
+    );
+    stderr
+}
+
+#[test]
+fn serve_refuses_components_that_are_not_0_2_proxies() {
+    let stderr = refused("(component)");
+    assert!(
+        stderr.contains("does not export `wasi:http/incoming-handler@0.2.x`"),
+        "{stderr}"
+    );
+    // The 0.3 world is refused by name: the async ABI is issue #16.
+    let stderr =
+        refused(r#"(component (instance $h) (export "wasi:http/handler@0.3.0" (instance $h)))"#);
+    assert!(stderr.contains("wasi:http/service"), "{stderr}");
+    assert!(stderr.contains("issue #16"), "{stderr}");
 }
 
 #[test]

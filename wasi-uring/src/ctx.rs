@@ -48,7 +48,7 @@ pub struct WasiCtx {
     pub(crate) reactor: Io,
     /// Runs the one op a blocked host call waits for (see
     /// [`ringwasm_reactor::inline`]): every other guest I/O op.
-    pub(crate) inline: Inline,
+    pub(crate) inline: std::rc::Rc<Inline>,
     /// The `memory` export of the instance that called last: host calls
     /// look it up once per instance instead of by name on every call.
     pub(crate) memory: Option<(ringwasm_jit::Instance, ringwasm_jit::Memory)>,
@@ -95,6 +95,7 @@ pub struct WasiCtxBuilder {
     resolution: Option<Resolution>,
     io: IoChoice,
     socket_policy: crate::p2::sockets::SocketPolicy,
+    shared: Option<(ringwasm_reactor::Driver, std::rc::Rc<Inline>)>,
 }
 
 impl WasiCtxBuilder {
@@ -180,6 +181,19 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Runs the guest's I/O on this thread's `driver` and `inline` ring
+    /// instead of a backend of its own: what a server making a context per
+    /// request uses (no ring is set up per context, and the guest's waits
+    /// are completed by the server's executor).
+    pub fn shared_io(
+        &mut self,
+        driver: ringwasm_reactor::Driver,
+        inline: std::rc::Rc<Inline>,
+    ) -> &mut Self {
+        self.shared = Some((driver, inline));
+        self
+    }
+
     /// Builds the context: fds 0–2 are stdio (`/dev/null` when not given),
     /// then the preopens in order from 3.
     ///
@@ -252,14 +266,20 @@ impl WasiCtxBuilder {
                 .push(e)
                 .map_err(|e: Errno| BuildError::Stdio(std::io::Error::other(e)))?;
         }
-        let reactor = Io::new(self.io).map_err(|source| BuildError::Io {
-            choice: self.io,
-            source,
-        })?;
-        let inline = Inline::new(reactor.driver());
-        if let Some(why) = inline.no_ring() {
-            tracing::warn!("no inline io_uring ({why}); host calls use direct syscalls");
-        }
+        let (reactor, inline) = match self.shared.take() {
+            Some((driver, inline)) => (Io::from_driver(driver), inline),
+            None => {
+                let reactor = Io::new(self.io).map_err(|source| BuildError::Io {
+                    choice: self.io,
+                    source,
+                })?;
+                let inline = Inline::new(reactor.driver());
+                if let Some(why) = inline.no_ring() {
+                    tracing::warn!("no inline io_uring ({why}); host calls use direct syscalls");
+                }
+                (reactor, std::rc::Rc::new(inline))
+            }
+        };
         let resolution = match (self.resolution, self.io) {
             (Some(r), _) => r,
             (None, IoChoice::Epoll) => Resolution::Walk,

@@ -110,6 +110,17 @@ impl Io {
         Self::select(choice, ringwasm_reactor::uring_driver)
     }
 
+    /// The backend `driver` already runs on (a server thread's).
+    pub fn from_driver(driver: Driver) -> Self {
+        match driver.kind() {
+            ringwasm_reactor::BackendKind::Uring => Self::Uring(driver),
+            ringwasm_reactor::BackendKind::Epoll => Self::Epoll {
+                driver,
+                reason: None,
+            },
+        }
+    }
+
     /// As [`Io::new`], with the io_uring set-up supplied by the caller: tests
     /// use it to simulate a kernel or sandbox without io_uring.
     ///

@@ -55,7 +55,7 @@ where
 {
     let fiber = StoreFiber::new(store.as_context_mut().0, f);
     FiberFuture {
-        store,
+        store: Some(store),
         state: match fiber {
             Ok(fiber) => State::Running(fiber),
             Err(e) => State::Failed(Some(e)),
@@ -66,8 +66,28 @@ where
 /// The future of an async call: see [`on_fiber`]. It holds the store (`S`,
 /// for example `&mut Store<T>`) and lends it to the fiber on every poll.
 pub struct FiberFuture<'a, S: AsContextMut, R> {
-    store: S,
+    /// `None` only once [`FiberFuture::into_store`] took it.
+    store: Option<S>,
     state: State<'a, R>,
+}
+
+impl<S: AsContextMut, R> FiberFuture<'_, S, R> {
+    /// The store back, once the call has finished (the future returned
+    /// `Ready`), so an owned store can serve another call (an embedder
+    /// reusing an instance).
+    ///
+    /// # Errors
+    ///
+    /// The future itself while the call is still suspended (dropping it
+    /// would cancel the call).
+    pub fn into_store(mut self) -> Result<S, Self> {
+        if let State::Running(fiber) = &self.state
+            && !fiber.is_done()
+        {
+            return Err(self);
+        }
+        self.store.take().ok_or(self)
+    }
 }
 
 enum State<'a, R> {
@@ -102,10 +122,13 @@ impl<S: AsContextMut, R> Future for FiberFuture<'_, S, R> {
             State::Failed(error) => Poll::Ready(Err(error
                 .take()
                 .unwrap_or_else(|| Error::bug("FiberFuture polled after completion")))),
-            State::Running(fiber) => match fiber.resume(this.store.as_context_mut().0, Some(cx)) {
-                Ok(FiberStatus::Suspended(_)) => Poll::Pending,
-                Ok(FiberStatus::Done(value)) => Poll::Ready(Ok(value)),
-                Err(e) => Poll::Ready(Err(e)),
+            State::Running(fiber) => match &mut this.store {
+                Some(store) => match fiber.resume(store.as_context_mut().0, Some(cx)) {
+                    Ok(FiberStatus::Suspended(_)) => Poll::Pending,
+                    Ok(FiberStatus::Done(value)) => Poll::Ready(Ok(value)),
+                    Err(e) => Poll::Ready(Err(e)),
+                },
+                None => Poll::Ready(Err(Error::bug("FiberFuture polled without its store"))),
             },
         }
     }
@@ -113,8 +136,8 @@ impl<S: AsContextMut, R> Future for FiberFuture<'_, S, R> {
 
 impl<S: AsContextMut, R> Drop for FiberFuture<'_, S, R> {
     fn drop(&mut self) {
-        if let State::Running(fiber) = &mut self.state {
-            fiber.cancel(self.store.as_context_mut().0);
+        if let (State::Running(fiber), Some(store)) = (&mut self.state, &mut self.store) {
+            fiber.cancel(store.as_context_mut().0);
         }
     }
 }

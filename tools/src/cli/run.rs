@@ -249,6 +249,9 @@ pub enum WasiOpt {
     Udp(bool),
     /// `allow-ip-name-lookup=y|n`.
     AllowIpNameLookup(bool),
+    /// `cli=y|n`: all of `wasi:cli` (what `serve` links beside the proxy
+    /// world; `run` always links it).
+    Cli(bool),
     /// An option that changes nothing here.
     NoEffect,
 }
@@ -265,7 +268,8 @@ pub(super) fn parse_wasi_opt(s: &str) -> Result<WasiOpt, String> {
         "tcp" => Ok(WasiOpt::Tcp(yes_no(s, key, value)?)),
         "udp" => Ok(WasiOpt::Udp(yes_no(s, key, value)?)),
         "allow-ip-name-lookup" => Ok(WasiOpt::AllowIpNameLookup(yes_no(s, key, value)?)),
-        "cli" | "preview2" | "common" => {
+        "cli" => Ok(WasiOpt::Cli(yes_no(s, key, value)?)),
+        "preview2" | "common" => {
             yes_no(s, key, value)?;
             Ok(WasiOpt::NoEffect)
         }
@@ -275,7 +279,7 @@ pub(super) fn parse_wasi_opt(s: &str) -> Result<WasiOpt, String> {
         }
         _ => Err(format!(
             "`{key}`: unknown option (known: inherit-env, inherit-network, tcp, udp, \
-             allow-ip-name-lookup, and the no-ops cli, preview2, common)"
+             allow-ip-name-lookup, cli, and the no-ops preview2, common)"
         )),
     }
 }
@@ -375,7 +379,7 @@ fn socket_policy(opts: &[WasiOpt]) -> ringwasm_wasi::p2::sockets::SocketPolicy {
             WasiOpt::Tcp(on) => tcp = Some(on),
             WasiOpt::Udp(on) => udp = Some(on),
             WasiOpt::AllowIpNameLookup(on) => lookup = on,
-            WasiOpt::InheritEnv(_) | WasiOpt::NoEffect => {}
+            WasiOpt::InheritEnv(_) | WasiOpt::Cli(_) | WasiOpt::NoEffect => {}
         }
     }
     ringwasm_wasi::p2::sockets::SocketPolicy {

@@ -2,12 +2,12 @@
 //! serve's names where the two overlap), binding, and the announcement
 //! `Serving HTTP on http://ADDR/` on stderr, as `wasmtime serve` prints it.
 //!
-//! The server engine is `ringwasm_wasi::http`; what it cannot do yet is run
-//! a `wasi:http` component: the component model runs WASI 0.2 commands, but
-//! the `wasi:http` bindings (`incoming-handler`, 0.3 `handler`) and the glue
-//! onto [`ringwasm_wasi::http::Handler`] are not written yet. Until they
-//! are, `serve` binds, announces, says so and exits with status 1: it never
-//! answers requests with a stand-in handler.
+//! The server engine is `ringwasm_wasi::http`, the component glue
+//! `ringwasm_wasi::http::wasi`: each request gets a fresh instance of a
+//! `wasi:http/proxy` 0.2 component (or, with `--max-instance-reuse-count`,
+//! a pooled one). 0.3 `wasi:http/service` components are refused (the
+//! async ABI is issue #16). SIGTERM and SIGINT drain: accepting stops, in-flight
+//! requests finish within `--drain-timeout`, and the command exits 0.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,7 +16,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use ringwasm_jit::component::Component;
+use ringwasm_jit::{Config, Engine};
+use ringwasm_wasi::http::h1::Header;
 use ringwasm_wasi::http::limits;
+use ringwasm_wasi::http::wasi::{ProxyConfig, ProxyHandler};
 use ringwasm_wasi::http::{Limits, Server, ServerConfig};
 
 use super::IoChoice;
@@ -54,8 +58,9 @@ pub struct ServeArgs {
     #[arg(long)]
     pub tls_ktls: bool,
 
-    /// Reuse an instance for up to N requests (as wasmtime serve; default
-    /// 1: a fresh instance per request).
+    /// Reuse an instance for up to N requests, one after the other (as
+    /// wasmtime serve; default 1: a fresh instance per request). An
+    /// instance that trapped is never reused.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub max_instance_reuse_count: u64,
 
@@ -78,6 +83,18 @@ pub struct ServeArgs {
         value_parser = super::run::parse_wasm_opt
     )]
     pub wasm: Vec<super::run::WasmOpt>,
+
+    /// Optimization options, as `wasmtime serve -O` (`pooling-allocator`
+    /// and its `pooling-*` limits, `opt-level`, `memory-init-cow`; see
+    /// `ringwasm run --help`).
+    #[arg(
+        short = 'O',
+        long = "optimize",
+        value_name = "OPT=VAL[,..]",
+        value_delimiter = ',',
+        value_parser = super::compile::parse_optimize_opt
+    )]
+    pub optimize: Vec<super::compile::OptimizeOpt>,
 
     /// WASI options, as `wasmtime serve -S` (`-S cli` links wasi:cli).
     #[arg(
@@ -197,19 +214,99 @@ impl ServeArgs {
     }
 }
 
+/// The engine `-W` asks for, and the per-request wasm time limit.
+fn engine(args: &ServeArgs) -> Result<(Engine, Option<Duration>)> {
+    use super::run::WasmOpt;
+    let mut config = Config::default();
+    let mut timeout = None;
+    for opt in &args.wasm {
+        match *opt {
+            WasmOpt::EpochInterruption(on) => {
+                config.epoch_interruption(on);
+            }
+            WasmOpt::MaxMemorySize(bytes) => {
+                config.max_memory_size(bytes);
+            }
+            WasmOpt::Timeout(d) => timeout = Some(d),
+            WasmOpt::MaxWasmStack(bytes) => {
+                config.max_wasm_stack(bytes);
+            }
+            WasmOpt::Feature(bits, on) => {
+                let mut features = config.features();
+                features.set(bits, on);
+                config.wasm_features(features);
+            }
+        }
+    }
+    if timeout.is_some() {
+        config.epoch_interruption(true);
+    }
+    config.allow_precompiled(true);
+    super::compile::apply_optimize_opts(&mut config, &args.optimize);
+    let engine = Engine::new(&config).context("cannot create the engine")?;
+    Ok((engine, timeout))
+}
+
+/// Bumps the engine's epoch every `tick`, for `-W timeout`.
+fn start_ticker(engine: &Engine, tick: Duration) -> Result<()> {
+    let engine = engine.clone();
+    std::thread::Builder::new()
+        .name("ringwasm-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(tick);
+                engine.increment_epoch();
+            }
+        })
+        .map(drop)
+        .context("cannot start the epoch thread")
+}
+
 /// Runs `ringwasm serve`.
 ///
 /// # Errors
 ///
-/// Bad flags, an unreadable component or certificate, an address that
-/// cannot be bound, and (until the wasi:http bindings land) always, after
-/// binding: wasi:http components cannot be run yet.
+/// Bad flags, an unreadable or unservable component (not a 0.2
+/// `wasi:http/proxy`, or importing what ringwasm does not provide), an
+/// unreadable certificate, an address that cannot be bound.
 pub fn serve(args: &ServeArgs, io: IoChoice) -> Result<ExitCode> {
     if args.tls_ktls {
         bail!("--tls-ktls: handing TLS to the kernel is not implemented yet");
     }
-    std::fs::metadata(&args.component)
+    if args.max_instance_reuse_count == 0 {
+        bail!("--max-instance-reuse-count must be at least 1");
+    }
+    let (engine, timeout) = engine(args)?;
+    let bytes = std::fs::read(&args.component)
         .with_context(|| format!("reading component {}", args.component.display()))?;
+    let component = Component::new(&engine, &bytes)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("{}", args.component.display()))?;
+    let cli = args
+        .wasi
+        .iter()
+        .rev()
+        .find_map(|o| match o {
+            super::run::WasiOpt::Cli(on) => Some(*on),
+            _ => None,
+        })
+        .unwrap_or(false);
+    let proxy = ProxyConfig {
+        cli,
+        headers: args
+            .headers
+            .iter()
+            .map(|(n, v)| Header::new(n, v.as_bytes()))
+            .collect(),
+        timeout,
+        max_instance_reuse: args.max_instance_reuse_count,
+        idle_instance_timeout: args.idle_instance_timeout,
+        ..ProxyConfig::default()
+    };
+    // Refuse what cannot be served before binding: the threads link again.
+    ProxyHandler::check(&engine, &component, &proxy)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("cannot serve {}", args.component.display()))?;
     let mut config = ServerConfig::new(args.addr);
     if let Some(n) = args.threads {
         config.threads = n;
@@ -233,12 +330,39 @@ pub fn serve(args: &ServeArgs, io: IoChoice) -> Result<ExitCode> {
     if let Some(m) = server.metrics_addr() {
         say_err!("Serving metrics on http://{m}/metrics");
     }
-    bail!(
-        "cannot serve {}: ringwasm has no wasi:http bindings yet \
-         (wasi:http/proxy incoming-handler, wasi:http/service handler), \
-         so it cannot run a wasi:http component",
-        args.component.display()
-    )
+    // Logs (a trapped guest, one line per request at `RUST_LOG=info`) go to
+    // stderr after the announcement, which scripts read first.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+    if let Some(d) = timeout {
+        // A request's deadline is ten ticks: it traps between 0.9 and 1.0
+        // times the timeout after it started.
+        start_ticker(&engine, d / 10)?;
+    }
+    let shutdown = server.shutdown_handle();
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ])
+    .context("cannot install the SIGTERM/SIGINT handlers")?;
+    std::thread::Builder::new()
+        .name("ringwasm-signals".into())
+        .spawn(move || {
+            if signals.forever().next().is_some() {
+                shutdown.shutdown();
+            }
+        })
+        .context("cannot start the signal thread")?;
+    server.run(move |_, driver| {
+        ProxyHandler::new(&engine, &component, driver, proxy.clone())
+            .expect("the component linked on the main thread, and links the same on every thread")
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

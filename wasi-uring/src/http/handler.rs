@@ -25,7 +25,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
 use ringwasm_reactor::{IoBuf, IoBufMut};
 
@@ -104,6 +104,10 @@ pub enum HandlerError {
     /// The handler produced an invalid response (status or header).
     #[error("invalid response: {0}")]
     InvalidResponse(&'static str),
+    /// The guest gave no response: it answered with an `error-code`, or
+    /// returned without setting one.
+    #[error("{0}")]
+    Guest(&'static str),
 }
 
 /// The length of a response body, when known before it is sent.
@@ -288,6 +292,56 @@ impl BodySender {
         Ok(())
     }
 
+    /// Queues `data` without waiting, whatever the room (a producer that
+    /// asked [`BodySender::room`] first stays within it; wasi:io `write`
+    /// after `check-write`).
+    ///
+    /// # Errors
+    ///
+    /// [`BodyError::Io`] (`BrokenPipe`) when the server dropped the body.
+    pub fn push(&self, data: Vec<u8>) -> Result<(), BodyError> {
+        let mut s = self.state.borrow_mut();
+        if s.receiver_gone {
+            return Err(BodyError::Io(std::io::ErrorKind::BrokenPipe));
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        s.queued_bytes += data.len();
+        s.queue.push_back(data);
+        if let Some(w) = s.rx_waker.take() {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Whether the server dropped the body (the client went away).
+    pub fn is_closed(&self) -> bool {
+        self.state.borrow().receiver_gone
+    }
+
+    /// Ready when there is room for more bytes, or the server dropped the
+    /// body (what a wasi:io output stream's pollable waits for).
+    pub fn poll_room(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut s = self.state.borrow_mut();
+        if s.receiver_gone || s.queued_bytes < s.capacity {
+            return Poll::Ready(());
+        }
+        s.tx_waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// Ready when the server has taken every queued byte, or dropped the
+    /// body (wasi:io `blocking-flush`).
+    pub fn poll_drained(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut s = self.state.borrow_mut();
+        if s.receiver_gone || s.queued_bytes == 0 {
+            return Poll::Ready(());
+        }
+        s.tx_waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
     /// Ends the body, with trailers to send (chunked responses only).
     pub fn finish(self, trailers: Option<Vec<Header>>) {
         let mut s = self.state.borrow_mut();
@@ -324,6 +378,34 @@ impl Drop for BodyChannel {
     }
 }
 
+impl BodyChannel {
+    /// [`ResponseBody::next_chunk`] as a poll, for bodies that wrap a
+    /// channel and poll something else beside it.
+    pub fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Vec<u8>, BodyError>>> {
+        let mut s = self.state.borrow_mut();
+        if let Some(chunk) = s.queue.pop_front() {
+            s.queued_bytes -= chunk.len();
+            if let Some(w) = s.tx_waker.take() {
+                w.wake();
+            }
+            return Poll::Ready(Some(Ok(chunk)));
+        }
+        if s.finished {
+            return Poll::Ready(None);
+        }
+        if s.failed {
+            return Poll::Ready(Some(Err(BodyError::Producer)));
+        }
+        s.rx_waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// The trailers [`BodySender::finish`] set, once.
+    pub fn take_trailers(&mut self) -> Option<Vec<Header>> {
+        self.state.borrow_mut().trailers.take()
+    }
+}
+
 impl ResponseBody for BodyChannel {
     type Chunk = Vec<u8>;
 
@@ -332,24 +414,7 @@ impl ResponseBody for BodyChannel {
     }
 
     fn next_chunk(&mut self) -> impl Future<Output = Option<Result<Vec<u8>, BodyError>>> {
-        std::future::poll_fn(|cx| {
-            let mut s = self.state.borrow_mut();
-            if let Some(chunk) = s.queue.pop_front() {
-                s.queued_bytes -= chunk.len();
-                if let Some(w) = s.tx_waker.take() {
-                    w.wake();
-                }
-                return Poll::Ready(Some(Ok(chunk)));
-            }
-            if s.finished {
-                return Poll::Ready(None);
-            }
-            if s.failed {
-                return Poll::Ready(Some(Err(BodyError::Producer)));
-            }
-            s.rx_waker = Some(cx.waker().clone());
-            Poll::Pending
-        })
+        std::future::poll_fn(|cx| self.poll_chunk(cx))
     }
 
     fn trailers(&mut self) -> impl Future<Output = Option<Vec<Header>>> {
@@ -361,7 +426,6 @@ impl ResponseBody for BodyChannel {
 mod tests {
     use super::*;
     use std::pin::pin;
-    use std::task::Context;
 
     fn poll_once<F: Future>(f: F) -> Poll<F::Output> {
         let mut f = pin!(f);

@@ -9,6 +9,7 @@
 //! - [`server`]: listeners, threads, connections, drain.
 //! - [`tls`]: certificates and the record-by-record TLS transport.
 //! - [`metrics`]: Prometheus counters, one block per thread.
+//! - [`wasi`]: wasi:http 0.2, the `types` host and the proxy glue.
 //!
 //! Design notes: `docs/design/http-server.md`.
 
@@ -19,6 +20,7 @@ pub mod limits;
 pub mod metrics;
 pub mod server;
 pub mod tls;
+pub mod wasi;
 
 pub use error::{BodyError, Error, ParseError};
 pub use handler::{

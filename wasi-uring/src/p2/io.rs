@@ -70,6 +70,20 @@ pub enum Readiness {
     Dynamic(Rc<dyn Fn() -> Readiness>),
     /// Never ready (a pollable of a closed stream that never reports).
     Never,
+    /// Ready when a host-side future says so (HTTP bodies and futures).
+    Host(Rc<dyn HostReady>),
+}
+
+/// Readiness that only host code can tell: polled with a no-op waker for
+/// `ready`, with the waiting task's waker by `poll` and `block`.
+pub trait HostReady {
+    /// `Ready` once the pollable is ready.
+    fn poll_ready(&self, cx: &mut std::task::Context<'_>) -> Poll<()>;
+}
+
+fn host_ready_now(h: &dyn HostReady) -> bool {
+    h.poll_ready(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+        .is_ready()
 }
 
 impl Readiness {
@@ -94,6 +108,7 @@ impl Readiness {
             Readiness::Readable(fd) => readable_now(&fd),
             Readiness::Writable(fd) => writable_now(&fd),
             Readiness::Signal(s) => s.is_set(),
+            Readiness::Host(h) => host_ready_now(&*h),
             Readiness::Dynamic(_) | Readiness::Never => false,
         }
     }
@@ -145,6 +160,7 @@ impl std::fmt::Debug for Readiness {
             Readiness::Signal(s) => write!(f, "Signal({})", s.is_set()),
             Readiness::Dynamic(_) => f.write_str("Dynamic"),
             Readiness::Never => f.write_str("Never"),
+            Readiness::Host(_) => f.write_str("Host"),
         }
     }
 }
@@ -414,6 +430,9 @@ pub(crate) fn wait_any(inline: &Inline, readiness: &[Readiness]) -> Result<Vec<u
                     }
                 })),
                 Readiness::Signal(s) => Some(Box::pin(async move { s.wait().await })),
+                Readiness::Host(h) => {
+                    Some(Box::pin(std::future::poll_fn(move |cx| h.poll_ready(cx))))
+                }
                 Readiness::Dynamic(_) | Readiness::Never => None,
             }
         })
