@@ -242,6 +242,15 @@ pub enum LinkError {
         /// What differs.
         reason: Box<str>,
     },
+    /// A component import the linker does not define, in wasmtime's words:
+    /// the causes, outermost first (`component imports instance `…`, but a
+    /// matching implementation was not found in the linker`, then one line
+    /// per level down to what is missing), one per line.
+    #[error("{}", .causes.join("\n"))]
+    ComponentImport {
+        /// The causes, outermost first.
+        causes: Box<[Box<str>]>,
+    },
     /// Wrong number of imports passed to `Instance::new`.
     #[error("expected {expected} imports, got {got}")]
     ImportCount {

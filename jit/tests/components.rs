@@ -109,3 +109,55 @@ fn host_import_typed_round_trip() {
         "hello, wasm!"
     );
 }
+
+/// Every import must be defined, used or not, as wasmtime checks: a
+/// component that imports a function it never lowers still fails to link
+/// when the host lacks it, with wasmtime's causes.
+#[test]
+fn unused_imports_must_be_defined_too() {
+    let engine = engine();
+    let c = Component::new(
+        &engine,
+        r#"(component
+          (import "foo:bar/baz@1.0.0" (instance (export "f" (func)) (export "g" (func))))
+        )"#,
+    )
+    .expect("compiles");
+    let mut linker: Linker<()> = Linker::new(&engine);
+    let err = linker
+        .instantiate_pre(&c)
+        .err()
+        .expect("an undefined import refuses to link");
+    assert_eq!(
+        err.to_string(),
+        "component imports instance `foo:bar/baz@1.0.0`, but a matching implementation was not \
+         found in the linker\ninstance export `f` has the wrong type\nfunction implementation is \
+         missing"
+    );
+    // Semver: a host's 1.0.3 serves the import of 1.0.0; defining only `f`
+    // leaves `g` missing.
+    linker
+        .instance("foo:bar/baz@1.0.3")
+        .expect("instance")
+        .func_wrap("f", |_: ringwasm_jit::StoreContextMut<'_, ()>, (): ()| {
+            Ok(())
+        })
+        .expect("define f");
+    let err = linker
+        .instantiate_pre(&c)
+        .err()
+        .expect("g is still missing");
+    assert!(
+        err.to_string()
+            .contains("instance export `g` has the wrong type"),
+        "{err}"
+    );
+    linker
+        .instance("foo:bar/baz@1.0.3")
+        .expect("instance")
+        .func_wrap("g", |_: ringwasm_jit::StoreContextMut<'_, ()>, (): ()| {
+            Ok(())
+        })
+        .expect("define g");
+    linker.instantiate_pre(&c).expect("both defined");
+}

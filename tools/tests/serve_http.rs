@@ -3,6 +3,9 @@
 //! `target/http-guests`) served by the real binary on both I/O backends,
 //! driven by raw sockets, rustls and curl, and compared with `wasmtime
 //! serve` where it is installed.
+// Linux only: the server tests need io_uring or epoll, and rcgen (Linux-only
+// dev-dependency, see Cargo.toml).
+#![cfg(target_os = "linux")]
 #![forbid(unsafe_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -12,7 +12,10 @@ use super::abi::lower::lower_flat_values;
 use super::abi::{FlatType, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use super::compile::{Component, ComponentInner};
 use super::linker::{CallShape, HostCall, HostDtor, HostFunc, Item, Linker};
-use super::plan::{Callee, CoreDef, Export, Initializer, LiftedIndex, OptionsDef, ResourceDef};
+use super::plan::{
+    Callee, CoreDef, Export, Initializer, LiftedIndex, OptionsDef, RequiredKind, ResourceDef,
+    RootImport,
+};
 use super::resources::{HandleEntry, ResourceKind, ResourceType, Slot, unknown_handle, wrong_type};
 use super::state::{Dtor, FrameIndex, FrameState, InstanceState, RuntimeResource};
 use super::types::ResourceIndex;
@@ -53,6 +56,32 @@ fn unknown(path: &str) -> Error {
     .into()
 }
 
+/// wasmtime's account of an import the linker lacks: the import, each
+/// instance level down to the missing item, and what is missing.
+fn missing_import(root: &RootImport, path: &[Box<str>], kind: RequiredKind) -> Error {
+    let mut causes: Vec<Box<str>> = vec![
+        format!(
+            "component imports {} `{}`, but a matching implementation was not found in the linker",
+            root.kind, root.full_name
+        )
+        .into(),
+    ];
+    for name in path {
+        causes.push(format!("instance export `{name}` has the wrong type").into());
+    }
+    causes.push(
+        match kind {
+            RequiredKind::Func => "function implementation is missing",
+            RequiredKind::Resource => "resource implementation is missing",
+        }
+        .into(),
+    );
+    LinkError::ComponentImport {
+        causes: causes.into(),
+    }
+    .into()
+}
+
 fn incompatible(path: &str, reason: String) -> Error {
     LinkError::IncompatibleImportType {
         module: "".into(),
@@ -72,6 +101,22 @@ impl<T: 'static> InstancePre<T> {
             let shown = names.join("#");
             (names, shown)
         };
+        // Everything each import's type names must be defined, used or
+        // not, as wasmtime checks; the used functions are type-checked below.
+        for root in &plan.root_imports {
+            for (path, kind) in &root.required {
+                let mut names: Vec<&str> = vec![&root.full_name];
+                names.extend(path.iter().map(|n| &**n));
+                let found = matches!(
+                    (linker.namespace().lookup(&names), kind),
+                    (Some(Item::Func(_)), RequiredKind::Func)
+                        | (Some(Item::Resource(..)), RequiredKind::Resource)
+                );
+                if !found {
+                    return Err(missing_import(root, path, *kind));
+                }
+            }
+        }
         let mut funcs = Vec::with_capacity(plan.imports.len());
         for imp in &plan.imports {
             let (names, shown) = path_of(&imp.path);
@@ -101,7 +146,10 @@ impl<T: 'static> InstancePre<T> {
                 match linker.namespace().lookup(&names) {
                     Some(Item::Resource(ty, dtor)) => resources.push((*ty, dtor.clone())),
                     Some(_) => return Err(incompatible(&shown, "expected a resource".into())),
-                    None => return Err(unknown(&shown)),
+                    None => {
+                        let root = &plan.root_imports[p.import as usize];
+                        return Err(missing_import(root, &p.names, RequiredKind::Resource));
+                    }
                 }
             }
         }

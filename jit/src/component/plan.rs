@@ -139,6 +139,23 @@ pub(crate) enum Export {
 pub(crate) struct RootImport {
     /// The name with any version suffix, as the linker matches it.
     pub full_name: Box<str>,
+    /// What kind of item the import is (`function`, `instance`, ...), as
+    /// link errors name it.
+    pub kind: &'static str,
+    /// Every function the import's type asks the host for, used or not:
+    /// the linker must define them all (as wasmtime checks at
+    /// `instantiate_pre`), each by its path inside the import. (Imported
+    /// resource types are `Plan::resources`' `Imported` entries.)
+    pub required: Vec<(Vec<Box<str>>, RequiredKind)>,
+}
+
+/// What a root import's type asks the linker to define at one path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RequiredKind {
+    /// A host function.
+    Func,
+    /// A host resource type.
+    Resource,
 }
 
 /// The flattened component.

@@ -50,7 +50,11 @@ pub(super) fn run(
     ringwasm_wasi::p2::add_to_linker(&mut linker, |h: &mut Host| &mut h.wasi)?;
     let pre = match linker.instantiate_pre(&component) {
         Ok(p) => p,
-        Err(e) => return Ok(failure(file, &[e.to_string()])),
+        // A missing import is a list of causes, one per line.
+        Err(e) => {
+            let causes: Vec<String> = e.to_string().lines().map(str::to_owned).collect();
+            return Ok(failure(file, &causes));
+        }
     };
     let instance = match pre.instantiate(&mut store) {
         Ok(i) => i,

@@ -28,7 +28,7 @@ use super::{
 };
 use crate::component::plan::{
     Callee, CoreDef, Export, FuncExport, ImportPath, ImportedFunc, Initializer, Lifted, Lowering,
-    OptionsDef, Plan, ResourceDef, RootImport,
+    OptionsDef, Plan, RequiredKind, ResourceDef, RootImport,
 };
 use crate::component::state::FrameIndex;
 use crate::component::types::{ComponentTypes, FuncTypeIndex, ResourceIndex};
@@ -191,8 +191,19 @@ impl Inliner<'_> {
     fn root_imports(&mut self, root: usize) -> Result<(), Error> {
         let imports = self.comp(root).imports.clone();
         for (i, (_, full_name, ty)) in imports.iter().enumerate() {
+            let mut required = Vec::new();
+            self.required_items(*ty, &mut Vec::new(), &mut required);
             self.plan.root_imports.push(RootImport {
                 full_name: full_name.clone(),
+                kind: match ty {
+                    ComponentEntityType::Func(_) => "function",
+                    ComponentEntityType::Instance(_) => "instance",
+                    ComponentEntityType::Module(_) => "module",
+                    ComponentEntityType::Component(_) => "component",
+                    ComponentEntityType::Value(_) => "value",
+                    ComponentEntityType::Type { .. } => "type",
+                },
+                required,
             });
             let path = ImportPath {
                 import: i as u32,
@@ -201,6 +212,35 @@ impl Inliner<'_> {
             self.import_resources(root, *ty, path);
         }
         Ok(())
+    }
+
+    /// The functions an imported entity's type asks the host for, with
+    /// their paths inside the import.
+    fn required_items(
+        &self,
+        ty: ComponentEntityType,
+        path: &mut Vec<Box<str>>,
+        out: &mut Vec<(Vec<Box<str>>, RequiredKind)>,
+    ) {
+        match ty {
+            ComponentEntityType::Func(_) => out.push((path.clone(), RequiredKind::Func)),
+            // Resource types are required where they are first introduced
+            // (`plan.resources`' imported entries), not where an `eq` bound
+            // names one again.
+            ComponentEntityType::Instance(inst) => {
+                let exports: Vec<(String, ComponentEntityType)> = self.types()[inst]
+                    .exports
+                    .iter()
+                    .map(|(n, item)| (n.clone(), item.ty))
+                    .collect();
+                for (name, ty) in exports {
+                    path.push(name.into());
+                    self.required_items(ty, path, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Walk an imported entity's type and map each resource type in it to
