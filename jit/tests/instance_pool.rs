@@ -344,13 +344,32 @@ fn check_cycles_stay_flat(engine: &Engine, cycles: usize) {
     );
 }
 
+/// Under user-mode qemu (the aarch64 step of `scripts/test` sets
+/// `RINGWASM_TEST_RUNNER`) these two measure qemu, not us: qemu-user's own
+/// memory grows with every reservation a process makes and never shrinks
+/// (`docs/design/platforms.md`), so 10,000 instances get the test killed by
+/// the OOM killer. They run natively on every other run.
+fn under_qemu(test: &str) -> bool {
+    let cross = std::env::var_os("RINGWASM_TEST_RUNNER").is_some_and(|r| !r.is_empty());
+    if cross {
+        eprintln!("{test}: skipped under RINGWASM_TEST_RUNNER (qemu-user's memory is not ours)");
+    }
+    cross
+}
+
 #[test]
 fn ten_thousand_cycles_leave_rss_and_mappings_flat_in_a_pool() {
+    if under_qemu("ten_thousand_cycles_leave_rss_and_mappings_flat_in_a_pool") {
+        return;
+    }
     check_cycles_stay_flat(&pooling_engine(|_| {}), 10_000);
 }
 
 #[test]
 fn ten_thousand_cycles_leave_rss_and_mappings_flat_on_demand() {
+    if under_qemu("ten_thousand_cycles_leave_rss_and_mappings_flat_on_demand") {
+        return;
+    }
     check_cycles_stay_flat(&Engine::default(), 10_000);
 }
 
